@@ -1,0 +1,1 @@
+"""RestoreWatch: keeps backup restore principals able to restore."""

@@ -1,0 +1,229 @@
+"""The engine's data: compiled policies, principals and the answers with their explanations.
+
+Everything here is a frozen value. Policies are compiled once (see ``parse``) and shared by every
+principal that uses them, so the per-check work is only matching.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from restorewatch.engine.conditions import ConditionEntry
+    from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher
+
+
+class Effect(enum.Enum):
+    ALLOW = "Allow"
+    DENY = "Deny"
+
+
+class LayerKind(enum.Enum):
+    IDENTITY = "identity"
+    BOUNDARY = "boundary"
+    SCP = "scp"
+
+
+class PrincipalKind(enum.Enum):
+    USER = "user"
+    ROLE = "role"
+
+
+class RequestDecision(enum.Enum):
+    """The answer to one concrete request, as AWS would give it."""
+
+    ALLOWED = "allowed"
+    EXPLICIT_DENY = "explicit_deny"
+    IMPLICIT_DENY = "implicit_deny"
+
+
+class RequirementStatus(enum.Enum):
+    """Can the principal perform an action on some resource, whatever the request looks like?
+
+    ``UNKNOWN`` is never produced by the engine itself; the watcher uses it when it could not read
+    or evaluate the principal, so that a failure is never mistaken for ``ALLOWED``.
+    """
+
+    ALLOWED = "allowed"
+    PARTIAL = "partial"
+    DENIED = "denied"
+    UNKNOWN = "unknown"
+
+
+class Limit(enum.Enum):
+    """Why a covering statement only grants (or denies) part of an action."""
+
+    RESOURCE_SCOPE = "resource_scope"
+    NOT_RESOURCE = "not_resource"
+    CONDITION = "condition"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySource:
+    """Where a policy document came from, for explanations and error messages.
+
+    ``name`` is the inline policy name or the managed policy name; ``arn`` is set for managed
+    policies and SCPs that have one; ``via_group`` names the group a user inherits it from;
+    ``scp_level`` is the index from the organization root (0) down to the account.
+    """
+
+    layer: LayerKind
+    name: str
+    arn: str | None = None
+    via_group: str | None = None
+    scp_level: int | None = None
+    owner: str | None = None  # the user, group or role an inline policy is embedded in
+
+    def describe(self) -> str:
+        if self.layer is LayerKind.SCP:
+            label = f"SCP {self.arn or self.name} at level {self.scp_level}"
+        elif self.arn:
+            label = f"managed policy {self.name} ({self.arn})"
+        else:
+            label = f"inline policy {self.name}" + (f" of {self.owner}" if self.owner else "")
+        if self.layer is LayerKind.BOUNDARY:
+            label = f"permissions boundary {label}"
+        if self.via_group:
+            label += f" via group {self.via_group}"
+        return label
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One compiled statement. ``index`` is its position in the document's Statement list."""
+
+    effect: Effect
+    index: int
+    sid: str | None
+    actions: ActionMatcher
+    not_action: bool
+    resources: ResourceMatcher
+    not_resource: bool
+    conditions: tuple[ConditionEntry, ...]
+    resource_is_star: bool  # Resource contains the literal "*" (and there is no NotResource)
+
+    @property
+    def label(self) -> str:
+        return f"statement {self.sid!r}" if self.sid else f"statement #{self.index}"
+
+    def covers(self, action: str) -> bool:
+        """Action / NotAction match for an already lower-cased ``service:name``."""
+        return self.actions.matches(action) != self.not_action
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    source: PolicySource
+    version: str
+    statements: tuple[Statement, ...]
+    # statements indexed by the lower-cased service prefix they can cover; "*" holds those that
+    # can cover any service (NotAction, or a wildcard in the service part)
+    by_service: Mapping[str, tuple[Statement, ...]] = field(repr=False, compare=False)
+
+    def statements_for(self, service: str) -> tuple[Statement, ...]:
+        return self.by_service.get(service, ()) + self.by_service.get("*", ())
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A user or role with the policies of each of its layers (SCPs are given separately)."""
+
+    arn: str
+    name: str
+    kind: PrincipalKind
+    account: str
+    principal_id: str
+    tags: Mapping[str, str]
+    identity: tuple[Policy, ...]
+    boundary: Policy | None
+
+    def derived_context(self) -> dict[str, str | list[str]]:
+        """The principal-derived condition keys, lower-cased, as AWS adds them to every request.
+
+        A role's ``aws:userid`` is ``role-id:session-name``; the session is not part of the
+        snapshot, so it is left out (absent) rather than guessed.
+        """
+        context: dict[str, str | list[str]] = {
+            "aws:principalarn": self.arn,
+            "aws:principalaccount": self.account,
+            "aws:principaltype": "User" if self.kind is PrincipalKind.USER else "AssumedRole",
+        }
+        if self.kind is PrincipalKind.USER:
+            context["aws:username"] = self.name
+            context["aws:userid"] = self.principal_id
+        for key, value in self.tags.items():
+            context[f"aws:principaltag/{key.lower()}"] = value
+        return context
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRef:
+    """A statement named for an explanation: which layer, which policy, which statement."""
+
+    source: PolicySource
+    statement: str  # the statement's label
+    effect: Effect
+
+    def describe(self) -> str:
+        return f"{self.effect.value} {self.statement} of {self.source.describe()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One line of an explanation.
+
+    ``code`` is a stable machine-readable word (``explicit_deny``, ``no_allow``, ``limited_allow``,
+    ``limited_deny``, ``allow``); ``layer`` and ``scp_level`` say which layer it is about;
+    ``statement`` points at the statement when there is one; ``limits`` and ``condition_keys``
+    say why a statement only partly applies.
+    """
+
+    code: str
+    layer: LayerKind
+    message: str
+    statement: StatementRef | None = None
+    scp_level: int | None = None
+    limits: tuple[Limit, ...] = ()
+    condition_keys: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"code": self.code, "layer": self.layer.value, "message": self.message}
+        if self.scp_level is not None:
+            data["scp_level"] = self.scp_level
+        if self.statement is not None:
+            source = self.statement.source
+            data["policy"] = source.arn or source.name
+            data["policy_name"] = source.name
+            if source.via_group:
+                data["via_group"] = source.via_group
+            data["statement"] = self.statement.statement
+            data["effect"] = self.statement.effect.value
+        if self.limits:
+            data["limits"] = [limit.value for limit in self.limits]
+        if self.condition_keys:
+            data["condition_keys"] = list(self.condition_keys)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class RequestResult:
+    decision: RequestDecision
+    reasons: tuple[Reason, ...]
+
+    @property
+    def explanation(self) -> str:
+        return "; ".join(reason.message for reason in self.reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementResult:
+    action: str
+    status: RequirementStatus
+    reasons: tuple[Reason, ...]
+
+    @property
+    def explanation(self) -> str:
+        return "; ".join(reason.message for reason in self.reasons)
