@@ -7,11 +7,12 @@ principal that uses them, so the per-check work is only matching.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from restorewatch.engine.conditions import ConditionEntry
     from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher
 
@@ -122,9 +123,20 @@ class Policy:
     # statements indexed by the lower-cased service prefix they can cover; "*" holds those that
     # can cover any service (NotAction, or a wildcard in the service part)
     by_service: Mapping[str, tuple[Statement, ...]] = field(repr=False, compare=False)
+    # action -> the statements that cover it; filled lazily, shared by every principal using the policy
+    _covering: dict[str, tuple[Statement, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def statements_for(self, service: str) -> tuple[Statement, ...]:
         return self.by_service.get(service, ()) + self.by_service.get("*", ())
+
+    def covering(self, action: str) -> tuple[Statement, ...]:
+        """Statements whose Action/NotAction covers ``action`` (lower-cased ``service:name``)."""
+        found = self._covering.get(action)
+        if found is None:
+            service = action.partition(":")[0]
+            found = tuple(s for s in self.statements_for(service) if s.covers(action))
+            self._covering[action] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)

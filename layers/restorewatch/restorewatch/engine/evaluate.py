@@ -1,0 +1,319 @@
+"""The two questions: a request decision, and the requirement status of an action.
+
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
+
+Layers are the identity policies (together), the permissions boundary (if any) and each SCP level
+(if SCPs are given). A Deny that applies in any layer wins; otherwise every layer needs an Allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from restorewatch.engine.model import (
+    Effect,
+    LayerKind,
+    Limit,
+    Policy,
+    Principal,
+    PrincipalKind,
+    Reason,
+    RequestDecision,
+    RequestResult,
+    RequirementResult,
+    RequirementStatus,
+    Statement,
+    StatementRef,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from restorewatch.engine.conditions import ConditionEntry
+
+ScpLevels = tuple[tuple[Policy, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    kind: LayerKind
+    policies: tuple[Policy, ...]
+    scp_level: int | None = None
+
+    def describe(self) -> str:
+        if self.kind is LayerKind.IDENTITY:
+            return "the identity policies"
+        if self.kind is LayerKind.BOUNDARY:
+            return f"the permissions boundary {self.policies[0].source.name}"
+        names = ", ".join(p.source.arn or p.source.name for p in self.policies) or "none"
+        return f"the SCPs at level {self.scp_level} ({names})"
+
+
+def layers_of(principal: Principal, scps: ScpLevels | None) -> list[Layer]:
+    layers = [Layer(LayerKind.IDENTITY, principal.identity)]
+    if principal.boundary is not None:
+        layers.append(Layer(LayerKind.BOUNDARY, (principal.boundary,)))
+    for level, policies in enumerate(scps or ()):
+        layers.append(Layer(LayerKind.SCP, policies, level))
+    return layers
+
+
+def _ref(policy: Policy, statement: Statement) -> StatementRef:
+    return StatementRef(policy.source, statement.label, statement.effect)
+
+
+def normalize_context(context: Mapping[str, object] | None) -> dict[str, str | list[str]]:
+    """Lower-case keys; scalars to strings (JSON true -> "true"); lists of scalars to lists."""
+    normalized: dict[str, str | list[str]] = {}
+    for key, value in (context or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            normalized[key.lower()] = [_scalar_text(item) for item in value]
+        else:
+            normalized[key.lower()] = _scalar_text(value)
+    return normalized
+
+
+def _scalar_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# ---- request decisions -----------------------------------------------------------------------------
+
+
+def decide_request(
+    principal: Principal,
+    action: str,
+    resource: str = "*",
+    context: Mapping[str, object] | None = None,
+    scps: ScpLevels | None = None,
+) -> RequestResult:
+    """The decision AWS would make for this one request (no resource or session policies)."""
+    request_context = normalize_context(context)
+    derived = principal.derived_context()
+    request_context.update(derived)
+    action_lower = action.lower()
+
+    denies: list[Reason] = []
+    missing: list[Reason] = []
+    allows: list[Reason] = []
+    for layer in layers_of(principal, scps):
+        layer_allow: Reason | None = None
+        for policy in layer.policies:
+            for statement in policy.covering(action_lower):
+                if not _applies(statement, resource, request_context):
+                    continue
+                ref = _ref(policy, statement)
+                if statement.effect is Effect.DENY:
+                    denies.append(
+                        Reason(
+                            "explicit_deny", layer.kind, f"denied by {ref.describe()}", ref, layer.scp_level
+                        )
+                    )
+                elif layer_allow is None:
+                    layer_allow = Reason(
+                        "allow", layer.kind, f"allowed by {ref.describe()}", ref, layer.scp_level
+                    )
+        if layer_allow is None:
+            missing.append(
+                Reason(
+                    "no_allow",
+                    layer.kind,
+                    f"no statement in {layer.describe()} allows {action} on {resource}",
+                    None,
+                    layer.scp_level,
+                )
+            )
+        else:
+            allows.append(layer_allow)
+    if denies:
+        return RequestResult(RequestDecision.EXPLICIT_DENY, tuple(denies))
+    if missing:
+        return RequestResult(RequestDecision.IMPLICIT_DENY, tuple(missing))
+    return RequestResult(RequestDecision.ALLOWED, tuple(allows))
+
+
+def _applies(statement: Statement, resource: str, context: Mapping[str, str | list[str]]) -> bool:
+    if statement.resources.matches(resource, context) == statement.not_resource:
+        return False
+    return all(entry.evaluate(context) for entry in statement.conditions)
+
+
+# ---- requirement status ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Covering:
+    """A covering statement after its principal-derived conditions were decided."""
+
+    policy: Policy
+    statement: Statement
+    remaining: tuple[ConditionEntry, ...]
+
+    @property
+    def unconditional_on_star(self) -> bool:
+        return self.statement.resource_is_star and not self.remaining
+
+    @property
+    def limits(self) -> tuple[Limit, ...]:
+        limits: list[Limit] = []
+        if self.statement.not_resource:
+            limits.append(Limit.NOT_RESOURCE)
+        elif not self.statement.resource_is_star:
+            limits.append(Limit.RESOURCE_SCOPE)
+        if self.remaining:
+            limits.append(Limit.CONDITION)
+        return tuple(limits)
+
+    def describe_limits(self) -> str:
+        only = "only " if self.statement.effect is Effect.ALLOW else ""
+        parts: list[str] = []
+        entries = self.statement.resources.entries
+        if self.statement.not_resource:
+            parts.append(f"on every resource except {', '.join(entries)}")
+        elif not self.statement.resource_is_star:
+            parts.append(f"{only}on {', '.join(entries)}")
+        if self.remaining:
+            keys = ", ".join(f"{entry.operator} {entry.key}" for entry in self.remaining)
+            parts.append(f"{only}when {keys}")
+        return " and ".join(parts)
+
+
+def _decidable_by_principal(entry: ConditionEntry, principal: Principal) -> bool:
+    # a role's aws:userid ends with the session name, which the request decides
+    if principal.kind is PrincipalKind.ROLE and (
+        entry.key_lower == "aws:userid" or "aws:userid" in entry.variable_keys
+    ):
+        return False
+    return entry.principal_derived
+
+
+def _classify(
+    policy: Policy, statement: Statement, principal: Principal, derived: Mapping[str, str | list[str]]
+) -> _Covering | None:
+    """None when a principal-derived condition is false: the statement never applies to it."""
+    remaining: list[ConditionEntry] = []
+    for entry in statement.conditions:
+        if _decidable_by_principal(entry, principal):
+            if not entry.evaluate(derived):
+                return None
+        else:
+            remaining.append(entry)
+    return _Covering(policy, statement, tuple(remaining))
+
+
+def _covering_in(
+    layer: Layer, action: str, principal: Principal, derived: Mapping[str, str | list[str]]
+) -> list[_Covering]:
+    found: list[_Covering] = []
+    for policy in layer.policies:
+        for statement in policy.covering(action):
+            covering = _classify(policy, statement, principal, derived)
+            if covering is not None:
+                found.append(covering)
+    return found
+
+
+def _excluding_not_actions(layer: Layer, action: str) -> Iterable[tuple[Policy, Statement]]:
+    """Allow statements with a NotAction that lists ``action``: the usual reason it is missing."""
+    for policy in layer.policies:
+        for statement in policy.statements:
+            if (
+                statement.effect is Effect.ALLOW
+                and statement.not_action
+                and statement.actions.matches(action)
+            ):
+                yield policy, statement
+
+
+def requirement_status(principal: Principal, action: str, scps: ScpLevels | None = None) -> RequirementResult:
+    """Can ``principal`` perform ``action`` on some resource, whatever the request context?"""
+    action_lower = action.lower()
+    derived = principal.derived_context()
+    full_denies: list[Reason] = []
+    no_allow: list[Reason] = []
+    limited: list[Reason] = []
+    allows: list[Reason] = []
+    any_deny = False
+
+    for layer in layers_of(principal, scps):
+        covering = _covering_in(layer, action_lower, principal, derived)
+        layer_allows = [c for c in covering if c.statement.effect is Effect.ALLOW]
+        for deny in (c for c in covering if c.statement.effect is Effect.DENY):
+            any_deny = True
+            ref = _ref(deny.policy, deny.statement)
+            if deny.unconditional_on_star:
+                full_denies.append(
+                    Reason(
+                        "explicit_deny",
+                        layer.kind,
+                        f"{action} is denied by {ref.describe()}",
+                        ref,
+                        layer.scp_level,
+                    )
+                )
+            else:
+                limited.append(
+                    Reason(
+                        "limited_deny",
+                        layer.kind,
+                        f"{action} is denied {deny.describe_limits()} by {ref.describe()}",
+                        ref,
+                        layer.scp_level,
+                        deny.limits,
+                        tuple(e.key for e in deny.remaining),
+                    )
+                )
+        if not layer_allows:
+            no_allow.append(_no_allow_reason(layer, action, action_lower))
+            continue
+        full = next((c for c in layer_allows if c.unconditional_on_star), None)
+        if full is not None:
+            ref = _ref(full.policy, full.statement)
+            allows.append(
+                Reason("allow", layer.kind, f"{action} is allowed by {ref.describe()}", ref, layer.scp_level)
+            )
+            continue
+        for allow in layer_allows:
+            ref = _ref(allow.policy, allow.statement)
+            limited.append(
+                Reason(
+                    "limited_allow",
+                    layer.kind,
+                    f"{action} is allowed {allow.describe_limits()} by {ref.describe()}",
+                    ref,
+                    layer.scp_level,
+                    allow.limits,
+                    tuple(e.key for e in allow.remaining),
+                )
+            )
+
+    if full_denies or no_allow:
+        return RequirementResult(action, RequirementStatus.DENIED, tuple(full_denies + no_allow))
+    if not limited and not any_deny:
+        return RequirementResult(action, RequirementStatus.ALLOWED, tuple(allows))
+    return RequirementResult(action, RequirementStatus.PARTIAL, tuple(limited))
+
+
+def _no_allow_reason(layer: Layer, action: str, action_lower: str) -> Reason:
+    excluded = list(_excluding_not_actions(layer, action_lower))
+    message = f"no statement in {layer.describe()} allows {action}"
+    ref = None
+    if excluded:
+        policy, statement = excluded[0]
+        ref = _ref(policy, statement)
+        listed = ", ".join(statement.actions.patterns)
+        message += f" ({ref.describe()} allows everything except {listed} via NotAction)"
+    return Reason("no_allow", layer.kind, message, ref, layer.scp_level)
+
+
+def check_actions(
+    principal: Principal, actions: Sequence[str], scps: ScpLevels | None = None
+) -> tuple[RequirementResult, ...]:
+    return tuple(requirement_status(principal, action, scps) for action in actions)

@@ -1,0 +1,172 @@
+"""Policy documents into compiled ``Policy`` values.
+
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html
+
+Accepts a dict, a JSON string, or the URL-encoded JSON string the raw IAM API returns. Anything
+that does not follow the grammar raises ``MalformedPolicyError`` naming the policy and the problem:
+a checker that guessed would report "allowed" for a document AWS reads differently.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+from restorewatch.engine.conditions import ConditionEntry, ConditionSyntaxError, parse_condition_block
+from restorewatch.engine.model import Effect, LayerKind, Policy, PolicySource, Statement
+from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher
+from restorewatch.engine.variables import parse_template
+from restorewatch.errors import MalformedPolicyError
+
+VERSION_2012 = "2012-10-17"
+VERSION_2008 = "2008-10-17"
+_DOCUMENT_KEYS = frozenset({"Version", "Id", "Statement"})
+_STATEMENT_KEYS = frozenset(
+    {
+        "Sid",
+        "Effect",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Condition",
+        "Principal",
+        "NotPrincipal",
+    }
+)
+
+
+def decode_document(document: object) -> Mapping[str, Any]:
+    """A policy document as a mapping; raises ValueError with the reason."""
+    if isinstance(document, Mapping):
+        return document
+    if isinstance(document, bytes):
+        document = document.decode("utf-8", errors="strict")
+    if not isinstance(document, str):
+        raise ValueError(f"a policy document must be a JSON object, not {type(document).__name__}")
+    text = document.strip()
+    if text[:1] != "{" and "%" in text:
+        text = urllib.parse.unquote(text)  # IAM's API returns documents URL-encoded (RFC 3986)
+    try:
+        decoded = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"invalid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
+    except RecursionError:
+        raise ValueError("invalid JSON (nested too deeply)") from None
+    if not isinstance(decoded, dict):
+        raise ValueError("a policy document must be a JSON object")
+    return decoded
+
+
+def _string_list(value: object, element: str) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise ValueError(f"{element} is an empty list")
+    for item in items:
+        if not isinstance(item, str) or not item:
+            raise ValueError(f"{element} entries must be non-empty strings, got {item!r}"[:200])
+    return tuple(items)
+
+
+def _check_action(action: str) -> None:
+    if action == "*":
+        return
+    service, sep, name = action.partition(":")
+    if not sep or not service or not name:
+        raise ValueError(f"action {action!r} is not of the form service:action")
+
+
+def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) -> Statement:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"statement #{index} is not an object")
+    sid = raw.get("Sid")
+    label = f"statement {sid!r}" if isinstance(sid, str) and sid else f"statement #{index}"
+    unknown = set(raw) - _STATEMENT_KEYS
+    if unknown:
+        raise ValueError(f"{label}: unknown element(s) {sorted(map(str, unknown))}")
+    if sid is not None and not isinstance(sid, str):
+        raise ValueError(f"{label}: Sid must be a string")
+    effect_text = raw.get("Effect")
+    try:
+        effect = Effect(effect_text)
+    except ValueError:
+        raise ValueError(f'{label}: Effect must be "Allow" or "Deny", not {effect_text!r}') from None
+    if "Principal" in raw or "NotPrincipal" in raw:
+        raise ValueError(f"{label}: Principal/NotPrincipal belong in resource-based policies, not here")
+
+    if ("Action" in raw) == ("NotAction" in raw):
+        raise ValueError(f"{label}: needs exactly one of Action or NotAction")
+    not_action = "NotAction" in raw
+    actions = _string_list(
+        raw["NotAction" if not_action else "Action"], "NotAction" if not_action else "Action"
+    )
+    for action in actions:
+        _check_action(action)
+
+    if "Resource" in raw and "NotResource" in raw:
+        raise ValueError(f"{label}: has both Resource and NotResource")
+    if "Resource" not in raw and "NotResource" not in raw:
+        if layer is not LayerKind.SCP:
+            raise ValueError(f"{label}: needs Resource or NotResource")
+        resources: tuple[str, ...] = ("*",)  # SCPs written before resources were supported omit it
+    else:
+        element = "NotResource" if "NotResource" in raw else "Resource"
+        resources = _string_list(raw[element], element)
+    not_resource = "NotResource" in raw
+    substitute = version == VERSION_2012
+    templates = [parse_template(resource, substitute=substitute) for resource in resources]
+
+    conditions: tuple[ConditionEntry, ...] = ()
+    if "Condition" in raw:
+        try:
+            conditions = parse_condition_block(raw["Condition"], substitute_variables=substitute)
+        except ConditionSyntaxError as error:
+            raise ValueError(f"{label}: {error}") from None
+
+    return Statement(
+        effect=effect,
+        index=index,
+        sid=sid or None,
+        actions=ActionMatcher.compile(actions),
+        not_action=not_action,
+        resources=ResourceMatcher.compile(resources, templates),
+        not_resource=not_resource,
+        conditions=conditions,
+        resource_is_star=not not_resource and "*" in resources,
+    )
+
+
+def parse_policy(document: object, source: PolicySource) -> Policy:
+    """Compile one policy document; ``MalformedPolicyError`` names the policy and the problem."""
+    try:
+        decoded = decode_document(document)
+        unknown = set(decoded) - _DOCUMENT_KEYS
+        if unknown:
+            raise ValueError(f"unknown top-level element(s) {sorted(map(str, unknown))}")
+        version = decoded.get("Version", VERSION_2008)
+        if version not in (VERSION_2012, VERSION_2008):
+            raise ValueError(f"Version must be {VERSION_2012} or {VERSION_2008}, not {version!r}")
+        if "Statement" not in decoded:
+            raise ValueError("no Statement")
+        raw_statements = decoded["Statement"]
+        if isinstance(raw_statements, Mapping):
+            raw_statements = [raw_statements]
+        if not isinstance(raw_statements, list):
+            raise ValueError("Statement must be an object or a list of objects")
+        statements = tuple(
+            _compile_statement(raw, index, version, source.layer) for index, raw in enumerate(raw_statements)
+        )
+    except (ValueError, RecursionError) as error:
+        raise MalformedPolicyError(source.describe(), str(error) or type(error).__name__) from None
+
+    by_service: dict[str, list[Statement]] = {}
+    for statement in statements:
+        services = statement.actions.services
+        if statement.not_action or "*" in services:
+            services = frozenset({"*"})
+        for service in services:
+            by_service.setdefault(service, []).append(statement)
+    return Policy(source, version, statements, {k: tuple(v) for k, v in by_service.items()})

@@ -1,0 +1,180 @@
+"""An account snapshot: the output of ``aws iam get-account-authorization-details`` (pages merged).
+
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
+
+Principals are built on demand and policies compiled once: a sweep of a large account only pays
+for the principals it evaluates, and a managed policy shared by a thousand roles is parsed once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from restorewatch.engine.model import LayerKind, Policy, PolicySource, Principal, PrincipalKind
+from restorewatch.engine.parse import parse_policy
+from restorewatch.errors import SnapshotError, UnknownPrincipalError
+
+_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+
+
+def _tags(raw: Mapping[str, Any]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for tag in raw.get("Tags") or ():
+        if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str):
+            tags[tag["Key"]] = str(tag.get("Value", ""))
+    return tags
+
+
+def account_of(arn: str) -> str:
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) == 6 else ""
+
+
+@dataclass(slots=True)
+class AccountSnapshot:
+    users: dict[str, Mapping[str, Any]]
+    roles: dict[str, Mapping[str, Any]]
+    groups: dict[str, Mapping[str, Any]]  # by GroupName
+    policies: dict[str, Mapping[str, Any]]  # by Arn
+    _managed: dict[tuple[str, LayerKind], Policy] = field(default_factory=dict)
+    _principals: dict[str, Principal] = field(default_factory=dict)
+
+    @classmethod
+    def from_pages(cls, pages: Iterable[Mapping[str, Any]]) -> AccountSnapshot:
+        users: dict[str, Mapping[str, Any]] = {}
+        roles: dict[str, Mapping[str, Any]] = {}
+        groups: dict[str, Mapping[str, Any]] = {}
+        policies: dict[str, Mapping[str, Any]] = {}
+        for number, page in enumerate(pages, start=1):
+            if not isinstance(page, Mapping) or not any(key in page for key in _LISTS):
+                raise SnapshotError(
+                    f"page {number} is not get-account-authorization-details output "
+                    f"(expected {', '.join(_LISTS)})"
+                )
+            for key, index, target in (
+                ("UserDetailList", "Arn", users),
+                ("RoleDetailList", "Arn", roles),
+                ("GroupDetailList", "GroupName", groups),
+                ("Policies", "Arn", policies),
+            ):
+                entries = page.get(key) or []
+                if not isinstance(entries, list):
+                    raise SnapshotError(f"page {number}: {key} must be a list")
+                for entry in entries:
+                    if not isinstance(entry, Mapping) or not isinstance(entry.get(index), str):
+                        raise SnapshotError(f"page {number}: an entry of {key} has no {index}")
+                    target[entry[index]] = entry
+        return cls(users, roles, groups, policies)
+
+    @property
+    def account_id(self) -> str:
+        for arn in (*self.users, *self.roles):
+            return account_of(arn)
+        return ""
+
+    def principal_arns(self) -> list[str]:
+        return [*self.users, *self.roles]
+
+    def tags_of(self, arn: str) -> dict[str, str]:
+        return _tags(self._raw(arn)[0])
+
+    def _raw(self, arn: str) -> tuple[Mapping[str, Any], PrincipalKind]:
+        if arn in self.users:
+            return self.users[arn], PrincipalKind.USER
+        if arn in self.roles:
+            return self.roles[arn], PrincipalKind.ROLE
+        # IAM names are unique case-insensitively; accept an ARN typed with other case
+        lowered = arn.lower()
+        for table, kind in ((self.users, PrincipalKind.USER), (self.roles, PrincipalKind.ROLE)):
+            for candidate, raw in table.items():
+                if candidate.lower() == lowered:
+                    return raw, kind
+        raise UnknownPrincipalError(f"no user or role with ARN {arn} in the snapshot")
+
+    def principal(self, arn: str) -> Principal:
+        cached = self._principals.get(arn)
+        if cached is not None:
+            return cached
+        raw, kind = self._raw(arn)
+        real_arn = raw["Arn"]
+        if kind is PrincipalKind.USER:
+            name, principal_id = raw.get("UserName", ""), raw.get("UserId", "")
+            inline_key, owner_label = "UserPolicyList", f"user {raw.get('UserName', '')}"
+        else:
+            name, principal_id = raw.get("RoleName", ""), raw.get("RoleId", "")
+            inline_key, owner_label = "RolePolicyList", f"role {raw.get('RoleName', '')}"
+        identity = [*self._inline(raw, inline_key, owner_label, None), *self._attached(raw, None)]
+        if kind is PrincipalKind.USER:
+            for group_name in raw.get("GroupList") or ():
+                group = self.groups.get(group_name)
+                if group is None:
+                    raise SnapshotError(f"{real_arn} is in group {group_name!r}, which the snapshot lacks")
+                identity += self._inline(group, "GroupPolicyList", None, group_name)
+                identity += self._attached(group, group_name)
+        boundary = None
+        boundary_info = raw.get("PermissionsBoundary")
+        if isinstance(boundary_info, Mapping) and boundary_info.get("PermissionsBoundaryArn"):
+            boundary = self._managed_policy(
+                boundary_info["PermissionsBoundaryArn"], LayerKind.BOUNDARY, real_arn
+            )
+        principal = Principal(
+            arn=real_arn,
+            name=name,
+            kind=kind,
+            account=account_of(real_arn),
+            principal_id=principal_id,
+            tags=_tags(raw),
+            identity=tuple(identity),
+            boundary=boundary,
+        )
+        self._principals[arn] = principal
+        return principal
+
+    def _inline(
+        self, raw: Mapping[str, Any], key: str, owner: str | None, via_group: str | None
+    ) -> list[Policy]:
+        policies: list[Policy] = []
+        for entry in raw.get(key) or ():
+            name = entry.get("PolicyName", "?") if isinstance(entry, Mapping) else "?"
+            source = PolicySource(LayerKind.IDENTITY, name, via_group=via_group, owner=owner)
+            document = entry.get("PolicyDocument") if isinstance(entry, Mapping) else entry
+            policies.append(parse_policy(document, source))
+        return policies
+
+    def _attached(self, raw: Mapping[str, Any], via_group: str | None) -> list[Policy]:
+        policies: list[Policy] = []
+        for entry in raw.get("AttachedManagedPolicies") or ():
+            arn = entry.get("PolicyArn") if isinstance(entry, Mapping) else None
+            if not isinstance(arn, str):
+                raise SnapshotError(f"{raw.get('Arn')}: an attached managed policy has no PolicyArn")
+            policy = self._managed_policy(arn, LayerKind.IDENTITY, str(raw.get("Arn")))
+            if via_group is not None:
+                source = PolicySource(LayerKind.IDENTITY, policy.source.name, arn, via_group=via_group)
+                policy = Policy(
+                    source, policy.version, policy.statements, policy.by_service, policy._covering
+                )
+            policies.append(policy)
+        return policies
+
+    def _managed_policy(self, arn: str, layer: LayerKind, used_by: str) -> Policy:
+        cached = self._managed.get((arn, layer))
+        if cached is not None:
+            return cached
+        raw = self.policies.get(arn)
+        if raw is None:
+            raise SnapshotError(f"managed policy {arn} used by {used_by} is not in the snapshot's Policies")
+        default = [
+            v
+            for v in raw.get("PolicyVersionList") or ()
+            if isinstance(v, Mapping) and v.get("IsDefaultVersion")
+        ]
+        if len(default) != 1:
+            raise SnapshotError(
+                f"managed policy {arn} has {len(default)} default versions in the snapshot, not 1"
+            )
+        source = PolicySource(layer, str(raw.get("PolicyName") or arn.rsplit("/", 1)[-1]), arn)
+        policy = parse_policy(default[0].get("Document"), source)
+        self._managed[(arn, layer)] = policy
+        return policy
