@@ -1,0 +1,178 @@
+"""Reading the CLI's inputs: auth-details pages, the SCP file and a request context.
+
+Every failure becomes an ``InputError`` whose message names the file and what is wrong with it,
+so that the CLI can print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from restorewatch.engine import AccountSnapshot, parse_scps
+from restorewatch.errors import InputError, UnknownPrincipalError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from restorewatch.engine import ScpLevels
+
+__all__ = [
+    "add_snapshot_arguments",
+    "load_live_snapshot",
+    "parse_context",
+    "read_auth_details",
+    "read_json",
+    "read_scps",
+    "require_principal",
+    "snapshot_from_args",
+]
+
+_AUTH_DETAILS_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+
+
+def add_snapshot_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every subcommand that reads an account shares."""
+    parser.add_argument(
+        "--auth-details",
+        nargs="+",
+        metavar="FILE",
+        help="output of `aws iam get-account-authorization-details` (several pages: several files)",
+    )
+    parser.add_argument(
+        "--scps",
+        metavar="FILE",
+        help="JSON list of SCP levels from the organization root to the account, "
+        "each a list of SCP documents (null: no SCPs)",
+    )
+
+
+def read_json(path: str, what: str) -> object:
+    """Parse the JSON file ``path``; ``what`` names it in error messages ("SCP file")."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{what} {path} does not exist") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"cannot read {what} {path}: not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{what} {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+
+
+def read_auth_details(paths: list[str]) -> AccountSnapshot:
+    """Merge the pages of ``get-account-authorization-details`` output (one page or a list per file)."""
+    pages: list[Mapping[str, object]] = []
+    for path in paths:
+        data = read_json(path, "auth details file")
+        file_pages = data if isinstance(data, list) else [data]
+        for page in file_pages:
+            if not isinstance(page, Mapping):
+                raise InputError(
+                    f"auth details file {path} is not an object (or list of objects) as printed by "
+                    "`aws iam get-account-authorization-details`"
+                )
+            if not any(key in page for key in _AUTH_DETAILS_KEYS):
+                raise InputError(
+                    f"auth details file {path} has none of {', '.join(_AUTH_DETAILS_KEYS)}; expected the "
+                    "output of `aws iam get-account-authorization-details`"
+                )
+            pages.append(page)
+    return AccountSnapshot.from_pages(pages)
+
+
+def load_live_snapshot(endpoint_url: str | None) -> AccountSnapshot:
+    """Read the account itself (the hook for live reads, which arrive with the watcher)."""
+    del endpoint_url
+    raise InputError(
+        "reading a live account is not available yet (it arrives with the watcher); pass "
+        "--auth-details FILE with the output of `aws iam get-account-authorization-details`"
+    )
+
+
+def snapshot_from_args(args: argparse.Namespace) -> AccountSnapshot:
+    paths: list[str] | None = args.auth_details
+    if paths:
+        return read_auth_details(paths)
+    return load_live_snapshot(getattr(args, "endpoint_url", None))
+
+
+def read_scps(path: str | None) -> ScpLevels | None:
+    """The SCP levels of ``path`` (root first), or None without a file or when it holds null."""
+    if path is None:
+        return None
+    data = read_json(path, "SCP file")
+    if data is None:
+        return None
+    if not isinstance(data, list):
+        raise InputError(
+            f"SCP file {path} must hold a list of levels (root first), each a list of SCP documents"
+        )
+    for number, level in enumerate(data):
+        if not isinstance(level, list):
+            raise InputError(f"SCP file {path}: level {number} is not a list of SCP documents")
+        for position, document in enumerate(level):
+            if not isinstance(document, Mapping | str):
+                raise InputError(
+                    f"SCP file {path}: document {position} of level {number} is not a policy document"
+                )
+    return parse_scps(data)
+
+
+def _context_value(key: str, value: object) -> str | list[str]:
+    # Request context values are strings on the wire; JSON booleans and numbers are accepted for
+    # convenience and spelled as AWS spells them ("true", "3600").
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        items: list[str] = []
+        for item in value:
+            converted = _context_value(key, item)
+            if isinstance(converted, list):
+                raise InputError(f"context key {key!r}: a list may hold only strings, numbers or booleans")
+            items.append(converted)
+        return items
+    raise InputError(f"context key {key!r}: value must be a string, number, boolean or list of them")
+
+
+def parse_context(text: str | None) -> dict[str, str | list[str]] | None:
+    """``--context``: a JSON object given inline, or ``@FILE`` naming a file that holds it."""
+    if text is None:
+        return None
+    if text.startswith("@"):
+        data = read_json(text[1:], "context file")
+        where = f"context file {text[1:]}"
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--context is not valid JSON: {exc.msg} at column {exc.colno}") from None
+        where = "--context"
+    if not isinstance(data, Mapping):
+        raise InputError(f"{where} must be a JSON object of condition keys to values")
+    try:
+        return {str(key): _context_value(str(key), value) for key, value in data.items()}
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+def require_principal(snapshot: AccountSnapshot, arn: str) -> None:
+    """Fail clearly when ``arn`` is not a user or role of the snapshot."""
+    try:
+        snapshot.tags_of(arn)  # cheap: no policy is parsed
+    except UnknownPrincipalError:
+        raise UnknownPrincipalError(
+            f"unknown principal {arn}: no user or role with this ARN in the auth details "
+            "(groups cannot be checked)"
+        ) from None

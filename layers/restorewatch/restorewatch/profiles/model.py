@@ -1,0 +1,129 @@
+"""A profile: the actions a backup product needs, as data, and the tag that assigns profiles.
+
+Validation lives here (not in the loader) so that every way of making a profile -- a built-in file,
+a user's JSON or YAML file, ``--action`` on the command line -- applies the same rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from restorewatch.errors import ProfileError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "DEFAULT_TAG_KEY",
+    "Profile",
+    "make_profile",
+    "profile_names_from_tag",
+    "tag_value",
+    "validate_action",
+]
+
+DEFAULT_TAG_KEY = "restorewatch:profile"
+
+# Profile names travel inside a tag value whose names are separated by spaces, so a name must not
+# contain whitespace; this set is also safe in file names, log lines and DynamoDB sort keys.
+_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+# A required action must be concrete: a wildcard would ask "can it do some of these?", which is
+# not a question a restore can rely on.
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """The actions a principal must be able to perform on any resource.
+
+    ``actions`` keep the spelling of their source (``s3:PutLifeCycleConfiguration`` as Veeam
+    publishes it); the engine matches actions case-insensitively. ``source`` says where the profile
+    was defined (a file path, or ``command line``) so every message can point at it; ``url`` is the
+    vendor page a built-in profile was copied from.
+    """
+
+    name: str
+    description: str
+    actions: tuple[str, ...]
+    source: str
+    url: str | None = None
+
+
+def validate_action(action: object, *, where: str = "") -> str:
+    """Return ``action`` if it is a concrete ``service:ActionName``; raise ProfileError otherwise."""
+    prefix = f"{where}: " if where else ""
+    if not isinstance(action, str):
+        raise ProfileError(f"{prefix}action {action!r} is not a string")
+    if "*" in action or "?" in action:
+        raise ProfileError(
+            f"{prefix}action {action!r} has a wildcard; a required action must be one concrete action"
+        )
+    if not _ACTION.match(action):
+        raise ProfileError(
+            f"{prefix}action {action!r} is not of the form service:ActionName "
+            "(service in lower case letters, digits and '-', action in letters and digits)"
+        )
+    return action
+
+
+def make_profile(
+    name: object,
+    actions: object,
+    *,
+    description: object = "",
+    source: str,
+    url: object = None,
+) -> Profile:
+    """Validate raw values (as read from a file or the command line) and build a Profile."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ProfileError(
+            f"{source}: profile name {name!r} is invalid: use letters, digits, '.', '_' and '-' "
+            "(names are separated by spaces in the watch tag)"
+        )
+    where = f"{source}: profile {name!r}"
+    if not isinstance(description, str):
+        raise ProfileError(f"{where}: description must be a string")
+    if url is not None and not isinstance(url, str):
+        raise ProfileError(f"{where}: source_url must be a string")
+    # a list (JSON/YAML array, argparse values) or a tuple (another Profile's actions); a string
+    # or a mapping is iterable too, but is surely a mistake
+    if not isinstance(actions, list | tuple):
+        raise ProfileError(f"{where}: actions must be a list of service:ActionName strings")
+    checked: list[str] = []
+    seen: dict[str, str] = {}
+    for action in actions:
+        valid = validate_action(action, where=where)
+        # IAM matches actions case-insensitively, so two spellings are one action listed twice.
+        previous = seen.get(valid.lower())
+        if previous is not None:
+            raise ProfileError(f"{where}: action {valid!r} is listed twice (also as {previous!r})")
+        seen[valid.lower()] = valid
+        checked.append(valid)
+    if not checked:
+        raise ProfileError(f"{where}: actions is empty; a profile must require at least one action")
+    return Profile(name=name, description=description, actions=tuple(checked), source=source, url=url)
+
+
+def profile_names_from_tag(value: str) -> tuple[str, ...]:
+    """Split a watch tag value into profile names.
+
+    IAM tag values allow no commas, so names are separated by whitespace. A repeated name is kept
+    once: checking the same profile twice would only duplicate results.
+    """
+    names = tuple(dict.fromkeys(value.split()))
+    if not names:
+        raise ProfileError(f"watch tag value {value!r} names no profile")
+    return names
+
+
+def tag_value(tags: Mapping[str, str], key: str) -> str | None:
+    """The value of tag ``key``; IAM tag keys are unique case-insensitively, so match that way."""
+    if key in tags:
+        return tags[key]
+    folded = key.casefold()
+    for candidate, value in tags.items():
+        if candidate.casefold() == folded:
+            return value
+    return None
