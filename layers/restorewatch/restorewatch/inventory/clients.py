@@ -1,0 +1,63 @@
+"""boto3 clients with the retry policy the watcher relies on (the only place boto3 is imported).
+
+Retries: botocore's adaptive mode (client-side rate limiting on top of standard retries), 10
+attempts, so IAM throttling is absorbed before it becomes a ``ReadError``. Endpoint: an explicit
+``endpoint_url`` wins; otherwise botocore's own resolution applies, which honours
+``AWS_ENDPOINT_URL_<SERVICE>`` and ``AWS_ENDPOINT_URL`` (moto's server, LocalStack).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+RETRIES: dict[str, Any] = {"mode": "adaptive", "max_attempts": 10}
+ENDPOINT_ENV = "AWS_ENDPOINT_URL"
+
+
+def client_config(**overrides: Any) -> Any:
+    """The botocore ``Config`` every RestoreWatch client uses."""
+    from botocore.config import Config
+
+    settings: dict[str, Any] = {"retries": dict(RETRIES), "connect_timeout": 5, "read_timeout": 30}
+    settings.update(overrides)
+    return Config(**settings)
+
+
+def resolve_endpoint_url(service: str, endpoint_url: str | None = None) -> str | None:
+    """The endpoint a client will use: explicit, else ``AWS_ENDPOINT_URL_<SERVICE>``, else
+    ``AWS_ENDPOINT_URL``, else ``None`` (AWS)."""
+    if endpoint_url:
+        return endpoint_url
+    service_env = f"{ENDPOINT_ENV}_{service.upper().replace('-', '_')}"
+    return os.environ.get(service_env) or os.environ.get(ENDPOINT_ENV) or None
+
+
+def make_client(
+    service: str,
+    *,
+    endpoint_url: str | None = None,
+    region_name: str | None = None,
+    session: Any | None = None,
+    **config_overrides: Any,
+) -> Any:
+    """A boto3 client for ``service`` (``session``: a ``boto3.Session``; default credential chain)."""
+    import boto3
+
+    if session is None:
+        session = boto3.session.Session()
+    region = region_name or session.region_name or os.environ.get("AWS_REGION") or "us-east-1"
+    return session.client(
+        service,
+        region_name=region,
+        endpoint_url=resolve_endpoint_url(service, endpoint_url),
+        config=client_config(**config_overrides),
+    )
+
+
+def iam_client(endpoint_url: str | None = None, *, session: Any | None = None) -> Any:
+    """The IAM client (IAM is global; its events and endpoint live in us-east-1)."""
+    return make_client("iam", endpoint_url=endpoint_url, session=session)
+
+
+__all__ = ["RETRIES", "client_config", "iam_client", "make_client", "resolve_endpoint_url"]

@@ -1,0 +1,366 @@
+"""Read IAM state as ``get-account-authorization-details``-shaped pages, with few calls.
+
+- ``account_pages()``: the whole account (sweep), streamed page by page;
+- ``principal_pages(arns)``: a few principals (an event), one page built from Get/List calls;
+- ``resolve(target)`` / ``resolve_targets(target)``: which principals a ``Target`` names, and which
+  of them carry the watch tag.
+
+Pages are plain JSON values exactly as the AWS CLI prints them (datetimes as ISO 8601 strings,
+policy documents as objects, no ``Marker``/``IsTruncated``/``ResponseMetadata``), so
+``restorewatch.engine.AccountSnapshot.from_pages`` reads them. Every failed call becomes a
+``ReadError`` naming the operation and the ARN/name; ``NoSuchEntity`` on a principal means it was
+deleted, which is a result, not an error. ``calls`` counts API calls (each page is one call) by
+operation name. A reader caches what it read (principals, groups, policies): use one reader per
+invocation; only policy version documents, which never change, are safe to keep longer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from botocore import xform_name
+from botocore.exceptions import BotoCoreError, ClientError
+
+from restorewatch.errors import ReadError, UnknownPrincipalError
+from restorewatch.watch.targets import WATCH_TAG_KEY, Target, TargetKind
+
+logger = logging.getLogger(__name__)
+
+ACCOUNT_FILTER = ("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy")
+_DROP_KEYS = frozenset({"ResponseMetadata", "IsTruncated", "Marker"})
+
+
+def to_json(value: Any) -> Any:
+    """A boto3 response as the CLI prints it: datetimes as ISO 8601, no response metadata."""
+    if isinstance(value, Mapping):
+        return {k: to_json(v) for k, v in value.items() if k not in _DROP_KEYS}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def split_arn(arn: str) -> tuple[str, str]:
+    """``("user" | "role", name)`` of an IAM user or role ARN (any path)."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and "/" in parts[5]:
+        kind, _, rest = parts[5].partition("/")
+        if kind in ("user", "role") and rest:
+            return kind, rest.rsplit("/", 1)[-1]
+    raise UnknownPrincipalError(f"not an IAM user or role ARN: {arn!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalPages:
+    """What ``principal_pages`` read.
+
+    ``page``: one authorization-details page with the principals that were read, their groups and
+    every managed policy they use (default version only); ``deleted``: requested ARNs that no
+    longer exist; ``errors``: ARN -> the read that failed (that principal is ``unknown``).
+    """
+
+    page: dict[str, Any]
+    deleted: tuple[str, ...] = ()
+    errors: Mapping[str, ReadError] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> list[dict[str, Any]]:
+        return [self.page]
+
+    @property
+    def read_arns(self) -> tuple[str, ...]:
+        users = [u["Arn"] for u in self.page.get("UserDetailList", [])]
+        return tuple(users + [r["Arn"] for r in self.page.get("RoleDetailList", [])])
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The principals a target names: ``watched`` carry the watch tag, ``unwatched`` do not;
+    ``missing``: the user, role, group or policy named does not exist (any more); ``errors``: reads
+    that failed (``ReadError.target`` names the principal, group or policy)."""
+
+    watched: tuple[str, ...] = ()
+    unwatched: tuple[str, ...] = ()
+    missing: bool = False
+    errors: tuple[ReadError, ...] = ()
+
+
+class IamReader:
+    """IAM reads for the watcher and the CLI. ``client``: a boto3 IAM client (``clients.iam_client``)."""
+
+    def __init__(self, client: Any | None = None, *, tag_key: str = WATCH_TAG_KEY) -> None:
+        if client is None:
+            from restorewatch.inventory.clients import iam_client
+
+            client = iam_client()
+        self.client = client
+        self.tag_key = tag_key
+        self.calls: Counter[str] = Counter()
+        self._principals: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._groups: dict[str, dict[str, Any]] = {}
+        self._policies: dict[str, dict[str, Any]] = {}
+        self._versions: dict[tuple[str, str], dict[str, Any]] = {}
+
+    # --- calls ------------------------------------------------------------------------------------
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def _error(self, operation: str, target: str | None, exc: Exception) -> ReadError:
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            code, message = str(error.get("Code", "Unknown")), str(error.get("Message", exc))
+            return ReadError(operation, target, code, message)
+        return ReadError(operation, target, type(exc).__name__, str(exc))
+
+    def _call(self, operation: str, target: str | None, **kwargs: Any) -> dict[str, Any]:
+        self.calls[operation] += 1
+        try:
+            response: dict[str, Any] = getattr(self.client, xform_name(operation))(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(operation, target, exc) from exc
+        return response
+
+    def _pages(self, operation: str, target: str | None, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        paginator = self.client.get_paginator(xform_name(operation))
+        pages = iter(paginator.paginate(**kwargs))
+        while True:
+            self.calls[operation] += 1
+            try:
+                page: dict[str, Any] = next(pages)
+            except StopIteration:
+                self.calls[operation] -= 1  # the paginator stopped without a request
+                return
+            except (ClientError, BotoCoreError) as exc:
+                raise self._error(operation, target, exc) from exc
+            yield page
+
+    def _list(self, operation: str, key: str, target: str | None, **kwargs: Any) -> list[Any]:
+        items: list[Any] = []
+        for page in self._pages(operation, target, **kwargs):
+            items.extend(page.get(key, []))
+        return items
+
+    # --- the whole account ------------------------------------------------------------------------
+
+    def account_pages(self) -> Iterator[dict[str, Any]]:
+        """``GetAccountAuthorizationDetails``, every page, as the CLI prints it."""
+        for page in self._pages("GetAccountAuthorizationDetails", None, Filter=list(ACCOUNT_FILTER)):
+            yield to_json(page)
+
+    # --- single entities (cached for the reader's life) -------------------------------------------
+
+    def _principal(self, kind: str, name: str, target: str) -> dict[str, Any] | None:
+        """GetUser / GetRole (tags and boundary included); ``None`` when it does not exist."""
+        key = (kind, name)
+        if key not in self._principals:
+            operation, param, result = (
+                ("GetUser", "UserName", "User") if kind == "user" else ("GetRole", "RoleName", "Role")
+            )
+            try:
+                self._principals[key] = self._call(operation, target, **{param: name})[result]
+            except ReadError as exc:
+                if exc.code != "NoSuchEntity":
+                    raise
+                self._principals[key] = None
+        return self._principals[key]
+
+    def _is_watched(self, entity: Mapping[str, Any]) -> bool:
+        return any(tag.get("Key") == self.tag_key for tag in entity.get("Tags", []))
+
+    def _inline(self, kind: str, name: str, target: str) -> list[dict[str, Any]]:
+        prefix = kind.capitalize()  # User, Role, Group
+        param = {f"{prefix}Name": name}
+        names = self._list(f"List{prefix}Policies", "PolicyNames", target, **param)
+        policies = []
+        for policy_name in names:
+            response = self._call(f"Get{prefix}Policy", target, PolicyName=policy_name, **param)
+            policies.append({"PolicyName": policy_name, "PolicyDocument": response["PolicyDocument"]})
+        return policies
+
+    def _attached(self, kind: str, name: str, target: str) -> list[dict[str, Any]]:
+        prefix = kind.capitalize()
+        return self._list(
+            f"ListAttached{prefix}Policies", "AttachedPolicies", target, **{f"{prefix}Name": name}
+        )
+
+    def _group(self, group: Mapping[str, Any]) -> dict[str, Any]:
+        name = group["GroupName"]
+        if name not in self._groups:
+            arn = group.get("Arn", name)
+            self._groups[name] = {
+                **{k: group[k] for k in ("Path", "GroupName", "GroupId", "Arn", "CreateDate") if k in group},
+                "GroupPolicyList": self._inline("group", name, arn),
+                "AttachedManagedPolicies": self._attached("group", name, arn),
+            }
+        return self._groups[name]
+
+    def _policy(self, arn: str) -> dict[str, Any]:
+        """GetPolicy + GetPolicyVersion(default) as a ``Policies`` entry with only that version."""
+        if arn not in self._policies:
+            policy = self._call("GetPolicy", arn, PolicyArn=arn)["Policy"]
+            version_id = policy["DefaultVersionId"]
+            if (arn, version_id) not in self._versions:
+                self._versions[(arn, version_id)] = self._call(
+                    "GetPolicyVersion", arn, PolicyArn=arn, VersionId=version_id
+                )["PolicyVersion"]
+            entry = {k: v for k, v in policy.items() if k not in ("Tags", "Description")}
+            entry["PolicyVersionList"] = [self._versions[(arn, version_id)]]
+            self._policies[arn] = entry
+        return self._policies[arn]
+
+    # --- a few principals -------------------------------------------------------------------------
+
+    def _read_principal(
+        self, arn: str, groups: dict[str, dict[str, Any]], policies: dict[str, dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        kind, name = split_arn(arn)
+        entity = self._principal(kind, name, arn)
+        if entity is None or entity.get("Arn") != arn:
+            return None
+        prefix = kind.capitalize()
+        skip = ("PasswordLastUsed", "Description", "MaxSessionDuration")
+        detail: dict[str, Any] = {k: v for k, v in entity.items() if k not in skip}
+        detail[f"{prefix}PolicyList"] = self._inline(kind, name, arn)
+        detail["AttachedManagedPolicies"] = self._attached(kind, name, arn)
+        detail.setdefault("Tags", [])
+        managed = [p["PolicyArn"] for p in detail["AttachedManagedPolicies"]]
+        if kind == "user":
+            user_groups = self._list("ListGroupsForUser", "Groups", arn, UserName=name)
+            detail["GroupList"] = [g["GroupName"] for g in user_groups]
+            for group in user_groups:
+                group_detail = self._group(group)
+                groups[group["GroupName"]] = group_detail
+                managed += [p["PolicyArn"] for p in group_detail["AttachedManagedPolicies"]]
+        boundary = entity.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+        if boundary:
+            managed.append(boundary)
+        for policy_arn in managed:
+            policies[policy_arn] = self._policy(policy_arn)
+        return detail
+
+    def principal_pages(self, arns: Iterable[str]) -> PrincipalPages:
+        """Read these users and roles into one authorization-details page (see ``PrincipalPages``)."""
+        users: list[dict[str, Any]] = []
+        roles: list[dict[str, Any]] = []
+        groups: dict[str, dict[str, Any]] = {}
+        policies: dict[str, dict[str, Any]] = {}
+        deleted: list[str] = []
+        errors: dict[str, ReadError] = {}
+        for arn in dict.fromkeys(arns):
+            own_groups: dict[str, dict[str, Any]] = {}
+            own_policies: dict[str, dict[str, Any]] = {}
+            try:
+                detail = self._read_principal(arn, own_groups, own_policies)
+            except ReadError as exc:
+                if exc.code == "NoSuchEntity" and exc.target == arn:  # deleted while being read
+                    deleted.append(arn)
+                else:
+                    logger.warning("reading %s failed: %s", arn, exc)
+                    errors[arn] = exc
+                continue
+            if detail is None:
+                deleted.append(arn)
+                continue
+            (users if split_arn(arn)[0] == "user" else roles).append(detail)
+            groups.update(own_groups)
+            policies.update(own_policies)
+        page = {
+            "UserDetailList": users,
+            "GroupDetailList": list(groups.values()),
+            "RoleDetailList": roles,
+            "Policies": list(policies.values()),
+        }
+        return PrincipalPages(to_json(page), tuple(deleted), errors)
+
+    # --- targets ------------------------------------------------------------------------------------
+
+    def _sort(self, kind: str, name: str, target: str, watched: list[str], unwatched: list[str]) -> bool:
+        """Read one principal's tags into ``watched``/``unwatched``; ``False`` if it does not exist."""
+        entity = self._principal(kind, name, target)
+        if entity is None:
+            return False
+        (watched if self._is_watched(entity) else unwatched).append(entity["Arn"])
+        return True
+
+    def _members(self, group: str, watched: list[str], unwatched: list[str], errors: list[ReadError]) -> bool:
+        try:
+            members = self._list("GetGroup", "Users", f"group/{group}", GroupName=group)
+        except ReadError as exc:
+            if exc.code == "NoSuchEntity":
+                return False
+            raise
+        for member in members:
+            try:
+                self._sort("user", member["UserName"], member["Arn"], watched, unwatched)
+            except ReadError as exc:
+                errors.append(exc)
+        return True
+
+    def resolve(self, target: Target) -> Resolution:
+        """Which principals ``target`` names and which carry the watch tag.
+
+        A failed read of the target itself (the user, the group, the policy's entity list) raises
+        ``ReadError``; a failed read of one member or entity is returned in ``errors``.
+        """
+        watched: list[str] = []
+        unwatched: list[str] = []
+        errors: list[ReadError] = []
+        missing = False
+        if target.kind in (TargetKind.USER, TargetKind.ROLE):
+            kind = target.principal_kind or "user"
+            missing = not self._sort(kind, target.name, f"{kind}/{target.name}", watched, unwatched)
+        elif target.kind is TargetKind.GROUP_MEMBERS:
+            missing = not self._members(target.name, watched, unwatched, errors)
+        elif target.kind is TargetKind.POLICY_ENTITIES:
+            users: dict[str, None] = {}
+            roles: dict[str, None] = {}
+            group_names: dict[str, None] = {}
+            try:
+                for usage in ("PermissionsPolicy", "PermissionsBoundary"):
+                    for page in self._pages(
+                        "ListEntitiesForPolicy", target.name, PolicyArn=target.name, PolicyUsageFilter=usage
+                    ):
+                        users.update(dict.fromkeys(u["UserName"] for u in page.get("PolicyUsers", [])))
+                        roles.update(dict.fromkeys(r["RoleName"] for r in page.get("PolicyRoles", [])))
+                        group_names.update(
+                            dict.fromkeys(g["GroupName"] for g in page.get("PolicyGroups", []))
+                        )
+            except ReadError as exc:
+                if exc.code != "NoSuchEntity":
+                    raise
+                missing = True
+            for kind, names in (("user", users), ("role", roles)):
+                for name in names:
+                    try:
+                        self._sort(kind, name, f"{kind}/{name}", watched, unwatched)
+                    except ReadError as exc:
+                        errors.append(exc)
+            for group in group_names:
+                try:
+                    self._members(group, watched, unwatched, errors)
+                except ReadError as exc:
+                    errors.append(exc)
+        # USER_GONE / ROLE_GONE: nothing to read, the state knows whether it was watched
+        return Resolution(
+            tuple(dict.fromkeys(watched)), tuple(dict.fromkeys(unwatched)), missing, tuple(errors)
+        )
+
+    def resolve_targets(self, target: Target) -> list[str]:
+        """ARNs of the principals ``target`` names that carry the watch tag.
+
+        Raises the first ``ReadError`` (use ``resolve`` to keep the reads that succeeded)."""
+        resolution = self.resolve(target)
+        if resolution.errors:
+            raise resolution.errors[0]
+        return list(resolution.watched)
+
+
+__all__ = ["ACCOUNT_FILTER", "IamReader", "PrincipalPages", "Resolution", "split_arn", "to_json"]

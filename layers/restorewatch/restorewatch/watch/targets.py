@@ -1,0 +1,295 @@
+"""Which principals can an IAM change affect, and what must be read to know? (pure, no AWS calls)
+
+``plan_targets`` maps one parsed CloudTrail change to a ``TargetPlan``: a few ``Target`` values
+(a user, a role, the members of a group, the entities that use a managed policy, a principal that
+is gone), or a sweep when the change cannot be mapped. The inventory resolves targets to principal
+ARNs; the state decides what a ``gone`` target means (``DELETED`` only if it was watched).
+
+IAM rules this mapping relies on (IAM API reference):
+- a non-default policy version grants nothing, and the default version cannot be deleted
+  (``CreatePolicyVersion`` without ``setAsDefault``, ``DeletePolicyVersion`` change nothing);
+- ``DeletePolicy`` fails while the policy is attached or used as a boundary, and ``DeleteGroup``
+  fails while the group has members or policies: the detachments and removals that must come
+  first have their own events, so these two change nothing by themselves;
+- ``UpdateUser`` with ``newUserName`` or ``newPath`` changes the user's ARN: the old ARN is gone.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+# Same value as ``restorewatch.profiles.DEFAULT_TAG_KEY``; kept here so this module stays a leaf.
+WATCH_TAG_KEY = "restorewatch:profile"
+
+
+@dataclass(frozen=True, slots=True)
+class CloudTrailChange:
+    """One IAM API call as CloudTrail recorded it (what the alert shows as the triggering change)."""
+
+    event_id: str
+    event_name: str
+    event_time: datetime
+    account: str  # recipientAccountId: the account whose IAM changed
+    region: str
+    event_source: str = "iam.amazonaws.com"
+    actor_arn: str | None = None
+    actor_type: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
+    request_parameters: Mapping[str, Any] = field(default_factory=dict)
+    response_elements: Mapping[str, Any] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    request_id: str | None = None
+    eventbridge_id: str | None = None  # the EventBridge envelope's id
+
+
+class TargetKind(enum.Enum):
+    USER = "user"  # the user ``name``
+    ROLE = "role"  # the role ``name``
+    GROUP_MEMBERS = "group_members"  # the (tagged) members of group ``name``
+    POLICY_ENTITIES = "policy_entities"  # users, groups' members, roles attaching ``name`` (an ARN)
+    USER_GONE = "user_gone"  # the user ``name`` no longer exists under that ARN (deleted, renamed)
+    ROLE_GONE = "role_gone"  # the role ``name`` was deleted
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What to read for one change.
+
+    ``name`` is a user, role or group name, or a policy ARN for ``POLICY_ENTITIES``.
+    ``watched_only``: the change can only matter to a principal that is already watched (the state
+    knows it), so an unknown principal costs no IAM read. It is ``False`` when the change can make
+    a principal watched (the watch tag added, a user renamed) and the principal must be read.
+    """
+
+    kind: TargetKind
+    name: str
+    account: str
+    watched_only: bool = False
+    reason: str = ""
+
+    @property
+    def principal_kind(self) -> str | None:
+        """``"user"`` or ``"role"`` for the single-principal kinds, else ``None``."""
+        if self.kind in (TargetKind.USER, TargetKind.USER_GONE):
+            return "user"
+        if self.kind in (TargetKind.ROLE, TargetKind.ROLE_GONE):
+            return "role"
+        return None
+
+    def matches(self, arn: str) -> bool:
+        """Is ``arn`` the principal this target names? (Any path: CloudTrail gives only the name.)"""
+        kind = self.principal_kind
+        if kind is None:
+            return False
+        parts = arn.split(":", 5)
+        if len(parts) != 6 or parts[2] != "iam" or parts[4] != self.account:
+            return False
+        resource = parts[5]
+        return resource.startswith(f"{kind}/") and resource.rsplit("/", 1)[-1] == self.name
+
+
+@dataclass(frozen=True, slots=True)
+class TargetPlan:
+    """The targets of one change. ``sweep``: cannot tell, re-check every tagged principal.
+
+    An empty plan without ``sweep`` means the change cannot alter any effective permission.
+    """
+
+    targets: tuple[Target, ...]
+    sweep: bool = False
+    reason: str = ""
+
+    @property
+    def no_effect(self) -> bool:
+        return not self.targets and not self.sweep
+
+
+_USER_POLICY = frozenset({"AttachUserPolicy", "DetachUserPolicy", "PutUserPolicy", "DeleteUserPolicy"})
+_ROLE_POLICY = frozenset({"AttachRolePolicy", "DetachRolePolicy", "PutRolePolicy", "DeleteRolePolicy"})
+_GROUP_POLICY = frozenset({"AttachGroupPolicy", "DetachGroupPolicy", "PutGroupPolicy", "DeleteGroupPolicy"})
+_USER_BOUNDARY = frozenset({"PutUserPermissionsBoundary", "DeleteUserPermissionsBoundary"})
+_ROLE_BOUNDARY = frozenset({"PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary"})
+
+# every eventName the EventBridge rule sends (template.yaml); anything else is mapped to a sweep
+KNOWN_EVENT_NAMES: frozenset[str] = (
+    _USER_POLICY
+    | _ROLE_POLICY
+    | _GROUP_POLICY
+    | _USER_BOUNDARY
+    | _ROLE_BOUNDARY
+    | frozenset(
+        {
+            "CreatePolicyVersion",
+            "DeletePolicyVersion",
+            "SetDefaultPolicyVersion",
+            "DeletePolicy",
+            "AddUserToGroup",
+            "RemoveUserFromGroup",
+            "DeleteGroup",
+            "TagUser",
+            "UntagUser",
+            "TagRole",
+            "UntagRole",
+            "CreateUser",
+            "DeleteUser",
+            "UpdateUser",
+            "CreateRole",
+            "DeleteRole",
+            "UpdateRole",
+        }
+    )
+)
+
+# the request parameter each event needs to be mapped (the parser checks them too)
+REQUIRED_PARAMETERS: Mapping[str, tuple[str, ...]] = {
+    **dict.fromkeys(_USER_POLICY | _USER_BOUNDARY, ("userName",)),
+    **dict.fromkeys(_ROLE_POLICY | _ROLE_BOUNDARY, ("roleName",)),
+    **dict.fromkeys(_GROUP_POLICY, ("groupName",)),
+    "CreatePolicyVersion": ("policyArn",),
+    "DeletePolicyVersion": ("policyArn",),
+    "SetDefaultPolicyVersion": ("policyArn",),
+    "DeletePolicy": ("policyArn",),
+    "AddUserToGroup": ("groupName", "userName"),
+    "RemoveUserFromGroup": ("groupName", "userName"),
+    "DeleteGroup": ("groupName",),
+    "TagUser": ("userName",),
+    "UntagUser": ("userName",),
+    "TagRole": ("roleName",),
+    "UntagRole": ("roleName",),
+    "CreateUser": ("userName",),
+    "DeleteUser": ("userName",),
+    "UpdateUser": ("userName",),
+    "CreateRole": ("roleName",),
+    "DeleteRole": ("roleName",),
+    "UpdateRole": ("roleName",),
+}
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return value is True
+
+
+def _tag_keys(tags: object) -> set[str]:
+    """Keys of a CloudTrail ``tags`` list (``[{"key": .., "value": ..}]``; ``Key`` tolerated)."""
+    keys: set[str] = set()
+    if isinstance(tags, list):
+        for tag in tags:
+            if isinstance(tag, Mapping):
+                key = tag.get("key", tag.get("Key"))
+                if isinstance(key, str):
+                    keys.add(key)
+    return keys
+
+
+def _sweep(reason: str) -> TargetPlan:
+    return TargetPlan((), sweep=True, reason=reason)
+
+
+def _nothing(reason: str) -> TargetPlan:
+    return TargetPlan((), reason=reason)
+
+
+def plan_targets(change: CloudTrailChange, tag_key: str = WATCH_TAG_KEY) -> TargetPlan:
+    """Map one CloudTrail IAM change to the principals it can affect."""
+    name = change.event_name
+    if change.error_code:
+        return _nothing(f"{name} failed ({change.error_code}): nothing changed")
+    if change.event_source != "iam.amazonaws.com" or name not in KNOWN_EVENT_NAMES:
+        return _sweep(f"{change.event_source} {name} is not mapped: sweep")
+    params = change.request_parameters
+    for key in REQUIRED_PARAMETERS.get(name, ()):
+        if not isinstance(params.get(key), str) or not params.get(key):
+            return _sweep(f"{name} without requestParameters.{key}: sweep")
+    account = change.account
+
+    def one(kind: TargetKind, value_key: str, reason: str, *, watched_only: bool = True) -> TargetPlan:
+        target = Target(kind, str(params[value_key]), account, watched_only=watched_only, reason=reason)
+        return TargetPlan((target,), reason=reason)
+
+    if name in _USER_POLICY or name in _USER_BOUNDARY:
+        return one(TargetKind.USER, "userName", f"{name} on user {params['userName']}")
+    if name in _ROLE_POLICY or name in _ROLE_BOUNDARY:
+        return one(TargetKind.ROLE, "roleName", f"{name} on role {params['roleName']}")
+    if name in _GROUP_POLICY:
+        return one(
+            TargetKind.GROUP_MEMBERS,
+            "groupName",
+            f"{name} on group {params['groupName']}: its members",
+            watched_only=False,
+        )
+    if name in ("AddUserToGroup", "RemoveUserFromGroup"):
+        return one(TargetKind.USER, "userName", f"{name} {params['groupName']} for user {params['userName']}")
+    if name in ("SetDefaultPolicyVersion", "CreatePolicyVersion"):
+        if name == "CreatePolicyVersion" and not _truthy(params.get("setAsDefault")):
+            return _nothing(f"{name} on {params['policyArn']} without setAsDefault: not in effect")
+        return one(
+            TargetKind.POLICY_ENTITIES,
+            "policyArn",
+            f"{name} on {params['policyArn']}: the principals that attach it or use it as boundary",
+            watched_only=False,
+        )
+    if name == "DeletePolicyVersion":
+        return _nothing(f"{name}: the default version cannot be deleted, nothing in effect changed")
+    if name == "DeletePolicy":
+        return _nothing(f"{name}: a policy in use cannot be deleted; its detachments have their own events")
+    if name == "DeleteGroup":
+        return _nothing(f"{name}: a group with members or policies cannot be deleted; removals come first")
+    if name in ("TagUser", "TagRole"):
+        kind = TargetKind.USER if name == "TagUser" else TargetKind.ROLE
+        key = "userName" if kind is TargetKind.USER else "roleName"
+        added = tag_key in _tag_keys(params.get("tags"))
+        # a new watch tag makes the principal watched; other tags can change aws:PrincipalTag conditions
+        return one(kind, key, f"{name} {params[key]}", watched_only=not added)
+    if name in ("UntagUser", "UntagRole"):
+        kind = TargetKind.USER if name == "UntagUser" else TargetKind.ROLE
+        key = "userName" if kind is TargetKind.USER else "roleName"
+        # removing the watch tag makes a watched principal UNWATCHED: the state knows if it was watched
+        return one(kind, key, f"{name} {params[key]}")
+    if name in ("CreateUser", "CreateRole"):
+        kind = TargetKind.USER if name == "CreateUser" else TargetKind.ROLE
+        key = "userName" if kind is TargetKind.USER else "roleName"
+        if tag_key not in _tag_keys(params.get("tags")):
+            return _nothing(f"{name} {params[key]} without the {tag_key} tag: not watched")
+        return one(kind, key, f"{name} {params[key]} with the {tag_key} tag", watched_only=False)
+    if name == "DeleteUser":
+        return one(TargetKind.USER_GONE, "userName", f"{name} {params['userName']}")
+    if name == "DeleteRole":
+        return one(TargetKind.ROLE_GONE, "roleName", f"{name} {params['roleName']}")
+    if name == "UpdateUser":
+        old = str(params["userName"])
+        new_name = params.get("newUserName")
+        if not new_name and not params.get("newPath"):
+            return _nothing(f"{name} {old} without a new name or path: nothing changed")
+        new = str(new_name or old)
+        reason = f"{name} {old} -> {new}" + (f" (path {params['newPath']})" if params.get("newPath") else "")
+        return TargetPlan(
+            (
+                Target(TargetKind.USER_GONE, old, account, watched_only=True, reason=reason),
+                Target(TargetKind.USER, new, account, watched_only=False, reason=reason),
+            ),
+            reason=reason,
+        )
+    # UpdateRole (description, max session duration) grants nothing; re-check a watched role anyway
+    return one(TargetKind.ROLE, "roleName", f"{name} {params['roleName']}")
+
+
+__all__ = [
+    "KNOWN_EVENT_NAMES",
+    "REQUIRED_PARAMETERS",
+    "WATCH_TAG_KEY",
+    "CloudTrailChange",
+    "Target",
+    "TargetKind",
+    "TargetPlan",
+    "plan_targets",
+]
