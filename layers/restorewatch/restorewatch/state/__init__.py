@@ -1,0 +1,30 @@
+"""The DynamoDB state store: conditional writes that make each transition alert exactly once."""
+
+from restorewatch.state.model import (
+    SWEEP_PRINCIPAL,
+    SWEEP_PROFILE,
+    AlertKind,
+    LastAlert,
+    PendingAlert,
+    Presence,
+    StoredState,
+    SweepHeartbeat,
+    alert_id_for,
+)
+from restorewatch.state.store import DynamoStateStore, StateConflictError, StateStoreError, Store
+
+__all__ = [
+    "SWEEP_PRINCIPAL",
+    "SWEEP_PROFILE",
+    "AlertKind",
+    "DynamoStateStore",
+    "LastAlert",
+    "PendingAlert",
+    "Presence",
+    "StateConflictError",
+    "StateStoreError",
+    "Store",
+    "StoredState",
+    "SweepHeartbeat",
+    "alert_id_for",
+]

@@ -1,0 +1,276 @@
+"""The plain-text email a backup admin reads: what happened, why, who did it, how to fix, what next.
+
+Written for someone who runs backups, not IAM: the first line says what happened and to whom, and
+the fix is concrete (a statement to paste, or the statement of the policy that blocks).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from restorewatch.engine.model import LayerKind, RequirementStatus
+from restorewatch.state.model import AlertKind, format_time
+
+from .document import SEVERITY
+from .subject import principal_label
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from restorewatch.engine.model import StatementRef
+    from restorewatch.watch.diff import ActionChange, Transition
+    from restorewatch.watch.targets import CloudTrailChange
+
+# Same value as restorewatch.profiles.DEFAULT_TAG_KEY (kept literal: the text names the default tag).
+WATCH_TAG_KEY = "restorewatch:profile"
+FIX_SID = "RestoreWatchRestore"
+INDENT = "  "
+
+
+def build_email(
+    transition: Transition, *, alert_id: str, trigger: CloudTrailChange | None, observed_at: datetime
+) -> str:
+    out = [_headline(transition), "", _facts(transition), ""]
+    sections = [
+        ("WHAT CHANGED", _what(transition)),
+        ("WHY", _why(transition)),
+        ("WHO CHANGED WHAT, WHEN", _who(trigger, observed_at)),
+        ("HOW TO FIX IT", _fix(transition)),
+        ("WHAT HAPPENS NEXT", [_next(transition)]),
+    ]
+    for title, lines in sections:
+        if lines:
+            out += [title, *(INDENT + line if line else "" for line in lines), ""]
+    out += ["--", f"Alert id: {alert_id} (a repeated delivery of this alert carries the same id)"]
+    return "\n".join(out) + "\n"
+
+
+# -- sections ----------------------------------------------------------------------------------
+
+
+def _headline(t: Transition) -> str:
+    who = principal_label(t)
+    total = len(t.statuses)
+    kind = t.kind
+    if kind is AlertKind.LOST:
+        lost = len(t.changed(RequirementStatus.DENIED))
+        seen = ", seen for the first time," if t.first_sight else ""
+        return (
+            f"LOST: {who}{seen} can no longer perform {lost} of its {total} restore actions "
+            f"(profile {t.profile}). Restores that need them will fail."
+        )
+    if kind is AlertKind.DEGRADED:
+        partial = len(t.changed(RequirementStatus.PARTIAL))
+        return (
+            f"DEGRADED: {who} can perform {partial} of its {total} restore actions only in part "
+            f"(profile {t.profile}). Some restores may fail."
+        )
+    if kind is AlertKind.RESTORED:
+        return f"RESTORED: {who} can perform all {total} restore actions of profile {t.profile} again."
+    if kind is AlertKind.UNKNOWN:
+        return (
+            f"UNKNOWN: RestoreWatch could not check whether {who} can still restore "
+            f"(profile {t.profile}). Do not assume it can."
+        )
+    if kind is AlertKind.UNWATCHED:
+        return (
+            f"UNWATCHED: {who} is no longer watched for profile {t.profile}: "
+            f"its {WATCH_TAG_KEY} tag no longer names it."
+        )
+    return f"DELETED: {who}, watched for profile {t.profile}, was deleted. Restores that use it will fail."
+
+
+def _facts(t: Transition) -> str:
+    return "\n".join(
+        [
+            f"Principal: {t.arn}",
+            f"Account:   {t.account}",
+            f"Profile:   {t.profile}",
+            f"Alert:     {t.kind.value}, severity {SEVERITY[t.kind].value}",
+        ]
+    )
+
+
+def _what(t: Transition) -> list[str]:
+    lines: list[str] = []
+    groups = (
+        ("Lost (now denied)", RequirementStatus.DENIED),
+        ("Only in part (now partial)", RequirementStatus.PARTIAL),
+        ("Not checked (now unknown)", RequirementStatus.UNKNOWN),
+        ("Back (now allowed)", RequirementStatus.ALLOWED),
+    )
+    for title, status in groups:
+        changes = t.changed(status)
+        if not changes:
+            continue
+        lines.append(f"{title}, by service:")
+        for service, items in _by_service(changes):
+            lines.append(f"{INDENT}{service}:")
+            lines += [f"{INDENT * 2}- {c.action}{_was(c)}" for c in items]
+    if t.kind in (AlertKind.UNWATCHED, AlertKind.DELETED):
+        lines.append(f"RestoreWatch no longer checks this {_kind_word(t)}.")
+    counts = t.counts()
+    if t.statuses:
+        summary = ", ".join(f"{counts[status]} {status.value}" for status in RequirementStatus)
+        label = "last known status" if t.kind in (AlertKind.UNWATCHED, AlertKind.DELETED) else "status"
+        lines.append(f"All {len(t.statuses)} actions, {label}: {summary}.")
+    return lines
+
+
+def _why(t: Transition) -> list[str]:
+    lines: list[str] = []
+    if t.error:
+        lines.append(f"The check failed: {t.error}")
+    for change in t.changes:
+        if change.after is RequirementStatus.ALLOWED:
+            continue
+        for reason in change.reasons:
+            # the engine's messages usually name the action already; do not say it twice
+            prefix = "" if change.action in reason.message else f"{change.action}: "
+            lines.append(f"- {prefix}{reason.message}")
+    if t.kind is AlertKind.RESTORED:
+        lines.append("Every restore action of the profile is allowed again.")
+    return lines
+
+
+def _who(trigger: CloudTrailChange | None, observed_at: datetime) -> list[str]:
+    if trigger is None:
+        return [
+            f"Found by the scheduled sweep, which checked at {format_time(observed_at)}.",
+            "No IAM change event reported it: the event was missed, or AWS changed a managed policy.",
+        ]
+    actor = trigger.actor_arn or "an unknown caller"
+    where = f" from {trigger.source_ip}" if trigger.source_ip else ""
+    params = json.dumps(dict(trigger.request_parameters), sort_keys=True, default=str)
+    return [
+        f"{actor} called {trigger.event_name} at {format_time(trigger.event_time)}{where}.",
+        f"Request parameters: {params}",
+        f"CloudTrail event ID: {trigger.event_id}",
+        f"RestoreWatch re-read the live IAM state at {format_time(observed_at)}.",
+    ]
+
+
+def _fix(t: Transition) -> list[str]:
+    who = principal_label(t)
+    if t.kind is AlertKind.RESTORED:
+        return ["Nothing to do."]
+    if t.kind is AlertKind.UNKNOWN:
+        return [
+            "Nothing is known to be wrong, but nothing could be checked either: check the restore",
+            "permissions by hand until RestoreWatch can check again.",
+            "If the error is AccessDenied or throttling, give the watcher's role read access to IAM",
+            "(iam:GetAccountAuthorizationDetails, iam:Get*, iam:List*) or wait for the retry;",
+            "if a policy is malformed, fix the policy the error names.",
+        ]
+    if t.kind is AlertKind.UNWATCHED:
+        return [
+            f"If this was not intended, tag {who} again: {WATCH_TAG_KEY} = {t.profile}",
+            "(profiles are space separated), and ask the person above why the tag changed.",
+        ]
+    if t.kind is AlertKind.DELETED:
+        return [
+            f"If this was not intended, recreate {who} with its policies and tag it",
+            f"{WATCH_TAG_KEY} = {t.profile}. Restore jobs that use it fail until then.",
+        ]
+    return _fix_permissions(t)
+
+
+def _fix_permissions(t: Transition) -> list[str]:
+    who = principal_label(t)
+    lines: list[str] = []
+    denies: dict[str, list[str]] = defaultdict(list)
+    limits: dict[tuple[str, str], list[str]] = defaultdict(list)
+    missing: dict[tuple[LayerKind, int | None, str], list[str]] = defaultdict(list)
+    for change in t.changed(RequirementStatus.DENIED, RequirementStatus.PARTIAL):
+        blocked = [r for r in change.reasons if r.code == "explicit_deny" and r.statement is not None]
+        for reason in blocked:
+            denies[_deny_label(reason.statement)].append(change.action)
+        for reason in change.reasons:
+            if reason.statement is not None and reason.code in ("limited_allow", "limited_deny"):
+                limits[(reason.code, reason.message)].append(change.action)
+            elif reason.code == "no_allow" and not blocked:
+                where = reason.message.partition(" allows ")[0].removeprefix("no statement in ")
+                missing[(reason.layer, reason.scp_level, where)].append(change.action)
+    for label, actions in denies.items():
+        lines += [
+            f"An explicit Deny blocks {', '.join(sorted(set(actions)))}:",
+            f"{INDENT}{label}.",
+            "Change that statement so it no longer matches these actions (take them out of its Action,",
+            "or add them to a NotAction), or detach that policy. No Allow can override a Deny.",
+            "",
+        ]
+    for (layer, level, where), actions in missing.items():
+        names = sorted(set(actions))
+        if layer is LayerKind.IDENTITY:
+            lines.append(f"No policy of {who} allows {', '.join(names)}.")
+            lines.append(
+                "Re-attach the policy that granted them, or add this statement to one of its policies:"
+            )
+        elif layer is LayerKind.BOUNDARY:
+            lines.append(f"{where[:1].upper()}{where[1:]} does not allow {', '.join(names)}.")
+            lines.append("A permissions boundary must allow them too. Add this statement to it:")
+        else:
+            lines.append(f"The SCPs at level {level} do not allow {', '.join(names)}.")
+            lines.append("Ask your AWS Organizations administrator to add this statement to one of them:")
+        lines += [INDENT + line for line in _statement(names).splitlines()]
+        lines.append("")
+    for (code, message), actions in limits.items():
+        advice = (
+            'Widen that Allow to Resource "*" without conditions if restores need more.'
+            if code == "limited_allow"
+            else "Narrow that Deny so that it no longer matches what restores need."
+        )
+        lines += [f"Only in part ({', '.join(sorted(set(actions)))}): {message}.", advice, ""]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _next(t: Transition) -> str:
+    who = principal_label(t)
+    if t.kind in (AlertKind.LOST, AlertKind.DEGRADED):
+        return "RestoreWatch will tell you when it is restored."
+    if t.kind is AlertKind.UNKNOWN:
+        return (
+            "RestoreWatch keeps trying (on every change and at every sweep) and will tell you what it finds."
+        )
+    if t.kind is AlertKind.RESTORED:
+        return "RestoreWatch keeps watching and will tell you if a restore action is lost again."
+    if t.kind is AlertKind.UNWATCHED:
+        return f"RestoreWatch stops watching {who} for this profile until the tag is back."
+    return f"RestoreWatch stops watching {who}; a new principal of that name is watched once tagged."
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _kind_word(t: Transition) -> str:
+    return t.principal_kind.value if t.principal_kind is not None else "principal"
+
+
+def _was(change: ActionChange) -> str:
+    return " (first check)" if change.before is None else f" (was {change.before.value})"
+
+
+def _by_service(changes: Iterable[ActionChange]) -> list[tuple[str, list[ActionChange]]]:
+    groups: dict[str, list[ActionChange]] = defaultdict(list)
+    for change in changes:
+        groups[change.action.partition(":")[0].lower()].append(change)
+    return sorted(groups.items())
+
+
+def _deny_label(ref: StatementRef | None) -> str:
+    if ref is None:  # pragma: no cover - callers pass only reasons with a statement
+        return "an unnamed Deny statement"
+    label = ref.describe()
+    if ref.source.layer is LayerKind.SCP:
+        label += " (ask your AWS Organizations administrator)"
+    return label
+
+
+def _statement(actions: list[str]) -> str:
+    """The statement that restores ``actions``: Allow them on every resource."""
+    return json.dumps({"Sid": FIX_SID, "Effect": "Allow", "Action": actions, "Resource": "*"}, indent=2)

@@ -1,0 +1,307 @@
+"""Exactly-once alerts: the transactional-outbox protocol over the state store and the publisher.
+
+Order, for one (principal, profile):
+
+1. **Deliver what is pending first.** Read the item (strongly consistent). If it holds a pending
+   alert, publish it before anything else (waiting if its writer's lease is still live).
+2. **Save state and alert together.** Diff the fresh check against the stored state; write the new
+   state *and*, if there is a transition, the rendered alert as ``pending_alert`` in ONE
+   conditional write (revision unchanged, nothing pending, not older than the stored observation).
+   Losing the condition means another run saved first: re-read and diff again, so a duplicate or
+   concurrent delivery finds nothing new to alert.
+3. **Publish**, then **clear** the pending alert (conditional on its id).
+
+Why save before publish: a crash after the save and before (or during) the publish leaves the alert
+pending, and the next run for that key, the SQS redelivery of the same event, or the sweep
+publishes it: never lost. Publishing first would lose nothing either but would re-alert after a
+crash *with a new diff* (the state was never saved), and two concurrent runs would both publish.
+The one window left is a crash after SNS accepted the message and before the clear: the alert is
+then published again with the same ``alert_id`` (at-least-once there, never lost); consumers
+deduplicate by that id. Standard SNS topics cannot deduplicate, and FIFO topics cannot send email.
+
+A pending alert carries a lease (``lease_until``) owned by its writer; another run publishes it
+only after the lease expired and after winning ``claim_pending`` (a conditional write on the lease
+it saw), so two runs never take over the same pending alert. The publisher's own timeouts are well
+inside the lease, so a takeover cannot overlap a publish still in flight.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from restorewatch.errors import RestoreWatchError
+from restorewatch.state.model import LastAlert, PendingAlert, Presence, StoredState, alert_id_for
+from restorewatch.state.store import StateConflictError, StateStoreError
+from restorewatch.watch.diff import Gone, Transition, transitions
+
+from .render import render_alert
+
+if TYPE_CHECKING:
+    from restorewatch.compliance import PrincipalCheck
+    from restorewatch.state.store import Store
+    from restorewatch.watch.targets import CloudTrailChange
+
+    from .publish import Publisher
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
+
+
+class AlertInFlightError(RestoreWatchError):
+    """Another run is publishing this key's pending alert. Retryable: put the event back."""
+
+    def __init__(self, principal: str, profile: str, alert_id: str) -> None:
+        super().__init__(f"alert {alert_id} for {principal} / {profile} is being published by another run")
+        self.principal = principal
+        self.profile = profile
+        self.alert_id = alert_id
+
+
+class Outcome(enum.Enum):
+    SAVED = "saved"  # saved, nothing to alert
+    ALERTED = "alerted"  # saved a transition and published its alert
+    STALE = "stale"  # a newer evaluation is already stored: nothing written
+    IGNORED = "ignored"  # gone, but it was never watched (or already gone): nothing written
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    outcome: Outcome
+    transition: Transition | None = None
+    alert_id: str | None = None
+    revision: int | None = None
+    flushed: tuple[str, ...] = ()  # earlier pending alerts this run published first
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettings:
+    alert_on_degraded: bool = True
+    # > the publisher's worst case (3 attempts x (5 s connect + 10 s read) + backoff, about 50 s),
+    # so that a run taking over an expired lease cannot race a publish still in flight
+    lease: timedelta = timedelta(seconds=90)
+    max_attempts: int = 5  # conditional-write rounds before giving up (retryable)
+    wait_attempts: int = 3  # how often to re-check a live lease before giving up
+    wait_seconds: float = 1.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: Store,
+        publisher: Publisher,
+        settings: OutboxSettings | None = None,
+        *,
+        clock: Clock = _utcnow,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.settings = settings or OutboxSettings()
+        self._clock = clock
+        self._sleep = sleep
+
+    def record(
+        self, current: PrincipalCheck | Gone, *, observed_at: datetime, trigger: CloudTrailChange | None
+    ) -> RecordResult:
+        """Save ``current`` and alert its transition exactly once.
+
+        ``observed_at`` is when the IAM read behind ``current`` began (see ``state.store``);
+        ``trigger`` is the CloudTrail change that caused the check, ``None`` for a sweep.
+        Raises ``StateStoreError``, ``PublishError`` or ``AlertInFlightError``: all retryable, and
+        a retry never alerts the same transition twice.
+        """
+        principal, profile = (current.arn, current.profile)
+        flushed: list[str] = []
+        for _ in range(self.settings.max_attempts):
+            previous = self.store.get(principal, profile)
+            if previous is not None and previous.pending_alert is not None:
+                delivered = self._deliver_found(previous)
+                if delivered is not None:
+                    flushed.append(delivered)
+                continue
+            if previous is not None and previous.observed_at > observed_at:
+                logger.info("stale evaluation of %s / %s ignored", principal, profile)
+                return RecordResult(Outcome.STALE, flushed=tuple(flushed))
+            if isinstance(current, Gone) and (previous is None or not previous.watched):
+                return RecordResult(Outcome.IGNORED, flushed=tuple(flushed))
+            transition = transitions(previous, current, alert_on_degraded=self.settings.alert_on_degraded)
+            state = self._next_state(previous, current, transition, observed_at, trigger)
+            try:
+                self.store.save(state, expected_revision=previous.revision if previous else None)
+            except StateConflictError:
+                if not self._landed(state):
+                    logger.info("concurrent write on %s / %s: re-reading", principal, profile)
+                    continue
+            if state.pending_alert is None:
+                return RecordResult(Outcome.SAVED, revision=state.revision, flushed=tuple(flushed))
+            logger.info("transition %s of %s / %s", state.pending_alert.kind.value, principal, profile)
+            self._publish_owned(state, state.pending_alert)
+            return RecordResult(
+                Outcome.ALERTED,
+                transition=transition,
+                alert_id=state.pending_alert.alert_id,
+                revision=state.revision,
+                flushed=tuple(flushed),
+            )
+        raise StateConflictError(principal, profile)
+
+    def flush_pending(self) -> list[str]:
+        """Publish every pending alert left by a crash (the sweep calls this first)."""
+        delivered = []
+        for state in self.store.with_pending():
+            try:
+                alert_id = self._deliver_found(state)
+            except AlertInFlightError as error:
+                logger.warning("%s", error)
+                continue
+            if alert_id is not None:
+                delivered.append(alert_id)
+        return delivered
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _next_state(
+        self,
+        previous: StoredState | None,
+        current: PrincipalCheck | Gone,
+        transition: Transition | None,
+        observed_at: datetime,
+        trigger: CloudTrailChange | None,
+    ) -> StoredState:
+        now = self._clock()
+        revision = previous.revision + 1 if previous is not None else 1
+        last_alert = previous.last_alert if previous is not None else None
+        pending = None
+        if transition is not None:
+            alert_id = alert_id_for(current.arn, current.profile, revision, observed_at)
+            rendered = render_alert(transition, alert_id=alert_id, trigger=trigger, observed_at=observed_at)
+            pending = PendingAlert(
+                alert_id=alert_id,
+                kind=transition.kind,
+                subject=rendered.subject,
+                message=rendered.message,
+                attributes=rendered.attributes,
+                created_at=now,
+                lease_until=now + self.settings.lease,
+            )
+            last_alert = LastAlert(alert_id=alert_id, kind=transition.kind, at=now)
+        if isinstance(current, Gone):
+            assert previous is not None  # record() returns IGNORED for a gone key never stored
+            return StoredState(
+                principal=previous.principal,
+                profile=previous.profile,
+                revision=revision,
+                observed_at=observed_at,
+                presence=current.presence,
+                status=previous.status,
+                actions=previous.actions,
+                name=previous.name,
+                kind=previous.kind,
+                account=previous.account,
+                error=previous.error,
+                last_alert=last_alert,
+                pending_alert=pending,
+                updated_at=now,
+            )
+        return StoredState(
+            principal=current.arn,
+            profile=current.profile,
+            revision=revision,
+            observed_at=observed_at,
+            presence=Presence.WATCHED,
+            status=current.status,
+            actions={check.action: check.status for check in current.actions},
+            name=current.name,
+            kind=current.kind,
+            account=current.account,
+            error=current.error,
+            last_alert=last_alert,
+            pending_alert=pending,
+            updated_at=now,
+        )
+
+    def _landed(self, state: StoredState) -> bool:
+        """Did our own write land although the call failed its condition?
+
+        botocore retries a PutItem whose response was lost; the retry then fails the revision
+        condition against our own first attempt. The pending alert id (derived from the revision and
+        observation we wrote) tells; without this check the alert would wait for the lease to expire.
+        """
+        if state.pending_alert is None:
+            return False
+        fresh = self.store.get(state.principal, state.profile)
+        return (
+            fresh is not None
+            and fresh.pending_alert is not None
+            and fresh.pending_alert.alert_id == state.pending_alert.alert_id
+        )
+
+    def _deliver_found(self, state: StoredState) -> str | None:
+        """Publish the pending alert of ``state`` unless its writer still holds the lease.
+
+        Returns the alert id if this run published it, ``None`` if someone else delivered or
+        claimed it meanwhile (the caller re-reads either way).
+        """
+        pending = state.pending_alert
+        assert pending is not None
+        waited = 0
+        while pending.lease_until > self._clock():
+            if waited >= self.settings.wait_attempts:
+                raise AlertInFlightError(state.principal, state.profile, pending.alert_id)
+            self._sleep(self.settings.wait_seconds)
+            waited += 1
+            fresh = self.store.get(state.principal, state.profile)
+            if (
+                fresh is None
+                or fresh.pending_alert is None
+                or fresh.pending_alert.alert_id != pending.alert_id
+            ):
+                return None
+            pending = fresh.pending_alert
+        claimed = self.store.claim_pending(
+            state.principal,
+            state.profile,
+            pending.alert_id,
+            seen_lease=pending.lease_until,
+            new_lease=self._clock() + self.settings.lease,
+        )
+        if not claimed:
+            return None
+        logger.warning("publishing pending alert %s left by an earlier run", pending.alert_id)
+        self._publish_owned(state, pending)
+        return pending.alert_id
+
+    def _publish_owned(self, state: StoredState, pending: PendingAlert) -> None:
+        try:
+            message_id = self.publisher.publish(pending)
+        except Exception:
+            # the alert stays pending; hand the lease back so the retry need not wait it out
+            try:
+                self.store.release_pending(
+                    state.principal, state.profile, pending.alert_id, lease=self._clock()
+                )
+            except StateStoreError:
+                logger.exception("could not release the lease of alert %s", pending.alert_id)
+            raise
+        cleared = self.store.clear_pending(
+            state.principal,
+            state.profile,
+            pending.alert_id,
+            delivered_at=self._clock(),
+            message_id=message_id,
+        )
+        if not cleared:
+            # someone took over after our lease expired and may have published it too (same id)
+            logger.warning("alert %s was cleared by another run", pending.alert_id)

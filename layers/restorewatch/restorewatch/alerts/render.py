@@ -1,0 +1,46 @@
+"""Render a transition into the SNS message that will be stored as the pending alert (pure).
+
+Rendering happens once, before the state write, and the result is stored in the pending alert:
+a re-publish after a crash sends exactly the same bytes and the same ``alert_id``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .document import SEVERITY, build_document
+from .email import build_email
+from .subject import build_subject
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from restorewatch.watch.diff import Transition
+    from restorewatch.watch.targets import CloudTrailChange
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedAlert:
+    alert_id: str
+    subject: str
+    message: str  # JSON {"default": <document JSON>, "email": <text>} for MessageStructure='json'
+    attributes: Mapping[str, str]
+
+
+def render_alert(
+    transition: Transition, *, alert_id: str, trigger: CloudTrailChange | None, observed_at: datetime
+) -> RenderedAlert:
+    document = build_document(transition, alert_id=alert_id, trigger=trigger, observed_at=observed_at)
+    email = build_email(transition, alert_id=alert_id, trigger=trigger, observed_at=observed_at)
+    message = json.dumps({"default": json.dumps(document, sort_keys=True), "email": email})
+    attributes = {
+        "kind": transition.kind.value,
+        "severity": SEVERITY[transition.kind].value,
+        "profile": transition.profile,
+        "principal": transition.arn,
+        "alert_id": alert_id,
+    }
+    return RenderedAlert(alert_id, build_subject(transition), message, attributes)

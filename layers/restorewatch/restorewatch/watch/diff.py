@@ -1,0 +1,175 @@
+"""Compare a fresh check with the stored state: which transition, if any, to alert (pure).
+
+Rules, per action (``before`` = stored status, or ``None`` at first sight):
+
+* ``LOST``: an action became ``denied``. At first sight every denied action counts, so a
+  principal found non-compliant the first time it is seen alerts as ``LOST``. An action that was
+  ``unknown`` and is now ``denied`` also counts: the last word its admin heard was "could not
+  check", so a known loss is news.
+* ``UNKNOWN``: an action became ``unknown``, or the whole check could not be made (``error``). A
+  check that stays unknown does not alert again.
+* ``DEGRADED`` (only with ``alert_on_degraded``): an action became ``partial`` from ``allowed``,
+  ``unknown`` or first sight. ``denied`` -> ``partial`` is an improvement and not alerted on its own.
+* ``RESTORED``: a problem alert is open (the last alert was LOST, DEGRADED or UNKNOWN) and no
+  action is denied or unknown any more, nor partial when degraded alerts are on. With degraded
+  alerts off a partial action counts as fine, otherwise a LOST repaired to partial would never close.
+* ``UNWATCHED`` / ``DELETED``: a watched principal lost its watch tag or was deleted (``Gone``).
+
+One evaluation gives at most one transition. When several rules fire, the most urgent names it
+(LOST, then UNKNOWN, then DEGRADED) and ``changes`` lists every action whose status changed, so
+the alert still shows the whole picture. A stored tombstone (unwatched or deleted) counts as first
+sight: a principal tagged again is judged afresh.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from restorewatch.compliance import ComplianceStatus, PrincipalCheck
+from restorewatch.engine.model import PrincipalKind, Reason, RequirementStatus
+from restorewatch.state.model import AlertKind, Presence, StoredState
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["ActionChange", "Gone", "GoneReason", "Transition", "transitions"]
+
+_PROBLEM_ALERTS = frozenset({AlertKind.LOST, AlertKind.DEGRADED, AlertKind.UNKNOWN})
+
+
+class GoneReason(enum.Enum):
+    UNWATCHED = "unwatched"  # the watch tag no longer names this profile
+    DELETED = "deleted"  # the principal no longer exists
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """A stored (principal, profile) that is no longer there to check."""
+
+    arn: str
+    profile: str
+    reason: GoneReason
+
+    @property
+    def presence(self) -> Presence:
+        return Presence.UNWATCHED if self.reason is GoneReason.UNWATCHED else Presence.DELETED
+
+
+@dataclass(frozen=True, slots=True)
+class ActionChange:
+    action: str
+    before: RequirementStatus | None  # None: first sight
+    after: RequirementStatus
+    reasons: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What an alert is about. ``statuses`` are every action's statuses after the change."""
+
+    kind: AlertKind
+    arn: str
+    name: str
+    principal_kind: PrincipalKind | None
+    account: str
+    profile: str
+    before: ComplianceStatus | None
+    after: ComplianceStatus
+    changes: tuple[ActionChange, ...]
+    statuses: Mapping[str, RequirementStatus] = field(default_factory=dict)
+    error: str | None = None
+    first_sight: bool = False
+
+    def changed(self, *statuses: RequirementStatus) -> tuple[ActionChange, ...]:
+        return tuple(change for change in self.changes if change.after in statuses)
+
+    def counts(self) -> dict[RequirementStatus, int]:
+        counts = dict.fromkeys(RequirementStatus, 0)
+        for status in self.statuses.values():
+            counts[status] += 1
+        return counts
+
+
+def transitions(
+    previous: StoredState | None, current: PrincipalCheck | Gone, *, alert_on_degraded: bool
+) -> Transition | None:
+    """The transition from ``previous`` to ``current``, or ``None`` when nothing is worth alerting."""
+    if isinstance(current, Gone):
+        return _gone(previous, current)
+    known = previous if previous is not None and previous.watched else None
+    before = dict(known.actions) if known is not None else {}
+    changes = tuple(
+        ActionChange(check.action, before.get(check.action), check.status, check.reasons)
+        for check in current.actions
+        if before.get(check.action) is not check.status
+    )
+    kind = _kind(known, current, changes, alert_on_degraded=alert_on_degraded)
+    if kind is None:
+        return None
+    return Transition(
+        kind=kind,
+        arn=current.arn,
+        name=current.name,
+        principal_kind=current.kind,
+        account=current.account,
+        profile=current.profile,
+        before=known.status if known is not None else None,
+        after=current.status,
+        changes=changes,
+        statuses={check.action: check.status for check in current.actions},
+        error=current.error,
+        first_sight=known is None,
+    )
+
+
+def _kind(
+    known: StoredState | None,
+    current: PrincipalCheck,
+    changes: tuple[ActionChange, ...],
+    *,
+    alert_on_degraded: bool,
+) -> AlertKind | None:
+    became = {change.after for change in changes}
+    if RequirementStatus.DENIED in became:
+        return AlertKind.LOST
+    was_unknown = known is not None and known.status is ComplianceStatus.UNKNOWN
+    # a check that stays unknown (whatever else became unknown meanwhile) does not alert again
+    if not was_unknown and (RequirementStatus.UNKNOWN in became or current.error is not None):
+        return AlertKind.UNKNOWN
+    newly_partial = any(
+        change.after is RequirementStatus.PARTIAL and change.before is not RequirementStatus.DENIED
+        for change in changes
+    )
+    if alert_on_degraded and newly_partial:
+        return AlertKind.DEGRADED
+    problem_open = (
+        known is not None and known.last_alert is not None and known.last_alert.kind in _PROBLEM_ALERTS
+    )
+    blocking = {RequirementStatus.DENIED, RequirementStatus.UNKNOWN}
+    if alert_on_degraded:
+        blocking.add(RequirementStatus.PARTIAL)
+    still_bad = current.error is not None or any(check.status in blocking for check in current.actions)
+    if problem_open and not still_bad:
+        return AlertKind.RESTORED
+    return None
+
+
+def _gone(previous: StoredState | None, current: Gone) -> Transition | None:
+    # never watched, or already unwatched/deleted (a duplicate or late event): nothing to say
+    if previous is None or not previous.watched:
+        return None
+    kind = AlertKind.UNWATCHED if current.reason is GoneReason.UNWATCHED else AlertKind.DELETED
+    return Transition(
+        kind=kind,
+        arn=previous.principal,
+        name=previous.name,
+        principal_kind=previous.kind,
+        account=previous.account,
+        profile=previous.profile,
+        before=previous.status,
+        after=previous.status,
+        changes=(),
+        statuses=dict(previous.actions),
+    )
