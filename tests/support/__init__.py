@@ -1,0 +1,1 @@
+"""Helpers shared by the test layers (unit, integration, e2e)."""
