@@ -35,6 +35,10 @@ def render_alert(
 ) -> RenderedAlert:
     document = build_document(transition, alert_id=alert_id, trigger=trigger, observed_at=observed_at)
     email = build_email(transition, alert_id=alert_id, trigger=trigger, observed_at=observed_at)
+    subject = build_subject(transition)
+    # Subscribers other than email (SQS, Lambda, chat) get only ``default``: give them the words too.
+    document["subject"] = subject
+    document["text"] = email
     message = json.dumps({"default": json.dumps(document, sort_keys=True), "email": email})
     attributes = {
         "kind": transition.kind.value,
@@ -43,4 +47,4 @@ def render_alert(
         "principal": transition.arn,
         "alert_id": alert_id,
     }
-    return RenderedAlert(alert_id, build_subject(transition), message, attributes)
+    return RenderedAlert(alert_id, subject, message, attributes)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from restorewatch.cli import check, simulate
+from restorewatch.cli import check, local, simulate
 from restorewatch.errors import RestoreWatchError
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ EXIT_BAD_INPUT = 2
 _SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     check.register,
     simulate.register,
+    local.register,
 )
 
 

@@ -47,6 +47,12 @@ def add_snapshot_arguments(parser: argparse.ArgumentParser) -> None:
         help="JSON list of SCP levels from the organization root to the account, "
         "each a list of SCP documents (null: no SCPs)",
     )
+    parser.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="without --auth-details, read the live account through this endpoint "
+        "(default: AWS, or $AWS_ENDPOINT_URL)",
+    )
 
 
 def read_json(path: str, what: str) -> object:
@@ -89,12 +95,11 @@ def read_auth_details(paths: list[str]) -> AccountSnapshot:
 
 
 def load_live_snapshot(endpoint_url: str | None) -> AccountSnapshot:
-    """Read the account itself (the hook for live reads, which arrive with the watcher)."""
-    del endpoint_url
-    raise InputError(
-        "reading a live account is not available yet (it arrives with the watcher); pass "
-        "--auth-details FILE with the output of `aws iam get-account-authorization-details`"
-    )
+    """Read the account itself: ``GetAccountAuthorizationDetails``, every page, with the default
+    credential chain (a failed read raises ``ReadError``, which the CLI reports as exit 2)."""
+    from restorewatch.inventory import IamReader, iam_client
+
+    return AccountSnapshot.from_pages(IamReader(iam_client(endpoint_url)).account_pages())
 
 
 def snapshot_from_args(args: argparse.Namespace) -> AccountSnapshot:

@@ -1,0 +1,97 @@
+"""The watcher's Lambda handler: parse the invocation, run the package's pipeline, report.
+
+It accepts the three shapes the stack delivers: an SQS batch of IAM CloudTrail events (the
+EventBridge rule's queue), one EventBridge event (a direct rule target, or ``sam local invoke``),
+and the scheduled sweep. SQS records fail individually (partial batch response) so that one bad or
+unlucky record goes back to the queue, and finally to the DLQ, without holding up the others.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from restorewatch.compliance import ComplianceStatus
+from restorewatch.errors import EventError, RestoreWatchError
+from restorewatch.watch.events import InvocationKind, ParsedRecord, parse_lambda_event
+from restorewatch.watch.runtime import watcher_from_environment
+
+if TYPE_CHECKING:
+    from restorewatch.watch.pipeline import RunSummary
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+class RetryableRecordError(RestoreWatchError):
+    """This record's work is incomplete; SQS must deliver it again."""
+
+
+def _emit(summary: RunSummary) -> None:
+    metrics.add_metric(name="AlertsPublished", unit=MetricUnit.Count, value=len(summary.alerts))
+    metrics.add_metric(name="IamCalls", unit=MetricUnit.Count, value=summary.iam_calls)
+    unknown = summary.count(ComplianceStatus.UNKNOWN)
+    metrics.add_metric(name="PrincipalsUnknown", unit=MetricUnit.Count, value=unknown)
+    if summary.swept:
+        metrics.add_metric(name="PrincipalsWatched", unit=MetricUnit.Count, value=len(summary.checks))
+        for status, name in (
+            (ComplianceStatus.COMPLIANT, "PrincipalsCompliant"),
+            (ComplianceStatus.DEGRADED, "PrincipalsDegraded"),
+            (ComplianceStatus.NON_COMPLIANT, "PrincipalsNonCompliant"),
+        ):
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=summary.count(status))
+        metrics.add_metric(name="SweepDuration", unit=MetricUnit.Seconds, value=summary.duration_seconds)
+        if not summary.retryable:
+            metrics.add_metric(name="SweepSucceeded", unit=MetricUnit.Count, value=1)
+
+
+def _process(record: ParsedRecord) -> RunSummary:
+    logger.set_correlation_id(record.correlation_id)
+    if record.error is not None:
+        raise record.error
+    watcher = watcher_from_environment()
+    if record.sweep is not None:
+        summary = watcher.sweep()
+    else:
+        assert record.change is not None
+        logger.append_keys(event_name=record.change.event_name, actor=record.change.actor_arn)
+        summary = watcher.handle_change(record.change)
+    _emit(summary)
+    logger.info(
+        "processed",
+        extra={"alerts": summary.alerts, "checks": len(summary.checks), "iam_calls": summary.iam_calls},
+    )
+    if summary.retryable:
+        raise RetryableRecordError("; ".join(summary.retry_reasons))
+    return summary
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        invocation = parse_lambda_event(event)
+    except EventError as error:
+        logger.error("rejected invocation: %s", error)
+        raise
+    if invocation.kind is not InvocationKind.SQS:
+        # a direct invocation fails as a whole: Lambda's own retries (and the errors alarm) apply
+        results = [_process(record) for record in invocation.records]
+        return {"alerts": [alert for summary in results for alert in summary.alerts]}
+
+    failures: list[dict[str, str]] = []
+    alerts: list[str] = []
+    for record in invocation.records:
+        try:
+            alerts += _process(record).alerts
+        except RestoreWatchError as error:
+            logger.warning("record %s will be retried: %s", record.message_id, error)
+            failures.append({"itemIdentifier": record.message_id or ""})
+        except Exception:
+            logger.exception("record %s failed unexpectedly", record.message_id)
+            failures.append({"itemIdentifier": record.message_id or ""})
+    return {"batchItemFailures": failures, "alerts": alerts}
