@@ -754,9 +754,17 @@ def test_error_simulate_action_not_concrete(auth: str, capsys: pytest.CaptureFix
     )
 
 
-def test_error_live_reads_not_available_yet(capsys: pytest.CaptureFixture[str]) -> None:
-    assert_input_error(capsys, ["check"], "live account", "--auth-details")
-    assert_input_error(capsys, ["simulate", "--principal", ALICE, "--action", "s3:GetObject"], "live account")
+def test_error_live_read_unreachable_endpoint_names_the_call(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --auth-details the CLI reads the live account; a read that fails is bad input (exit 2)
+    naming the IAM call, never a traceback. Port 9 on loopback refuses connections; botocore's own
+    AWS_MAX_ATTEMPTS makes it fail at once instead of after the adaptive retries."""
+    endpoint = ["--endpoint-url", "http://127.0.0.1:9"]
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert_input_error(capsys, ["check", *endpoint], "GetAccountAuthorizationDetails")
+    argv = ["simulate", *endpoint, "--principal", ALICE, "--action", "s3:GetObject"]
+    assert_input_error(capsys, argv, "GetAccountAuthorizationDetails")
 
 
 @pytest.mark.parametrize(

@@ -71,12 +71,12 @@ def _string_list(value: object, element: str) -> tuple[str, ...]:
     return tuple(items)
 
 
-def _check_action(action: str) -> None:
+def _check_action(action: str, label: str) -> None:
     if action == "*":
         return
     service, sep, name = action.partition(":")
     if not sep or not service or not name:
-        raise ValueError(f"action {action!r} is not of the form service:action")
+        raise ValueError(f"{label}: action {action!r} is not of the form service:action")
 
 
 def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) -> Statement:
@@ -100,11 +100,10 @@ def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) 
     if ("Action" in raw) == ("NotAction" in raw):
         raise ValueError(f"{label}: needs exactly one of Action or NotAction")
     not_action = "NotAction" in raw
-    actions = _string_list(
-        raw["NotAction" if not_action else "Action"], "NotAction" if not_action else "Action"
-    )
+    action_element = "NotAction" if not_action else "Action"
+    actions = _string_list(raw[action_element], f"{label}: {action_element}")
     for action in actions:
-        _check_action(action)
+        _check_action(action, label)
 
     if "Resource" in raw and "NotResource" in raw:
         raise ValueError(f"{label}: has both Resource and NotResource")
@@ -114,7 +113,7 @@ def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) 
         resources: tuple[str, ...] = ("*",)  # SCPs written before resources were supported omit it
     else:
         element = "NotResource" if "NotResource" in raw else "Resource"
-        resources = _string_list(raw[element], element)
+        resources = _string_list(raw[element], f"{label}: {element}")
     not_resource = "NotResource" in raw
     substitute = version == VERSION_2012
     templates = [parse_template(resource, substitute=substitute) for resource in resources]

@@ -19,7 +19,13 @@ def client_config(**overrides: Any) -> Any:
     """The botocore ``Config`` every RestoreWatch client uses."""
     from botocore.config import Config
 
-    settings: dict[str, Any] = {"retries": dict(RETRIES), "connect_timeout": 5, "read_timeout": 30}
+    retries = dict(RETRIES)
+    # botocore's own settings win when the user gives them (e.g. AWS_MAX_ATTEMPTS=1 to fail fast)
+    if os.environ.get("AWS_MAX_ATTEMPTS", "").isdigit():
+        retries["max_attempts"] = int(os.environ["AWS_MAX_ATTEMPTS"])
+    if os.environ.get("AWS_RETRY_MODE") in ("legacy", "standard", "adaptive"):
+        retries["mode"] = os.environ["AWS_RETRY_MODE"]
+    settings: dict[str, Any] = {"retries": retries, "connect_timeout": 5, "read_timeout": 30}
     settings.update(overrides)
     return Config(**settings)
 
