@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from restorewatch.engine import requirement_status
+from restorewatch.engine import check_actions
 from restorewatch.engine.model import PrincipalKind, RequirementStatus
 
 if TYPE_CHECKING:
@@ -103,10 +103,10 @@ def overall_status(statuses: Iterable[RequirementStatus]) -> ComplianceStatus:
 
 def check_principal(principal: Principal, profile: Profile, scps: ScpLevels | None = None) -> PrincipalCheck:
     """Check every action of ``profile`` for ``principal`` (SCP levels root first, or None)."""
-    checks = []
-    for action in profile.actions:
-        result = requirement_status(principal, action, scps)
-        checks.append(ActionCheck(action=action, status=result.status, reasons=result.reasons))
+    checks = [
+        ActionCheck(action=result.action, status=result.status, reasons=result.reasons)
+        for result in check_actions(principal, profile.actions, scps)
+    ]
     return PrincipalCheck(
         arn=principal.arn,
         name=principal.name,

@@ -234,15 +234,20 @@ def _excluding_not_actions(layer: Layer, action: str) -> Iterable[tuple[Policy, 
 
 def requirement_status(principal: Principal, action: str, scps: ScpLevels | None = None) -> RequirementResult:
     """Can ``principal`` perform ``action`` on some resource, whatever the request context?"""
+    return _requirement(principal, action, layers_of(principal, scps), principal.derived_context())
+
+
+def _requirement(
+    principal: Principal, action: str, layers: Sequence[Layer], derived: Mapping[str, str | list[str]]
+) -> RequirementResult:
     action_lower = action.lower()
-    derived = principal.derived_context()
     full_denies: list[Reason] = []
     no_allow: list[Reason] = []
     limited: list[Reason] = []
     allows: list[Reason] = []
     any_deny = False
 
-    for layer in layers_of(principal, scps):
+    for layer in layers:
         covering = _covering_in(layer, action_lower, principal, derived)
         layer_allows = [c for c in covering if c.statement.effect is Effect.ALLOW]
         for deny in (c for c in covering if c.statement.effect is Effect.DENY):
@@ -316,4 +321,7 @@ def _no_allow_reason(layer: Layer, action: str, action_lower: str) -> Reason:
 def check_actions(
     principal: Principal, actions: Sequence[str], scps: ScpLevels | None = None
 ) -> tuple[RequirementResult, ...]:
-    return tuple(requirement_status(principal, action, scps) for action in actions)
+    """``requirement_status`` for several actions; the layers and context are built once."""
+    layers = layers_of(principal, scps)
+    derived = principal.derived_context()
+    return tuple(_requirement(principal, action, layers, derived) for action in actions)

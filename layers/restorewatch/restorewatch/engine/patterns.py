@@ -22,16 +22,9 @@ if TYPE_CHECKING:
 def _wildcard_regex_source(pieces: Iterable[RenderedPiece]) -> str:
     out: list[str] = []
     for text, literal in pieces:
-        if literal:
-            out.append(re.escape(text))
-            continue
-        for char in text:
-            if char == "*":
-                out.append(".*")
-            elif char == "?":
-                out.append(".")
-            else:
-                out.append(re.escape(char))
+        escaped = re.escape(text)
+        # re.escape turns * and ? into \* and \?; only non-literal pieces keep them as wildcards
+        out.append(escaped if literal else escaped.replace(r"\*", ".*").replace(r"\?", "."))
     return "".join(out)
 
 
@@ -52,65 +45,82 @@ def has_wildcard(text: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ActionMatcher:
-    """The Action (or NotAction) list of a statement, lower-cased and merged into one regex."""
+    """The Action (or NotAction) list of a statement, lower-cased.
+
+    Most wildcard actions are prefixes (``ec2:Describe*``, ``s3:*``) and are matched with
+    ``startswith``; the rest share one regex, compiled only when first needed, because most
+    statements of a large account are never asked about the few services a profile needs.
+    """
 
     patterns: tuple[str, ...]
     services: frozenset[str]  # service prefixes it can match; "*" when any
     _exact: frozenset[str] = field(repr=False, compare=False)
-    _regex: re.Pattern[str] | None = field(repr=False, compare=False)
+    _prefixes: tuple[str, ...] = field(repr=False, compare=False)
+    _others: tuple[str, ...] = field(repr=False, compare=False)
+    _regex: list[re.Pattern[str]] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def compile(cls, patterns: Iterable[str]) -> ActionMatcher:
         lowered = tuple(pattern.lower() for pattern in patterns)
         exact = frozenset(p for p in lowered if not has_wildcard(p))
-        wild = [p for p in lowered if has_wildcard(p)]
-        regex = None
-        if wild:
-            regex = re.compile(
-                "|".join(f"(?:{_wildcard_regex_source([(p, False)])})" for p in wild), re.DOTALL
-            )
+        prefixes = tuple(p[:-1] for p in lowered if p.endswith("*") and not has_wildcard(p[:-1]))
+        others = tuple(
+            p for p in lowered if has_wildcard(p) and not (p.endswith("*") and not has_wildcard(p[:-1]))
+        )
         services: set[str] = set()
         for pattern in lowered:
             service, sep, _ = pattern.partition(":")
             services.add("*" if not sep or has_wildcard(service) else service)
-        return cls(lowered, frozenset(services), exact, regex)
+        return cls(lowered, frozenset(services), exact, prefixes, others)
 
     def matches(self, action: str) -> bool:
         """``action`` must already be lower-cased."""
-        if action in self._exact:
+        if action in self._exact or (self._prefixes and action.startswith(self._prefixes)):
             return True
-        return self._regex is not None and self._regex.fullmatch(action) is not None
+        if not self._others:
+            return False
+        if not self._regex:
+            source = "|".join(f"(?:{_wildcard_regex_source([(p, False)])})" for p in self._others)
+            self._regex.append(re.compile(source, re.DOTALL))
+        return self._regex[0].fullmatch(action) is not None
 
 
 @dataclass(frozen=True, slots=True)
 class ResourceMatcher:
     """The Resource (or NotResource) list of a statement.
 
-    Entries without variables are merged into one case-sensitive regex at parse time; entries with
-    variables are rendered against the request context when matched.
+    Entries without variables share one case-sensitive regex, compiled on first use (requirement
+    checks never match resources); entries with variables are rendered against the request context.
     """
 
     entries: tuple[str, ...]
     templates: tuple[Template, ...] = field(repr=False, compare=False)
-    _static: re.Pattern[str] | None = field(repr=False, compare=False)
+    _static: tuple[str, ...] = field(repr=False, compare=False)
+    _regex: list[re.Pattern[str] | None] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def compile(cls, entries: Iterable[str], templates: Iterable[Template]) -> ResourceMatcher:
         entries = tuple(entries)
         templates = tuple(templates)
         dynamic = tuple(t for t in templates if t.has_variables)
-        static_sources = [
-            _wildcard_regex_source([("".join(p for p in t.parts if isinstance(p, str)), False)])
-            for t in templates
-            if not t.has_variables
-        ]
-        static = (
-            re.compile("|".join(f"(?:{s})" for s in static_sources), re.DOTALL) if static_sources else None
+        static = tuple(
+            "".join(p for p in t.parts if isinstance(p, str)) for t in templates if not t.has_variables
         )
         return cls(entries, dynamic, static)
 
+    def _static_regex(self) -> re.Pattern[str] | None:
+        if not self._regex:
+            sources = [_wildcard_regex_source([(entry, False)]) for entry in self._static]
+            self._regex.append(
+                re.compile("|".join(f"(?:{s})" for s in sources), re.DOTALL) if sources else None
+            )
+        return self._regex[0]
+
     def matches(self, resource: str, context: Context) -> bool:
-        if self._static is not None and self._static.fullmatch(resource):
+        if "*" in self._static:
+            return True
+        static = self._static_regex()
+        if static is not None and static.fullmatch(resource):
             return True
         for template in self.templates:
             pieces = template.render(context)

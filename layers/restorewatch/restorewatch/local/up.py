@@ -20,7 +20,13 @@ if TYPE_CHECKING:
 INBOX_SUFFIX = "AlertInbox"
 # The properties whose CloudFormation spelling is also the API's (SSESpecification, for one, is not;
 # encryption at rest means nothing on a local endpoint anyway).
-_TABLE_KEYS = ("KeySchema", "AttributeDefinitions", "BillingMode", "GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+_TABLE_KEYS = (
+    "KeySchema",
+    "AttributeDefinitions",
+    "BillingMode",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+)
 _QUEUE_ATTRIBUTES = {
     "DelaySeconds": "DelaySeconds",
     "MessageRetentionPeriod": "MessageRetentionPeriod",
