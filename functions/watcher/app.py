@@ -8,9 +8,11 @@ unlucky record goes back to the queue, and finally to the DLQ, without holding u
 
 from __future__ import annotations
 
+import os
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from restorewatch.compliance import ComplianceStatus
@@ -23,7 +25,18 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+
+
+def _tracing_enabled() -> bool:
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() not in ("true", "1")
+
+
+@cache
+def _traced(handler: Any) -> Any:
+    # Powertools' Tracer imports the X-Ray SDK when it is built (~300 ms): only when tracing is on
+    from aws_lambda_powertools import Tracer
+
+    return Tracer().capture_lambda_handler(handler, capture_response=False)
 
 
 class RetryableRecordError(RestoreWatchError):
@@ -70,9 +83,15 @@ def _process(record: ParsedRecord) -> RunSummary:
 
 
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if _tracing_enabled():
+        result: dict[str, Any] = _traced(_handle)(event, context)
+        return result
+    return _handle(event, context)
+
+
+def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         invocation = parse_lambda_event(event)
     except EventError as error:
