@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
+# Your own profiles (JSON or YAML) go here: they ship with the function (see docs/profiles.md).
+PROFILE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles")
 
 
 def _tracing_enabled() -> bool:
@@ -65,7 +67,7 @@ def _process(record: ParsedRecord) -> RunSummary:
     logger.set_correlation_id(record.correlation_id)
     if record.error is not None:
         raise record.error
-    watcher = watcher_from_environment()
+    watcher = watcher_from_environment(PROFILE_DIR)
     if record.sweep is not None:
         summary = watcher.sweep()
     else:

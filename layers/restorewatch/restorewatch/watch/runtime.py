@@ -7,7 +7,7 @@ Clients are created once per execution environment and reused across invocations
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from restorewatch.alerts import Outbox, OutboxSettings, SnsPublisher
@@ -66,6 +66,13 @@ def _watcher_for(config: WatcherConfig) -> Watcher:
     return build_watcher(config)
 
 
-def watcher_from_environment() -> Watcher:
-    """One watcher per execution environment and configuration (clients are reused when warm)."""
-    return _watcher_for(WatcherConfig.from_environment())
+def watcher_from_environment(default_profile_dir: str | None = None) -> Watcher:
+    """One watcher per execution environment and configuration (clients are reused when warm).
+
+    ``default_profile_dir``: user profiles shipped with the function, used unless PROFILE_PATHS
+    names others.
+    """
+    config = WatcherConfig.from_environment()
+    if not config.profile_paths and default_profile_dir and os.path.isdir(default_profile_dir):
+        config = replace(config, profile_paths=(default_profile_dir,))
+    return _watcher_for(config)
