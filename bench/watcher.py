@@ -62,11 +62,58 @@ class CallCounter:
         return dict(totals)
 
 
+def _allow(actions: list[str]) -> str:
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+    )
+
+
+def _seed(iam: Any, actions: list[str]) -> tuple[str, str]:
+    """50 watched principals use VeeamRestorePolicy: 20 roles, 20 users, 10 users through a group."""
+    document = _allow(actions)
+    restore = iam.create_policy(PolicyName="VeeamRestorePolicy", PolicyDocument=document)["Policy"]["Arn"]
+    extra = iam.create_policy(PolicyName="Extra", PolicyDocument=document)["Policy"]["Arn"]
+    iam.create_group(GroupName="backup-operators")
+    iam.attach_group_policy(GroupName="backup-operators", PolicyArn=restore)
+    iam.put_group_policy(GroupName="backup-operators", PolicyName="inline", PolicyDocument=document)
+    iam.create_user(UserName="veeam-restore", Tags=TAG)
+    iam.add_user_to_group(GroupName="backup-operators", UserName="veeam-restore")
+    iam.put_user_policy(UserName="veeam-restore", PolicyName="inline", PolicyDocument=document)
+    iam.attach_user_policy(UserName="veeam-restore", PolicyArn=extra)
+    iam.create_user(UserName="someone-else")
+    iam.attach_user_policy(UserName="someone-else", PolicyArn=extra)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    for index in range(20):
+        iam.create_role(RoleName=f"restore-role-{index}", AssumeRolePolicyDocument=trust, Tags=TAG)
+        iam.attach_role_policy(RoleName=f"restore-role-{index}", PolicyArn=restore)
+        iam.create_user(UserName=f"restore-user-{index}", Tags=TAG)
+        iam.attach_user_policy(UserName=f"restore-user-{index}", PolicyArn=restore)
+    for index in range(9):
+        iam.create_user(UserName=f"operator-{index}", Tags=TAG)
+        iam.add_user_to_group(GroupName="backup-operators", UserName=f"operator-{index}")
+    return restore, extra
+
+
+def _row(label: str, summary: Any, counter: CallCounter, elapsed: float | None) -> dict[str, Any]:
+    return {
+        "scenario": label,
+        "principals_checked": len(summary.checks),
+        "alerts": len(summary.alerts),
+        "iam_calls": counter.by_service().get("iam", 0),
+        "calls": counter.by_service(),
+        "by_operation": dict(sorted(counter.calls.items())),
+        "seconds": None if elapsed is None else round(elapsed, 3),
+    }
+
+
 def scenarios() -> list[dict[str, Any]]:
     os.environ.update(
-        MOTO_ACCOUNT_ID=ACCOUNT, AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench", POWERTOOLS_TRACE_DISABLED="true",
-    )  # fmt: skip
+        MOTO_ACCOUNT_ID=ACCOUNT,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        POWERTOOLS_TRACE_DISABLED="true",
+    )
     import boto3
     from moto import mock_aws
 
@@ -126,25 +173,21 @@ def scenarios() -> list[dict[str, Any]]:
             assert record.change is not None
             summary = watcher.handle_change(record.change)
             elapsed = time.perf_counter() - started
-            results.append({
-                "scenario": label, "principals_checked": len(summary.checks), "alerts": len(summary.alerts),
-                "iam_calls": counter.by_service().get("iam", 0), "calls": counter.by_service(),
-                "by_operation": dict(sorted(counter.calls.items())), "seconds": round(elapsed, 3),
-            })  # fmt: skip
+            results.append(_row(label, summary, counter, elapsed))
 
         counter.calls.clear()
         sweep = watcher.sweep()
-        results.append({
-            "scenario": "first sweep (50 watched principals)", "principals_checked": len(sweep.checks),
-            "alerts": len(sweep.alerts), "iam_calls": counter.by_service().get("iam", 0),
-            "calls": counter.by_service(), "by_operation": dict(sorted(counter.calls.items())), "seconds": None,
-        })  # fmt: skip
+        results.append(_row("first sweep (50 watched principals)", sweep, counter, None))
         iam.detach_user_policy(UserName="veeam-restore", PolicyArn=extra)
-        run("change to one watched user (DetachUserPolicy)",
-            _event("DetachUserPolicy", {"userName": "veeam-restore", "policyArn": extra}))  # fmt: skip
+        run(
+            "change to one watched user (DetachUserPolicy)",
+            _event("DetachUserPolicy", {"userName": "veeam-restore", "policyArn": extra}),
+        )
         iam.detach_user_policy(UserName="someone-else", PolicyArn=extra)
-        run("change to an unwatched user (DetachUserPolicy)",
-            _event("DetachUserPolicy", {"userName": "someone-else", "policyArn": extra}))  # fmt: skip
+        run(
+            "change to an unwatched user (DetachUserPolicy)",
+            _event("DetachUserPolicy", {"userName": "someone-else", "policyArn": extra}),
+        )
         narrower = json.dumps(
             {
                 "Version": "2012-10-17",
@@ -152,8 +195,13 @@ def scenarios() -> list[dict[str, Any]]:
             }
         )
         iam.create_policy_version(PolicyArn=restore, PolicyDocument=narrower, SetAsDefault=True)
-        run("new default version of a policy used by 50 principals (CreatePolicyVersion)",
-            _event("CreatePolicyVersion", {"policyArn": restore, "policyDocument": narrower, "setAsDefault": True}))  # fmt: skip
+        run(
+            "new default version of a policy used by 50 principals (CreatePolicyVersion)",
+            _event(
+                "CreatePolicyVersion",
+                {"policyArn": restore, "policyDocument": narrower, "setAsDefault": True},
+            ),
+        )
     return results
 
 
@@ -176,8 +224,9 @@ def report(results: list[dict[str, Any]], imports: dict[str, float]) -> str:
     lines = [
         "# Watcher benchmark",
         "",
-        f"`python bench/watcher.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {sys.version.split()[0]}, "
-        f"load average {os.getloadavg()[0]:.2f}. AWS calls counted on the watcher's own clients (moto in-process).",
+        f"`python bench/watcher.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f}. "
+        "AWS calls counted on the watcher's own clients (moto in-process).",
         "",
         "| scenario | principals checked | alerts | IAM calls | DynamoDB calls | SNS calls | time |",
         "|---|---:|---:|---:|---:|---:|---:|",
