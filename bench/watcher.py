@@ -130,29 +130,7 @@ def scenarios() -> list[dict[str, Any]]:
         boto3.client("dynamodb").create_table(**state_table_kwargs("state"))
         topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
         actions = list(ProfileRegistry.default().get("veeam-ec2-restore").actions)
-        document = json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
-        )
-        restore = iam.create_policy(PolicyName="VeeamRestorePolicy", PolicyDocument=document)["Policy"]["Arn"]
-        extra = iam.create_policy(PolicyName="Extra", PolicyDocument=document)["Policy"]["Arn"]
-        iam.create_group(GroupName="backup-operators")
-        iam.attach_group_policy(GroupName="backup-operators", PolicyArn=restore)
-        iam.put_group_policy(GroupName="backup-operators", PolicyName="inline", PolicyDocument=document)
-        iam.create_user(UserName="veeam-restore", Tags=TAG)
-        iam.add_user_to_group(GroupName="backup-operators", UserName="veeam-restore")
-        iam.put_user_policy(UserName="veeam-restore", PolicyName="inline", PolicyDocument=document)
-        iam.attach_user_policy(UserName="veeam-restore", PolicyArn=extra)
-        iam.create_user(UserName="someone-else")
-        iam.attach_user_policy(UserName="someone-else", PolicyArn=extra)
-        trust = json.dumps({"Version": "2012-10-17", "Statement": []})
-        for index in range(20):
-            iam.create_role(RoleName=f"restore-role-{index}", AssumeRolePolicyDocument=trust, Tags=TAG)
-            iam.attach_role_policy(RoleName=f"restore-role-{index}", PolicyArn=restore)
-            iam.create_user(UserName=f"restore-user-{index}", Tags=TAG)
-            iam.attach_user_policy(UserName=f"restore-user-{index}", PolicyArn=restore)
-        for index in range(9):
-            iam.create_user(UserName=f"operator-{index}", Tags=TAG)
-            iam.add_user_to_group(GroupName="backup-operators", UserName=f"operator-{index}")
+        restore, extra = _seed(iam, actions)
 
         counter = CallCounter()
         real_make_client = clients.make_client
