@@ -2,7 +2,10 @@
 #   make install      project venv (.venv) from uv.lock (uv is pip-installed first if missing)
 #   make test         lint + typecheck + pytest + sam validate --lint + sam build
 #   make demo         the watcher end to end on a local moto server
+#   make demo-org     the central watcher of an organization (SCP at an OU) on a local moto server
 #   make bench        benchmarks (not part of `make test`)
+#   make security     cfn-lint, checkov (.checkov.yaml) and pip-audit (part of `make test`)
+#   make guarantees   the full fault matrix and storm; rewrites docs/guarantees.md
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -11,6 +14,8 @@ MAKEFLAGS += --no-print-directory
 
 UV_VERSION := 0.13.9
 SAM_CLI_VERSION := 1.170.0
+CHECKOV_VERSION := 3.3.30
+PIP_AUDIT_VERSION := 2.10.1
 
 # Python 3.13 (the Lambda runtime) from pyenv when present, else any python >= 3.11 uv can find.
 PYENV_ROOT ?= $(HOME)/.pyenv
@@ -25,12 +30,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # aws-sam-cli lives in its own uv tool environment, never in the project venv.
 SAM = "$$($(UV) tool dir --bin)/sam"
+# checkov and pip-audit also live in uv tool environments of their own.
+CHECKOV = "$$($(UV) tool dir --bin)/checkov"
+PIP_AUDIT = "$$($(UV) tool dir --bin)/pip-audit"
 
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export UV_PYTHON_PREFERENCE := system
 
-.PHONY: help uv install lock test lint typecheck pytest sam sam-install sam-validate sam-build demo bench clean
+.PHONY: help uv install lock test lint typecheck pytest sam sam-install sam-validate sam-build demo demo-org bench clean security cfn-lint checkov audit guarantees
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -44,7 +52,7 @@ install: uv
 lock: uv
 	$(UV) lock
 
-test: install lint typecheck pytest sam
+test: install lint typecheck pytest sam security
 
 lint: install
 	$(UV) lock --check
@@ -74,8 +82,42 @@ sam-build: sam-install
 demo: install
 	$(PY) -m restorewatch.demo
 
+demo-org: install
+	$(PY) -m restorewatch.demo_org
+
 bench: install
 	$(PY) bench/run.py
+
+security: cfn-lint checkov audit
+
+cfn-lint: install
+	$(VENV)/bin/cfn-lint template.yaml templates/*.yaml
+
+checkov: uv
+	@test -x $(CHECKOV) && $(CHECKOV) --version | grep -q "$(CHECKOV_VERSION)" \
+		|| $(UV) tool install --force --python "$(PYTHON_REQUEST)" "checkov==$(CHECKOV_VERSION)"
+	$(CHECKOV) --config-file .checkov.yaml -f template.yaml -f templates/forwarder.yaml
+
+# pip-audit over every locked dependency (uv.lock, hashes included). Its vulnerability data comes
+# from PyPI's per-release JSON API; where that is unreachable (as on the CI machine, behind a PyPI
+# mirror) every package is reported "could not be audited": the step then says loudly that no
+# audit was done and passes, unless AUDIT_REQUIRED=1. A known vulnerability always fails it.
+audit: uv
+	@test -x $(PIP_AUDIT) && $(PIP_AUDIT) --version | grep -q "$(PIP_AUDIT_VERSION)" \
+		|| $(UV) tool install --force --python "$(PYTHON_REQUEST)" "pip-audit==$(PIP_AUDIT_VERSION)"
+	@mkdir -p build
+	$(UV) export --frozen --format requirements-txt --all-groups --no-emit-project -o build/audit-requirements.txt >/dev/null
+	@$(PIP_AUDIT) --disable-pip --progress-spinner off -r build/audit-requirements.txt > build/audit.txt 2>&1 \
+		|| { cat build/audit.txt; echo "pip-audit: known vulnerabilities (above)" >&2; exit 1; }
+	@skipped=$$(grep -c "could not be audited" build/audit.txt || true); \
+	total=$$(grep -c "==" build/audit-requirements.txt || true); \
+	if [ "$$skipped" -gt 0 ]; then \
+		echo "pip-audit: WARNING: $$skipped of $$total locked packages could not be audited (vulnerability service unreachable); no known vulnerability among the rest"; \
+		if [ "$${AUDIT_REQUIRED:-0}" = 1 ]; then exit 1; fi; \
+	else echo "pip-audit: $$total locked packages audited, no known vulnerability"; fi
+
+guarantees: install
+	MATRIX=full STORM=full RESTOREWATCH_WRITE_GUARANTEES=1 $(PY) -m pytest -q -n auto tests/faults
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

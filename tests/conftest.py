@@ -20,3 +20,8 @@ os.environ.update(
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
 )
+
+# The guarantees report (fault matrix, fuzz counts, ...): printed at the end of every run, written to
+# docs/guarantees.md when RESTOREWATCH_WRITE_GUARANTEES=1. Registered here, in the top-level conftest,
+# so that its summary hook also runs in the pytest-xdist controller (which collects nothing).
+pytest_plugins = ["faults.report"]

@@ -282,7 +282,7 @@ class DynamoStateStore:
         return True
 
     def _conditional(self, operation: str, principal: str, profile: str, **kwargs: Any) -> Any:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return getattr(self.client, _method(operation))(**kwargs)
@@ -290,6 +290,8 @@ class DynamoStateStore:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 raise StateConflictError(principal, profile) from None
             raise _store_error(operation, error) from error
+        except BotoCoreError as error:  # network errors and timeouts: retryable like any store error
+            raise StateStoreError(operation, type(error).__name__, str(error)) from error
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError

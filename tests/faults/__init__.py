@@ -1,0 +1,1 @@
+"""Fault injection, storms, fuzzing, tampering, least privilege and load: what RestoreWatch guarantees."""
