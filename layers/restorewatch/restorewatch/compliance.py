@@ -21,10 +21,14 @@ if TYPE_CHECKING:
     from restorewatch.profiles import Profile
 
 __all__ = [
+    "SCPS_NOT_CONFIGURED",
     "ActionCheck",
     "ComplianceStatus",
     "PrincipalCheck",
+    "ScpCoverage",
+    "ScpStatus",
     "check_principal",
+    "is_service_linked_role",
     "overall_status",
     "unknown_check",
 ]
@@ -35,6 +39,37 @@ class ComplianceStatus(enum.Enum):
     DEGRADED = "degraded"
     NON_COMPLIANT = "non_compliant"
     UNKNOWN = "unknown"
+
+
+class ScpStatus(enum.Enum):
+    """Whether the check took service control policies into account."""
+
+    EVALUATED = "evaluated"  # the account's SCP levels, root to account, were read and applied
+    NOT_EVALUATED = "not_evaluated"  # they could not be read: an SCP may still deny (never "allowed")
+    NOT_APPLICABLE = "not_applicable"  # SCPs do not apply (management account, service-linked role)
+
+
+@dataclass(frozen=True, slots=True)
+class ScpCoverage:
+    """What the check knows about SCPs, for the alert: ``detail`` says which or why not."""
+
+    status: ScpStatus
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"status": self.status.value, "detail": self.detail}
+
+
+SCPS_NOT_CONFIGURED = ScpCoverage(ScpStatus.NOT_EVALUATED, "no Organizations access was configured")
+
+# https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html:
+# "SCPs don't affect service-linked roles."
+_SLR_EXEMPT = ScpCoverage(ScpStatus.NOT_APPLICABLE, "service-linked roles are not affected by SCPs")
+
+
+def is_service_linked_role(arn: str) -> bool:
+    """Service-linked roles live under the path ``/aws-service-role/`` (IAM creates them there)."""
+    return ":role/aws-service-role/" in arn
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +103,8 @@ class PrincipalCheck:
     status: ComplianceStatus
     actions: tuple[ActionCheck, ...]
     error: str | None = None
+    scps: ScpCoverage | None = None  # None: the caller did not say (the CLI with --scps or none)
+    account_name: str | None = None  # the account's alias or Organizations name, when known
 
     def as_dict(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -81,6 +118,10 @@ class PrincipalCheck:
         }
         if self.error is not None:
             data["error"] = self.error
+        if self.scps is not None:
+            data["scps"] = self.scps.as_dict()
+        if self.account_name is not None:
+            data["account_name"] = self.account_name
         return data
 
 
@@ -101,8 +142,22 @@ def overall_status(statuses: Iterable[RequirementStatus]) -> ComplianceStatus:
     return ComplianceStatus.COMPLIANT
 
 
-def check_principal(principal: Principal, profile: Profile, scps: ScpLevels | None = None) -> PrincipalCheck:
-    """Check every action of ``profile`` for ``principal`` (SCP levels root first, or None)."""
+def check_principal(
+    principal: Principal,
+    profile: Profile,
+    scps: ScpLevels | None = None,
+    *,
+    coverage: ScpCoverage | None = None,
+    account_name: str | None = None,
+) -> PrincipalCheck:
+    """Check every action of ``profile`` for ``principal`` (SCP levels root first, or None).
+
+    ``coverage`` says how ``scps`` came about (for the alert). A service-linked role is checked
+    without SCPs whatever is passed: SCPs do not affect service-linked roles
+    (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html).
+    """
+    if is_service_linked_role(principal.arn):
+        scps, coverage = None, _SLR_EXEMPT
     checks = [
         ActionCheck(action=result.action, status=result.status, reasons=result.reasons)
         for result in check_actions(principal, profile.actions, scps)
@@ -115,6 +170,8 @@ def check_principal(principal: Principal, profile: Profile, scps: ScpLevels | No
         profile=profile.name,
         status=overall_status(check.status for check in checks),
         actions=tuple(checks),
+        scps=coverage,
+        account_name=account_name,
     )
 
 

@@ -9,6 +9,8 @@ attempts, so IAM throttling is absorbed before it becomes a ``ReadError``. Endpo
 from __future__ import annotations
 
 import os
+import threading
+from functools import cache
 from typing import Any
 
 RETRIES: dict[str, Any] = {"mode": "adaptive", "max_attempts": 10}
@@ -22,7 +24,9 @@ def client_config(**overrides: Any) -> Any:
     retries = dict(RETRIES)
     # botocore's own settings win when the user gives them (e.g. AWS_MAX_ATTEMPTS=1 to fail fast)
     if os.environ.get("AWS_MAX_ATTEMPTS", "").isdigit():
-        retries["max_attempts"] = int(os.environ["AWS_MAX_ATTEMPTS"])
+        # the variable counts every attempt, first included, as botocore's total_max_attempts does
+        retries.pop("max_attempts", None)
+        retries["total_max_attempts"] = max(1, int(os.environ["AWS_MAX_ATTEMPTS"]))
     if os.environ.get("AWS_RETRY_MODE") in ("legacy", "standard", "adaptive"):
         retries["mode"] = os.environ["AWS_RETRY_MODE"]
     settings: dict[str, Any] = {"retries": retries, "connect_timeout": 5, "read_timeout": 30}
@@ -39,6 +43,17 @@ def resolve_endpoint_url(service: str, endpoint_url: str | None = None) -> str |
     return os.environ.get(service_env) or os.environ.get(ENDPOINT_ENV) or None
 
 
+_SESSION_LOCK = threading.Lock()
+
+
+@cache
+def _default_session() -> Any:
+    """One session per process: building one loads botocore's data files (~100 ms each time)."""
+    import boto3
+
+    return boto3.session.Session()
+
+
 def make_client(
     service: str,
     *,
@@ -48,16 +63,26 @@ def make_client(
     **config_overrides: Any,
 ) -> Any:
     """A boto3 client for ``service`` (``session``: a ``boto3.Session``; default credential chain)."""
+    if session is None:
+        session = _default_session()
+    region = region_name or session.region_name or os.environ.get("AWS_REGION") or "us-east-1"
+    with _SESSION_LOCK:  # sessions are not thread-safe; the clients they make are
+        return session.client(
+            service,
+            region_name=region,
+            endpoint_url=resolve_endpoint_url(service, endpoint_url),
+            config=client_config(**config_overrides),
+        )
+
+
+def session_from_credentials(credentials: dict[str, Any]) -> Any:
+    """A ``boto3.Session`` over STS credentials (``AssumeRole``'s ``Credentials``)."""
     import boto3
 
-    if session is None:
-        session = boto3.session.Session()
-    region = region_name or session.region_name or os.environ.get("AWS_REGION") or "us-east-1"
-    return session.client(
-        service,
-        region_name=region,
-        endpoint_url=resolve_endpoint_url(service, endpoint_url),
-        config=client_config(**config_overrides),
+    return boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
     )
 
 
@@ -66,4 +91,11 @@ def iam_client(endpoint_url: str | None = None, *, session: Any | None = None) -
     return make_client("iam", endpoint_url=endpoint_url, session=session)
 
 
-__all__ = ["RETRIES", "client_config", "iam_client", "make_client", "resolve_endpoint_url"]
+__all__ = [
+    "RETRIES",
+    "client_config",
+    "iam_client",
+    "make_client",
+    "resolve_endpoint_url",
+    "session_from_credentials",
+]

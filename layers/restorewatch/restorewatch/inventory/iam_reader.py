@@ -106,6 +106,7 @@ class IamReader:
         self._groups: dict[str, dict[str, Any]] = {}
         self._policies: dict[str, dict[str, Any]] = {}
         self._versions: dict[tuple[str, str], dict[str, Any]] = {}
+        self._alias: tuple[str] | None = None
 
     # --- calls ------------------------------------------------------------------------------------
 
@@ -154,6 +155,18 @@ class IamReader:
         """``GetAccountAuthorizationDetails``, every page, as the CLI prints it."""
         for page in self._pages("GetAccountAuthorizationDetails", None, Filter=list(ACCOUNT_FILTER)):
             yield to_json(page)
+
+    def filtered_pages(self, entity_filter: Iterable[str]) -> Iterator[dict[str, Any]]:
+        """``GetAccountAuthorizationDetails`` with ``Filter=entity_filter``, page by page (streaming)."""
+        for page in self._pages("GetAccountAuthorizationDetails", None, Filter=list(entity_filter)):
+            yield to_json(page)
+
+    def account_alias(self) -> str | None:
+        """The account's alias (``ListAccountAliases``; an account has at most one), cached."""
+        if self._alias is None:
+            aliases = self._list("ListAccountAliases", "AccountAliases", None)
+            self._alias = (str(aliases[0]) if aliases else "",)
+        return self._alias[0] or None
 
     # --- single entities (cached for the reader's life) -------------------------------------------
 

@@ -27,7 +27,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from restorewatch.compliance import ComplianceStatus, PrincipalCheck
+from restorewatch.compliance import ComplianceStatus, PrincipalCheck, ScpCoverage
 from restorewatch.engine.model import PrincipalKind, Reason, RequirementStatus
 from restorewatch.state.model import AlertKind, Presence, StoredState
 
@@ -51,6 +51,7 @@ class Gone:
     arn: str
     profile: str
     reason: GoneReason
+    account_name: str | None = None
 
     @property
     def presence(self) -> Presence:
@@ -81,6 +82,8 @@ class Transition:
     statuses: Mapping[str, RequirementStatus] = field(default_factory=dict)
     error: str | None = None
     first_sight: bool = False
+    scps: ScpCoverage | None = None  # None: SCPs are not part of the story (gone, or not said)
+    account_name: str | None = None
 
     def changed(self, *statuses: RequirementStatus) -> tuple[ActionChange, ...]:
         return tuple(change for change in self.changes if change.after in statuses)
@@ -121,6 +124,8 @@ def transitions(
         statuses={check.action: check.status for check in current.actions},
         error=current.error,
         first_sight=known is None,
+        scps=current.scps,
+        account_name=current.account_name,
     )
 
 
@@ -172,4 +177,5 @@ def _gone(previous: StoredState | None, current: Gone) -> Transition | None:
         after=previous.status,
         changes=(),
         statuses=dict(previous.actions),
+        account_name=current.account_name,
     )

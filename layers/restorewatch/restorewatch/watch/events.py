@@ -23,6 +23,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.errors import EventError
+from restorewatch.watch.fanout import is_account_sweep, parse_account_sweep
+from restorewatch.watch.org_events import ORG_EVENT_SOURCE, ORG_REQUIRED_PARAMETERS
 from restorewatch.watch.targets import REQUIRED_PARAMETERS, CloudTrailChange
 
 if TYPE_CHECKING:
@@ -45,7 +47,9 @@ class SweepRequest:
 
     event_id: str | None
     time: datetime | None
-    trigger: str  # "schedule" or "manual"
+    trigger: str  # "schedule", "manual" or "fan-out"
+    account: str | None = None  # a fan-out message: sweep this one account
+    change: CloudTrailChange | None = None  # what caused the fan-out (an Organizations change)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +142,8 @@ def _models() -> _Models:
         eventVersion: str
         userIdentity: UserIdentity
         eventTime: datetime
-        eventSource: Literal["iam.amazonaws.com"]
+        # Organizations calls arrive through the same rule shape (source aws.organizations)
+        eventSource: Literal["iam.amazonaws.com", "organizations.amazonaws.com"]
         eventName: str = Field(min_length=1)
         awsRegion: str
         sourceIPAddress: str | None = None
@@ -155,7 +160,7 @@ def _models() -> _Models:
         recipientAccountId: str = Field(min_length=12, max_length=12)
 
     class IamCloudTrailEvent(EventBridgeModel):
-        source: Literal["aws.iam"]
+        source: Literal["aws.iam", "aws.organizations"]
         detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
         detail: CloudTrailIamDetail
 
@@ -190,9 +195,12 @@ def _change(event: Mapping[str, Any], where: str) -> CloudTrailChange:
     except ValidationError as exc:
         raise EventError(f"{where}: not a CloudTrail IAM event: {_describe(exc)}") from None
     detail = parsed.detail
+    if (parsed.source == "aws.organizations") != (detail.eventSource == ORG_EVENT_SOURCE):
+        raise EventError(f"{where}: source {parsed.source} does not match {detail.eventSource}")
     params: dict[str, Any] = detail.requestParameters or {}
+    required = ORG_REQUIRED_PARAMETERS if detail.eventSource == ORG_EVENT_SOURCE else REQUIRED_PARAMETERS
     if not detail.errorCode:
-        for key in REQUIRED_PARAMETERS.get(detail.eventName, ()):
+        for key in required.get(detail.eventName, ()):
             value = params.get(key)
             if not isinstance(value, str) or not value:
                 raise EventError(f"{where}: detail.requestParameters.{key}: required for {detail.eventName}")
@@ -225,6 +233,9 @@ def _sweep(event: Mapping[str, Any], where: str) -> SweepRequest:
 
     if dict(event) == dict(MANUAL_SWEEP):
         return SweepRequest(event_id=None, time=None, trigger="manual")
+    if is_account_sweep(event):
+        account, change = parse_account_sweep(event, where)
+        return SweepRequest(event_id=None, time=None, trigger="fan-out", account=account, change=change)
     try:
         parsed: Any = _models().scheduled_event.model_validate(event)
     except ValidationError as exc:
@@ -233,7 +244,11 @@ def _sweep(event: Mapping[str, Any], where: str) -> SweepRequest:
 
 
 def _is_sweep(event: Mapping[str, Any]) -> bool:
-    return dict(event) == dict(MANUAL_SWEEP) or event.get("detail-type") == SCHEDULED_DETAIL_TYPE
+    return (
+        dict(event) == dict(MANUAL_SWEEP)
+        or is_account_sweep(event)
+        or event.get("detail-type") == SCHEDULED_DETAIL_TYPE
+    )
 
 
 def _one(event: object, where: str, message_id: str | None) -> ParsedRecord:

@@ -14,27 +14,38 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from restorewatch.alerts import Outcome
-from restorewatch.compliance import ComplianceStatus, PrincipalCheck, check_principal, unknown_check
+from restorewatch.alerts import AlertBatch, Outcome
+from restorewatch.compliance import (
+    SCPS_NOT_CONFIGURED,
+    ComplianceStatus,
+    PrincipalCheck,
+    check_principal,
+    unknown_check,
+)
 from restorewatch.engine import AccountSnapshot
-from restorewatch.errors import InputError, ReadError
+from restorewatch.errors import InputError, ReadError, RestoreWatchError
 from restorewatch.profiles import profile_names_from_tag, tag_value
 from restorewatch.state import Presence, SweepHeartbeat
 from restorewatch.watch.diff import Gone, GoneReason
+from restorewatch.watch.org_events import OrgScope, is_org_change, plan_org_change
+from restorewatch.watch.stream import stream_snapshots
 from restorewatch.watch.targets import Target, TargetKind, plan_targets
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from restorewatch.alerts import Outbox, RecordResult
+    from restorewatch.compliance import ScpCoverage
     from restorewatch.engine import ScpLevels
     from restorewatch.inventory import IamReader
     from restorewatch.profiles import ProfileRegistry
+    from restorewatch.report import ReportSink
     from restorewatch.state import Store, StoredState
+    from restorewatch.watch.fanout import SweepDispatcher
     from restorewatch.watch.targets import CloudTrailChange
 
 logger = logging.getLogger(__name__)
@@ -55,9 +66,30 @@ class ScpSource(Protocol):
     def levels(self, account: str) -> ScpLevels | None: ...
 
 
+class OrgView(ScpSource, Protocol):
+    """The organization as one run sees it (met by ``inventory.OrganizationsScpSource``)."""
+
+    @property
+    def total_calls(self) -> int: ...
+    def coverage(self, account: str) -> ScpCoverage: ...
+    def account_name(self, account: str) -> str | None: ...
+    def account_ids(self) -> list[str]: ...
+    def accounts_below(self, target: str) -> list[str]: ...
+    def targets_of(self, policy_id: str) -> list[str]: ...
+
+
+# the state item that says whether a member account could be read at all (organization mode)
+ACCOUNT_ACCESS_PROFILE = "#account-access"
+
+
+def account_access_arn(account: str) -> str:
+    return f"arn:aws:iam::{account}:root"
+
+
 @dataclass(frozen=True, slots=True)
 class WatchSettings:
     tag_key: str
+    home_account: str | None = None  # the watcher's own account, when known
 
 
 @dataclass(slots=True)
@@ -71,6 +103,11 @@ class RunSummary:
     swept: bool = False
     iam_calls: int = 0
     duration_seconds: float = 0.0
+    account: str | None = None  # the one account swept (organization mode)
+    dispatched: int = 0  # account sweeps enqueued (organization mode fan-out)
+    org_calls: int = 0
+    delivered: list[str] = field(default_factory=list)  # deferred alerts published at the end (digest mode)
+    report: str | None = None  # where the sweep wrote the HTML report
 
     @property
     def retryable(self) -> bool:
@@ -79,7 +116,7 @@ class RunSummary:
     @property
     def alerts(self) -> list[str]:
         ids = [r.alert_id for r in self.results if r.outcome is Outcome.ALERTED and r.alert_id]
-        return ids + [alert for r in self.results for alert in r.flushed]
+        return ids + [alert for r in self.results for alert in r.flushed] + self.delivered
 
     def count(self, status: ComplianceStatus) -> int:
         return sum(1 for check in self.checks if check.status is status)
@@ -93,6 +130,10 @@ class _Run:
     trigger: CloudTrailChange | None
     observed_at: datetime  # taken before any read: the evaluation reflects IAM from then on
     watched: _WatchedIndex
+    org: OrgView | None = None
+    reader: IamReader | None = None
+    names: dict[str, str | None] = field(default_factory=dict)
+    batch: AlertBatch | None = None  # digest mode: the alerts this run holds back
 
 
 class Watcher:
@@ -106,7 +147,15 @@ class Watcher:
         settings: WatchSettings,
         scps: ScpSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        org_factory: Callable[[], OrgView] | None = None,
+        account_reader_factory: Callable[[str], IamReader] | None = None,
+        dispatcher: SweepDispatcher | None = None,
+        digest_over: int | None = None,
+        report: ReportSink | None = None,
     ) -> None:
+        """``org_factory``: one ``OrgView`` per run (SCPs, account names, accounts below an OU).
+        ``account_reader_factory`` and ``dispatcher`` make it the central watcher of an
+        organization: IAM reads go through the member account's role, and sweeps fan out."""
         self._reader_factory = reader_factory
         self._store = store
         self._outbox = outbox
@@ -114,14 +163,48 @@ class Watcher:
         self._settings = settings
         self._scps = scps
         self._clock = clock
+        self._org_factory = org_factory
+        self._account_reader_factory = account_reader_factory
+        self._dispatcher = dispatcher
+        # digest mode: hold this run's alerts back and send more than ``digest_over`` as one digest
+        self._digest_over = digest_over
+        self._report = report  # where a sweep writes the HTML status report, if anywhere
 
-    def _start(self, trigger: CloudTrailChange | None, *, swept: bool = False) -> _Run:
-        return _Run(RunSummary(swept=swept), trigger, self._clock(), _WatchedIndex(self._store))
+    @property
+    def fans_out(self) -> bool:
+        return self._dispatcher is not None and self._org_factory is not None
+
+    def _start(
+        self, trigger: CloudTrailChange | None, *, swept: bool = False, account: str | None = None
+    ) -> _Run:
+        return _Run(
+            RunSummary(swept=swept, account=account),
+            trigger,
+            self._clock(),
+            _WatchedIndex(self._store, account),
+            org=self._org_factory() if self._org_factory is not None else None,
+        )
+
+    def _reader_for(self, account: str | None) -> IamReader:
+        if account is not None and self._account_reader_factory is not None:
+            return self._account_reader_factory(account)
+        return self._reader_factory()
+
+    def _finish(self, run: _Run, started: float) -> RunSummary:
+        self._deliver_held(run)
+        if run.summary.swept and self._report is not None:
+            self._write_report(run)
+        run.summary.iam_calls = run.reader.total_calls if run.reader is not None else 0
+        run.summary.org_calls = run.org.total_calls if run.org is not None else 0
+        run.summary.duration_seconds = time.monotonic() - started
+        return run.summary
 
     # ---- one change ------------------------------------------------------------------------------
 
     def handle_change(self, change: CloudTrailChange) -> RunSummary:
         started = time.monotonic()
+        if is_org_change(change):
+            return self._handle_org_change(change, started)
         plan = plan_targets(change, self._settings.tag_key)
         if plan.sweep:
             logger.info("%s (%s): sweeping instead", change.event_name, plan.reason)
@@ -129,16 +212,61 @@ class Watcher:
         if plan.no_effect:
             logger.info("%s cannot change effective permissions: %s", change.event_name, plan.reason)
             return RunSummary()
-        reader = self._reader_factory()
         run = self._start(change)
+        try:
+            reader = run.reader = self._reader_for(change.account if self.fans_out else None)
+        except ReadError as failure:  # the member account's role could not be assumed
+            for target in plan.targets:
+                self._unreadable(run, run.watched.matching(target), failure)
+            run.summary.retry_reasons.append(str(failure))
+            return self._finish(run, started)
         to_read: dict[str, None] = {}
         for target in plan.targets:
             to_read.update(dict.fromkeys(self._resolve(run, target, reader)))
         if to_read:
             self._evaluate_read(run, list(to_read), reader)
-        run.summary.iam_calls = reader.total_calls
-        run.summary.duration_seconds = time.monotonic() - started
-        return run.summary
+        return self._finish(run, started)
+
+    def _handle_org_change(self, change: CloudTrailChange, started: float) -> RunSummary:
+        """An Organizations change: re-check the accounts below what it touched, and only those."""
+        plan = plan_org_change(change)
+        if plan.no_effect:
+            logger.info("%s cannot change SCPs: %s", change.event_name, plan.reason)
+            return RunSummary()
+        if self._org_factory is None:
+            logger.info("%s (%s): no Organizations access, sweeping", change.event_name, plan.reason)
+            return self.sweep(trigger=change)
+        run = self._start(change)
+        assert run.org is not None
+        try:
+            accounts = self._affected_accounts(run.org, plan.scope, plan.ids)
+        except ReadError as failure:
+            if failure.code == "AWSOrganizationsNotInUseException":
+                logger.info("%s: this account is in no organization, nothing to re-check", plan.reason)
+            else:
+                run.summary.retry_reasons.append(f"{plan.reason}: {failure}")
+            return self._finish(run, started)
+        logger.info("%s: %d accounts affected", plan.reason, len(accounts))
+        if self.fans_out:
+            assert self._dispatcher is not None
+            try:
+                run.summary.dispatched = self._dispatcher.dispatch(accounts, change)
+            except ReadError as failure:
+                run.summary.retry_reasons.append(str(failure))
+            return self._finish(run, started)
+        home = self._settings.home_account
+        if home is not None and home not in accounts:
+            return self._finish(run, started)  # the watched account is not below what changed
+        return self.sweep(trigger=change)
+
+    @staticmethod
+    def _affected_accounts(org: OrgView, scope: OrgScope, ids: tuple[str, ...]) -> list[str]:
+        if scope is OrgScope.ALL:
+            return org.account_ids()
+        targets = list(ids)
+        if scope is OrgScope.POLICY_TARGETS:
+            targets = [target for policy in ids for target in org.targets_of(policy)]
+        return list(dict.fromkeys(a for target in targets for a in org.accounts_below(target)))
 
     def _resolve(self, run: _Run, target: Target, reader: IamReader) -> tuple[str, ...]:
         """The tagged principals ``target`` names; records what is gone or unreadable on the way."""
@@ -187,36 +315,72 @@ class Watcher:
 
     # ---- a sweep -----------------------------------------------------------------------------------
 
-    def sweep(self, trigger: CloudTrailChange | None = None) -> RunSummary:
-        """Re-check every tagged principal; catches missed events and changes no event reports."""
+    def sweep(self, trigger: CloudTrailChange | None = None, account: str | None = None) -> RunSummary:
+        """Re-check every tagged principal; catches missed events and changes no event reports.
+
+        The central watcher of an organization (``fans_out``) sweeps no account itself: it enqueues
+        one sweep per account, and each of those (``account`` given) sweeps that account only.
+        """
         started = time.monotonic()
+        if account is None and self.fans_out:
+            return self._fan_out(trigger, started)
         for alert_id in self._outbox.flush_pending():
             logger.warning("published alert %s left pending by an earlier run", alert_id)
-        reader = self._reader_factory()
-        run = self._start(trigger, swept=True)
+        run = self._start(trigger, swept=True, account=account)
+        seen: set[str] = set()
+        failure: ReadError | None = None
         try:
-            snapshot = AccountSnapshot.from_pages(reader.account_pages())
-        except ReadError as failure:
-            self._unreadable(run, run.watched.all(), failure)
-            run.summary.retry_reasons.append(str(failure))
+            reader = run.reader = self._reader_for(account)
+            # pages of users and roles as they come: memory stays bounded (see watch.stream)
+            for snapshot in stream_snapshots(reader):
+                for arn in snapshot.principal_arns():
+                    tagged = tag_value(snapshot.tags_of(arn), self._settings.tag_key) is not None
+                    if not tagged and not run.watched.of(arn):
+                        continue
+                    seen.add(arn)
+                    self._evaluate_principal(run, snapshot, arn)
+        except ReadError as error:
+            failure = error
+            self._unreadable(run, (s for s in run.watched.all() if s.principal not in seen), error)
+            run.summary.retry_reasons.append(str(error))
         else:
-            seen: set[str] = set()
-            for arn in snapshot.principal_arns():
-                if tag_value(snapshot.tags_of(arn), self._settings.tag_key) is None and not run.watched.of(
-                    arn
-                ):
-                    continue
-                seen.add(arn)
-                self._evaluate_principal(run, snapshot, arn)
             for state in list(run.watched.all()):
                 if state.principal not in seen:
                     self._record_gone(run, Gone(state.principal, state.profile, GoneReason.DELETED))
-            if not run.summary.retryable:
-                # the heartbeat behind the "no successful sweep" alarm: only a complete sweep counts
-                self._store.record_sweep(SweepHeartbeat(run.observed_at, len(seen)))
-        run.summary.iam_calls = reader.total_calls
-        run.summary.duration_seconds = time.monotonic() - started
-        return run.summary
+        if account is not None:
+            self._record_account_access(run, account, failure)
+        if not run.summary.retryable:
+            # the heartbeat behind the "no successful sweep" alarm: only a complete sweep counts
+            self._store.record_sweep(SweepHeartbeat(run.observed_at, len(seen)))
+        return self._finish(run, started)
+
+    def _fan_out(self, trigger: CloudTrailChange | None, started: float) -> RunSummary:
+        run = self._start(trigger)
+        assert run.org is not None
+        assert self._dispatcher is not None
+        try:
+            run.summary.dispatched = self._dispatcher.dispatch(run.org.account_ids(), trigger)
+        except ReadError as failure:
+            run.summary.retry_reasons.append(f"sweep fan-out: {failure}")
+        return self._finish(run, started)
+
+    def _record_account_access(self, run: _Run, account: str, failure: ReadError | None) -> None:
+        """Whether the member account could be read at all: its own state item, so that an account
+        that cannot be read alerts UNKNOWN once (and RESTORED later) even before any of its
+        principals was ever seen."""
+        arn = account_access_arn(account)
+        if failure is not None:
+            check = unknown_check(
+                arn, ACCOUNT_ACCESS_PROFILE, f"account {account} could not be read: {failure}"
+            )
+        else:
+            check = PrincipalCheck(
+                arn, "", None, account, ACCOUNT_ACCESS_PROFILE, ComplianceStatus.COMPLIANT, ()
+            )
+        name = self._account_name(run, account)
+        self._record(
+            run, replace(check, name=f"every watched principal of account {account}", account_name=name)
+        )
 
     # ---- shared steps ------------------------------------------------------------------------------
 
@@ -232,17 +396,36 @@ class Watcher:
             if state.profile not in names:
                 self._record_gone(run, Gone(arn, state.profile, GoneReason.UNWATCHED))
         for name in names:
-            self._record(run, self._check(snapshot, arn, name))
+            self._record(run, self._check(run, snapshot, arn, name))
 
-    def _check(self, snapshot: AccountSnapshot, arn: str, profile_name: str) -> PrincipalCheck:
+    def _scps_for(self, run: _Run, account: str) -> tuple[ScpLevels | None, ScpCoverage | None]:
+        if run.org is not None:
+            return run.org.levels(account), run.org.coverage(account)
+        if self._scps is not None:
+            return self._scps.levels(account), None
+        return None, SCPS_NOT_CONFIGURED  # say so in the alert: never pretend SCPs allow
+
+    def _account_name(self, run: _Run, account: str) -> str | None:
+        if account not in run.names:
+            name = run.org.account_name(account) if run.org is not None else None
+            if name is None and run.reader is not None:
+                try:
+                    name = run.reader.account_alias()
+                except ReadError as failure:
+                    logger.info("no alias for account %s: %s", account, failure)
+            run.names[account] = name
+        return run.names[account]
+
+    def _check(self, run: _Run, snapshot: AccountSnapshot, arn: str, profile_name: str) -> PrincipalCheck:
         try:
             profile = self._profiles.get(profile_name)
         except InputError as failure:
             return unknown_check(arn, profile_name, f"the watch tag names an unknown profile: {failure}")
         try:
             principal = snapshot.principal(arn)
-            scps = self._scps.levels(principal.account) if self._scps is not None else None
-            return check_principal(principal, profile, scps)
+            scps, coverage = self._scps_for(run, principal.account)
+            name = self._account_name(run, principal.account)
+            return check_principal(principal, profile, scps, coverage=coverage, account_name=name)
         except (InputError, ReadError) as failure:
             logger.warning("cannot evaluate %s for %s: %s", arn, profile_name, failure)
             return unknown_check(arn, profile_name, str(failure), profile.actions)
@@ -255,14 +438,46 @@ class Watcher:
     def _record(self, run: _Run, check: PrincipalCheck) -> None:
         run.summary.checks.append(check)
         run.summary.results.append(
-            self._outbox.record(check, observed_at=run.observed_at, trigger=run.trigger)
+            self._outbox.record(
+                check, observed_at=run.observed_at, trigger=run.trigger, batch=self._batch(run)
+            )
         )
 
     def _record_gone(self, run: _Run, gone: Gone) -> None:
         run.summary.gone.append(gone)
         run.summary.results.append(
-            self._outbox.record(gone, observed_at=run.observed_at, trigger=run.trigger)
+            self._outbox.record(
+                gone, observed_at=run.observed_at, trigger=run.trigger, batch=self._batch(run)
+            )
         )
+
+    # ---- digest mode and the report ----------------------------------------------------------------
+
+    def _batch(self, run: _Run) -> AlertBatch | None:
+        if self._digest_over is not None and run.batch is None:
+            run.batch = AlertBatch()
+        return run.batch
+
+    def _deliver_held(self, run: _Run) -> None:
+        """Digest mode: publish what the run held back, as one digest when there are many."""
+        if run.batch is None or not len(run.batch) or self._digest_over is None:
+            return
+        try:
+            run.summary.delivered += self._outbox.deliver_batch(run.batch, digest_over=self._digest_over)
+        except RestoreWatchError as failure:
+            # still pending in the state: the retry (or the next sweep) publishes them one by one
+            run.summary.retry_reasons.append(f"delivering held alerts: {failure}")
+
+    def _write_report(self, run: _Run) -> None:
+        assert self._report is not None
+        checks = [check for check in run.summary.checks if not check.profile.startswith("#")]
+        try:
+            run.summary.report = self._report.write(
+                checks, generated_at=run.observed_at, account=run.summary.account
+            )
+        except RestoreWatchError as failure:
+            # the report is a convenience: its failure must not make the sweep (and its alerts) retry
+            logger.error("could not write the status report: %s", failure)
 
 
 class _WatchedIndex:
@@ -272,14 +487,19 @@ class _WatchedIndex:
     nobody watches cost no IAM read at all.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, account: str | None = None) -> None:
         self._store = store
+        self._account = account  # only this account's principals (a member account's sweep)
         self._by_arn: dict[str, list[StoredState]] | None = None
 
     def _load(self) -> Mapping[str, list[StoredState]]:
         if self._by_arn is None:
             by_arn: dict[str, list[StoredState]] = {}
             for state in self._store.scan_states():
+                if state.profile == ACCOUNT_ACCESS_PROFILE:
+                    continue  # not a principal: recorded by every account sweep itself
+                if self._account is not None and state.principal.split(":")[4:5] != [self._account]:
+                    continue
                 if state.presence is Presence.WATCHED:
                     by_arn.setdefault(state.principal, []).append(state)
             self._by_arn = by_arn

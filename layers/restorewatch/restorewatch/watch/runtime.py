@@ -12,9 +12,18 @@ from functools import cache
 
 from restorewatch.alerts import Outbox, OutboxSettings, SnsPublisher
 from restorewatch.errors import InputError
-from restorewatch.inventory import IamReader, make_client
+from restorewatch.inventory import (
+    DEFAULT_MEMBER_ROLE,
+    AccountReaders,
+    IamReader,
+    OrganizationsReader,
+    OrganizationsScpSource,
+    make_client,
+)
 from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry
+from restorewatch.report import S3ReportSink
 from restorewatch.state import DynamoStateStore
+from restorewatch.watch.fanout import SqsSweepDispatcher
 from restorewatch.watch.pipeline import Watcher, WatchSettings
 
 _TRUE = frozenset({"true", "1", "yes"})
@@ -28,6 +37,16 @@ class WatcherConfig:
     alert_on_degraded: bool = True
     profile_paths: tuple[str, ...] = ()
     endpoint_url: str | None = None  # AWS_ENDPOINT_URL: moto's server in local runs
+    # organization mode (template parameter OrganizationMode): central watcher of member accounts
+    organization_mode: bool = False
+    member_role_name: str = DEFAULT_MEMBER_ROLE
+    sweep_queue_url: str | None = None  # where account sweeps are enqueued (the event queue)
+    home_account: str | None = None  # the watcher's own account (read directly, not assumed)
+    read_organizations: bool = True  # read SCPs from Organizations (off: alerts say not evaluated)
+    # DigestMode=digest: more than digest_threshold transitions in one run go out as one digest
+    digest_mode: bool = False
+    digest_threshold: int = 5
+    report_bucket: str | None = None  # ReportBucket: the sweep writes the HTML status report there
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> WatcherConfig:
@@ -43,6 +62,14 @@ class WatcherConfig:
             alert_on_degraded=env.get("ALERT_ON_DEGRADED", "true").strip().lower() in _TRUE,
             profile_paths=paths,
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            organization_mode=env.get("ORGANIZATION_MODE", "false").strip().lower() in _TRUE,
+            member_role_name=env.get("MEMBER_ROLE_NAME") or DEFAULT_MEMBER_ROLE,
+            sweep_queue_url=env.get("SWEEP_QUEUE_URL") or None,
+            home_account=env.get("HOME_ACCOUNT_ID") or None,
+            read_organizations=env.get("READ_ORGANIZATIONS", "true").strip().lower() in _TRUE,
+            digest_mode=env.get("DIGEST_MODE", "per-principal").strip().lower() == "digest",
+            digest_threshold=int(env.get("DIGEST_THRESHOLD") or 5),
+            report_bucket=env.get("REPORT_BUCKET") or None,
         )
 
 
@@ -50,14 +77,49 @@ def build_watcher(config: WatcherConfig) -> Watcher:
     endpoint = config.endpoint_url
     iam = make_client("iam", endpoint_url=endpoint)
     store = DynamoStateStore(config.state_table, client=make_client("dynamodb", endpoint_url=endpoint))
-    publisher = SnsPublisher(config.alert_topic_arn, client=make_client("sns", endpoint_url=endpoint))
+    # the publisher's own timeouts and attempts keep a publish well inside the outbox lease
+    sns = make_client(
+        "sns",
+        endpoint_url=endpoint,
+        connect_timeout=SnsPublisher.CONNECT_TIMEOUT,
+        read_timeout=SnsPublisher.READ_TIMEOUT,
+        retries={"mode": "standard", "total_max_attempts": SnsPublisher.MAX_ATTEMPTS},
+    )
+    publisher = SnsPublisher(config.alert_topic_arn, client=sns)
     outbox = Outbox(store, publisher, OutboxSettings(alert_on_degraded=config.alert_on_degraded))
+    org_factory = None
+    if config.read_organizations:
+        organizations = make_client("organizations", endpoint_url=endpoint)
+        org_factory = lambda: OrganizationsScpSource(OrganizationsReader(organizations))  # noqa: E731
+    account_reader_factory = dispatcher = None
+    if config.organization_mode:
+        if not config.sweep_queue_url:
+            raise InputError("ORGANIZATION_MODE needs SWEEP_QUEUE_URL (see template.yaml)")
+        readers = AccountReaders(
+            sts_client=make_client("sts", endpoint_url=endpoint),
+            role_name=config.member_role_name,
+            home_account=config.home_account,
+            home_client=iam,
+            tag_key=config.tag_key,
+            endpoint_url=endpoint,
+        )
+        account_reader_factory = readers.reader
+        dispatcher = SqsSweepDispatcher(config.sweep_queue_url, make_client("sqs", endpoint_url=endpoint))
     return Watcher(
         reader_factory=lambda: IamReader(iam, tag_key=config.tag_key),
         store=store,
         outbox=outbox,
         profiles=ProfileRegistry.default(config.profile_paths),
-        settings=WatchSettings(tag_key=config.tag_key),
+        settings=WatchSettings(tag_key=config.tag_key, home_account=config.home_account),
+        org_factory=org_factory,
+        account_reader_factory=account_reader_factory,
+        dispatcher=dispatcher,
+        digest_over=config.digest_threshold if config.digest_mode else None,
+        report=(
+            S3ReportSink(config.report_bucket, client=make_client("s3", endpoint_url=endpoint))
+            if config.report_bucket
+            else None
+        ),
     )
 
 

@@ -1,0 +1,86 @@
+"""IAM readers per account: the watcher's own account directly, member accounts through their role.
+
+The central watcher of an organization reads a member account's IAM through the read-only role
+that ``templates/member-stackset.yaml`` creates in every account (trust: the central watcher's
+role, only from inside the organization). ``sts:AssumeRole`` is called once per account per
+factory and the clients are kept until shortly before the credentials expire, so a run that
+reads one account many times assumes its role once. A failed assumption is a ``ReadError``
+(``AssumeRole``, the role ARN): that account's principals become ``unknown``, no other account's.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from restorewatch.inventory.clients import make_client, session_from_credentials
+from restorewatch.inventory.iam_reader import IamReader
+from restorewatch.inventory.organizations import read_error
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MEMBER_ROLE = "RestoreWatchMemberReader"
+_SESSION_SECONDS = 3600
+_REFRESH_BEFORE = 600  # assume again when less than this is left (the Lambda timeout is 900 s at most)
+
+
+class AccountReaders:
+    """``reader(account) -> IamReader``; clients cached per account while their credentials last."""
+
+    def __init__(
+        self,
+        *,
+        sts_client: Any,
+        role_name: str = DEFAULT_MEMBER_ROLE,
+        home_account: str | None = None,
+        home_client: Any | None = None,
+        tag_key: str,
+        endpoint_url: str | None = None,
+        session_name: str = "restorewatch",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sts = sts_client
+        self.role_name = role_name
+        self.home_account = home_account
+        self._home_client = home_client
+        self._tag_key = tag_key
+        self._endpoint = endpoint_url
+        self._session_name = session_name
+        self._clock = clock
+        self._clients: dict[str, tuple[Any, float]] = {}
+        self.calls: Counter[str] = Counter()
+
+    def role_arn(self, account: str) -> str:
+        return f"arn:aws:iam::{account}:role/{self.role_name}"
+
+    def iam_client(self, account: str) -> Any:
+        if account == self.home_account and self._home_client is not None:
+            return self._home_client
+        cached = self._clients.get(account)
+        if cached is not None and cached[1] > self._clock():
+            return cached[0]
+        role_arn = self.role_arn(account)
+        self.calls["AssumeRole"] += 1
+        try:
+            credentials = self._sts.assume_role(
+                RoleArn=role_arn, RoleSessionName=self._session_name, DurationSeconds=_SESSION_SECONDS
+            )["Credentials"]
+        except Exception as exc:  # botocore ClientError / BotoCoreError
+            raise read_error("AssumeRole", role_arn, exc) from exc
+        client = make_client(
+            "iam", endpoint_url=self._endpoint, session=session_from_credentials(credentials)
+        )
+        self._clients[account] = (client, self._clock() + _SESSION_SECONDS - _REFRESH_BEFORE)
+        return client
+
+    def reader(self, account: str) -> IamReader:
+        """A fresh reader (its caches are per run) over the account's cached client."""
+        return IamReader(self.iam_client(account), tag_key=self._tag_key)
+
+
+__all__ = ["DEFAULT_MEMBER_ROLE", "AccountReaders"]

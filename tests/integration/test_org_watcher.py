@@ -1,0 +1,364 @@
+"""SCPs from AWS Organizations and the central watcher of an organization, on moto.
+
+moto's Organizations serves ListParents, ListPoliciesForTarget, DescribePolicy, MoveAccount and the
+OU listings; moto's STS lets the central watcher assume a role in a member account (moto does not
+check the role's trust policy: the trust is pinned in tests/unit/test_member_stackset.py instead).
+
+https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
+https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from integration.conftest import (
+    ACCOUNT,
+    PROFILE,
+    TAG_KEY,
+    TRUST,
+    Handler,
+    Stack,
+    fresh_event,
+    policy_document,
+    profile_actions,
+    sqs_batch,
+)
+from restorewatch.compliance import ComplianceStatus, ScpStatus, check_principal
+from restorewatch.engine import AccountSnapshot
+from restorewatch.engine.model import RequirementStatus
+from restorewatch.inventory import AccountReaders, OrganizationsReader, OrganizationsScpSource
+from restorewatch.profiles import ProfileRegistry
+from restorewatch.watch.events import parse_lambda_event
+from support.template import REPO_ROOT
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+ROLE = "VeeamRestoreRole"
+DENY_IAM_WRITES = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "DenyIamWrites", "Effect": "Deny", "Action": "iam:CreateRole", "Resource": "*"}
+        ],
+    }
+)
+ORG_SAMPLES = sorted(p.stem for p in (REPO_ROOT / "events").glob("organizations-*.json"))
+
+
+@dataclass
+class Org:
+    org: Any
+    root: str
+    ou: str
+    member: str
+    scp: str  # DenyIamWrites, not attached yet
+    queue_url: str
+
+    @property
+    def role_arn(self) -> str:
+        return f"arn:aws:iam::{self.member}:role/{ROLE}"
+
+    def member_iam(self) -> Any:
+        readers = AccountReaders(sts_client=boto3.client("sts"), tag_key=TAG_KEY)
+        return readers.iam_client(self.member)
+
+    def source(self) -> OrganizationsScpSource:
+        return OrganizationsScpSource(OrganizationsReader(self.org))
+
+
+def _run_as_central_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials of a role in the central account, instead of MOTO_ACCOUNT_ID: moto gives that
+    variable priority over the access key, so with it set an assumed member role would still act in
+    the central account. With role credentials, moto finds each request's account from its key."""
+    credentials = boto3.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/RestoreWatchWatcher", RoleSessionName="watcher"
+    )["Credentials"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
+    monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
+    monkeypatch.delenv("AWS_SECURITY_TOKEN", raising=False)
+    monkeypatch.delenv("MOTO_ACCOUNT_ID")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # its credentials were resolved already
+    assert boto3.client("sts").get_caller_identity()["Account"] == ACCOUNT
+
+
+@pytest.fixture
+def org(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Org:
+    _run_as_central_watcher(monkeypatch)
+    client = boto3.client("organizations")
+    client.create_organization(FeatureSet="ALL")
+    root = client.list_roots()["Roots"][0]["Id"]
+    client.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    ou = client.create_organizational_unit(ParentId=root, Name="Workloads")["OrganizationalUnit"]["Id"]
+    member = client.create_account(AccountName="prod-workloads", Email="prod@example.com")[
+        "CreateAccountStatus"
+    ]["AccountId"]
+    client.move_account(AccountId=member, SourceParentId=root, DestinationParentId=ou)
+    scp = client.create_policy(
+        Content=DENY_IAM_WRITES,
+        Description="no IAM writes",
+        Name="DenyIamWrites",
+        Type="SERVICE_CONTROL_POLICY",
+    )["Policy"]["PolicySummary"]["Id"]
+    queue_url = boto3.client("sqs").create_queue(QueueName=stack.local.physical_name("EventQueue"))[
+        "QueueUrl"
+    ]
+    made = Org(client, root, ou, member, scp, queue_url)
+    iam = made.member_iam()
+    policy = iam.create_policy(
+        PolicyName="VeeamRestorePolicy", PolicyDocument=policy_document(profile_actions())
+    )
+    iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=TRUST, Tags=[{"Key": TAG_KEY, "Value": PROFILE}])
+    iam.attach_role_policy(RoleName=ROLE, PolicyArn=policy["Policy"]["Arn"])
+    assert iam.get_role(RoleName=ROLE)["Role"]["Arn"] == made.role_arn  # created in the member account
+    return made
+
+
+def _principal(org: Org, arn: str) -> Any:
+    iam = org.member_iam()
+    page = iam.get_account_authorization_details()
+    return AccountSnapshot.from_pages([page]).principal(arn)
+
+
+def _create_role_status(org: Org, source: OrganizationsScpSource, arn: str | None = None) -> Any:
+    principal = _principal(org, arn or org.role_arn)
+    profile = ProfileRegistry.default().get(PROFILE)
+    scps = source.for_account(org.member)
+    check = check_principal(principal, profile, scps.levels, coverage=scps.coverage)
+    return check, next(a for a in check.actions if a.action == "iam:CreateRole")
+
+
+def test_scp_levels_run_root_ou_account_and_are_named(org: Org) -> None:
+    """Levels root -> OU -> account, each with FullAWSAccess (moto attaches it, as AWS does)."""
+    source = org.source()
+    scps = source.for_account(org.member)
+    assert scps.coverage.status is ScpStatus.EVALUATED
+    assert scps.levels is not None
+    assert len(scps.levels) == 3
+    assert [[e["Name"] for e in level] for level in scps.named_levels] == [["FullAWSAccess"]] * 3
+    assert "OU Workloads" in scps.coverage.detail
+    assert "prod-workloads" in scps.coverage.detail
+    assert source.calls["ListParents"] == 2
+    assert source.calls["DescribePolicy"] == 1
+
+
+def test_scp_at_ou_denies_create_role_and_names_scp_ou(org: Org) -> None:
+    """An explicit Deny in an SCP at an OU denies every account below it."""
+    org.org.attach_policy(PolicyId=org.scp, TargetId=org.ou)
+    check, create_role = _create_role_status(org, org.source())
+    assert create_role.status is RequirementStatus.DENIED
+    assert check.status is ComplianceStatus.NON_COMPLIANT
+    message = " ".join(r.message for r in create_role.reasons)
+    assert "DenyIamWrites (attached to OU Workloads" in message
+    others = [a for a in check.actions if a.action != "iam:CreateRole"]
+    assert all(a.status is RequirementStatus.ALLOWED for a in others)
+
+
+def test_scp_at_root_and_account_levels(org: Org) -> None:
+    """Attached at the root or at the account itself, the same Deny applies (each level counts)."""
+    for target in (org.root, org.member):
+        org.org.attach_policy(PolicyId=org.scp, TargetId=target)
+        _, create_role = _create_role_status(org, org.source())
+        assert create_role.status is RequirementStatus.DENIED
+        org.org.detach_policy(PolicyId=org.scp, TargetId=target)
+    _, create_role = _create_role_status(org, org.source())
+    assert create_role.status is RequirementStatus.ALLOWED
+
+
+def test_move_account_out_of_ou_drops_its_scps(org: Org) -> None:
+    """MoveAccount changes the levels: out of the OU, the OU's SCP no longer applies."""
+    org.org.attach_policy(PolicyId=org.scp, TargetId=org.ou)
+    org.org.move_account(AccountId=org.member, SourceParentId=org.ou, DestinationParentId=org.root)
+    source = org.source()
+    assert len(source.for_account(org.member).named_levels) == 2
+    _, create_role = _create_role_status(org, source)
+    assert create_role.status is RequirementStatus.ALLOWED
+
+
+def test_management_account_is_not_affected_by_scps(org: Org) -> None:
+    """SCPs do not affect the management account (orgs_manage_policies_scps.html)."""
+    org.org.attach_policy(PolicyId=org.scp, TargetId=org.root)
+    coverage = org.source().for_account(ACCOUNT).coverage
+    assert coverage.status is ScpStatus.NOT_APPLICABLE
+    assert "management account" in coverage.detail
+
+
+def test_service_linked_role_is_exempt_from_scps(org: Org) -> None:
+    """ "SCPs don't affect service-linked roles" (orgs_manage_policies_scps.html): a role under
+    /aws-service-role/ is checked without SCP levels, even with a Deny at its OU."""
+    org.org.attach_policy(PolicyId=org.scp, TargetId=org.ou)
+    iam = org.member_iam()
+    iam.create_role(
+        RoleName="AWSServiceRoleForBackup",
+        Path="/aws-service-role/backup.amazonaws.com/",
+        AssumeRolePolicyDocument=TRUST,
+    )
+    iam.put_role_policy(
+        RoleName="AWSServiceRoleForBackup",
+        PolicyName="all",
+        PolicyDocument=policy_document(profile_actions()),
+    )
+    arn = f"arn:aws:iam::{org.member}:role/aws-service-role/backup.amazonaws.com/AWSServiceRoleForBackup"
+    check, create_role = _create_role_status(org, org.source(), arn)
+    assert create_role.status is RequirementStatus.ALLOWED
+    assert check.scps is not None
+    assert check.scps.status is ScpStatus.NOT_APPLICABLE
+
+
+def test_not_in_an_organization_is_not_applicable(stack: Stack) -> None:
+    """Without an organization there is no SCP: moto answers AWSOrganizationsNotInUseException."""
+    source = OrganizationsScpSource(OrganizationsReader(boto3.client("organizations")))
+    assert source.for_account(ACCOUNT).coverage.status is ScpStatus.NOT_APPLICABLE
+    assert source.for_account(ACCOUNT).levels is None
+
+
+# --- the central watcher, through the real handler ---------------------------------------------------
+
+
+def _org_env(org: Org, stack: Stack) -> dict[str, str]:
+    return {
+        **stack.environment,
+        "ORGANIZATION_MODE": "true",
+        "SWEEP_QUEUE_URL": org.queue_url,
+        "HOME_ACCOUNT_ID": ACCOUNT,
+    }
+
+
+def _drain(org: Org) -> list[str]:
+    sqs = boto3.client("sqs")
+    bodies: list[str] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=org.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=org.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _run_fan_out(org: Org, handler: Handler) -> list[str]:
+    """Deliver every enqueued account sweep to the handler, as the SQS event source would."""
+    bodies = _drain(org)
+    if bodies:
+        result = handler(sqs_batch(*bodies))
+        assert result["batchItemFailures"] == []
+    return sorted(json.loads(b)["account"] for b in bodies)
+
+
+def _sample(name: str, org: Org) -> dict[str, Any]:
+    event = fresh_event(name)
+    params = event["detail"]["requestParameters"]
+    ids = {
+        "p-denyiamw1": org.scp,
+        "ou-a1b2-workload1": org.ou,
+        "r-a1b2": org.root,
+        "444455556666": org.member,
+    }
+    event["detail"]["requestParameters"] = {
+        k: ids.get(v, v) if isinstance(v, str) else v for k, v in params.items()
+    }
+    if params.get("sourceParentId"):  # MoveAccount: out of the OU, back to the root
+        event["detail"]["requestParameters"].update(sourceParentId=org.ou, destinationParentId=org.root)
+    return event
+
+
+@dataclass(frozen=True)
+class OrgScenario:
+    prepare: Callable[[Org], None]
+    act: Callable[[Org], None]
+    expected: tuple[str, ...]  # alert kinds for the member's restore role
+    dispatched: bool = True
+
+
+def _attach(o: Org) -> None:
+    o.org.attach_policy(PolicyId=o.scp, TargetId=o.ou)
+
+
+def _attach_s3_deny(o: Org) -> None:
+    """The SCP first denies s3:* only; the UpdatePolicy sample then makes it deny iam:CreateRole."""
+    o.org.update_policy(PolicyId=o.scp, Content=policy_document(["s3:*"], "Deny"))
+    _attach(o)
+
+
+def _nothing(_: Org) -> None:
+    return None
+
+
+ORG_SCENARIOS = {
+    "organizations-AttachPolicy": OrgScenario(_nothing, _attach, ("LOST",)),
+    "organizations-DetachPolicy": OrgScenario(
+        _attach, lambda o: o.org.detach_policy(PolicyId=o.scp, TargetId=o.ou), ("RESTORED",)
+    ),
+    "organizations-UpdatePolicy": OrgScenario(
+        _attach_s3_deny,
+        lambda o: o.org.update_policy(PolicyId=o.scp, Content=DENY_IAM_WRITES),
+        ("LOST",),
+    ),
+    "organizations-DeletePolicy": OrgScenario(_nothing, _nothing, (), dispatched=False),
+    "organizations-EnablePolicyType": OrgScenario(_attach, _nothing, ()),
+    "organizations-DisablePolicyType": OrgScenario(
+        _attach,
+        lambda o: o.org.disable_policy_type(RootId=o.root, PolicyType="SERVICE_CONTROL_POLICY"),
+        ("RESTORED",),
+    ),
+    "organizations-MoveAccount": OrgScenario(
+        _attach,
+        lambda o: o.org.move_account(AccountId=o.member, SourceParentId=o.ou, DestinationParentId=o.root),
+        ("RESTORED",),
+    ),
+}
+
+
+def test_every_organizations_sample_has_a_scenario() -> None:
+    assert sorted(ORG_SCENARIOS) == ORG_SAMPLES
+    assert len(ORG_SAMPLES) >= 7
+
+
+@pytest.mark.parametrize("name", ORG_SAMPLES)
+def test_organizations_sample_through_handler(
+    name: str,
+    org: Org,
+    stack: Stack,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Each Organizations sample goes through the real handler of the central watcher: the change is
+    mapped to the accounts below its target, one sweep per account is enqueued, and the member's
+    sweep alerts (or does not) with the SCP, the OU and the account named."""
+    handler: Handler = request.getfixturevalue("handler")
+    # after the handler fixture, which sets the template's environment (OrganizationMode=false);
+    # the watcher is built on the first invocation, so it sees these
+    for key, value in _org_env(org, stack).items():
+        monkeypatch.setenv(key, value)
+    scenario = ORG_SCENARIOS[name]
+    scenario.prepare(org)
+    handler({"restorewatch": "sweep"})  # the scheduled sweep fans out over every account
+    assert org.member in _run_fan_out(org, handler)
+    stack.alerts()  # the baseline
+
+    scenario.act(org)
+    event = _sample(name, org)
+    assert parse_lambda_event(event).changes[0].event_source == "organizations.amazonaws.com"
+    handler(event)
+    swept = _run_fan_out(org, handler)
+    assert (org.member in swept) is scenario.dispatched
+    alerts = [a for a in stack.alerts() if a["principal"]["arn"] == org.role_arn]
+    assert [a["kind"] for a in alerts] == list(scenario.expected)
+    for alert in alerts:
+        assert alert["account"] == org.member
+        assert alert["account_name"] == "prod-workloads"
+        assert alert["trigger"]["eventName"] == event["detail"]["eventName"]
+        if alert["kind"] == "LOST":
+            assert alert["scps"]["status"] == "evaluated"
+            text = alert["text"]
+            assert "DenyIamWrites (attached to OU Workloads" in text
+            assert f"{org.member} (prod-workloads)" in text
+            denied = [c["action"] for c in alert["changed_actions"] if c["status"] == "denied"]
+            assert denied == ["iam:CreateRole"]
