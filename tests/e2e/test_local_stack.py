@@ -1,0 +1,95 @@
+"""``restorewatch local up`` and ``local invoke`` against moto's server in a subprocess, as a user runs them.
+
+``local up`` creates what template.yaml declares for the watcher at run time; ``local invoke -e`` runs
+the handler like ``sam local invoke -e`` (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-cli-command-reference-sam-local-invoke.html);
+the alert is read back from the SQS inbox subscribed to the topic.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from e2e.conftest import ROLE_ARN, cli
+from restorewatch.inventory import make_client
+from restorewatch.local.up import read_alerts
+from support.template import load_template
+
+if TYPE_CHECKING:
+    from e2e.conftest import Account
+
+pytestmark = pytest.mark.e2e
+
+
+def test_local_up_creates_the_templates_resources(endpoint: str) -> None:
+    run = cli("local", "up", "--endpoint-url", endpoint, "--format", "json")
+    assert run.code == 0, run.stderr
+    up = run.json()
+    assert up["account"] == "111122223333"
+    resources = up["resources"]
+    assert {"StateTable", "AlertTopic", "EventQueue", "EventDeadLetterQueue"} <= set(resources)
+
+    table = make_client("dynamodb", endpoint_url=endpoint).describe_table(TableName=resources["StateTable"])
+    declared = load_template()["Resources"]["StateTable"]["Properties"]
+    assert table["Table"]["KeySchema"] == declared["KeySchema"]
+    assert sorted(table["Table"]["AttributeDefinitions"], key=str) == sorted(
+        declared["AttributeDefinitions"], key=str
+    )
+
+    sqs = make_client("sqs", endpoint_url=endpoint)
+    delay = sqs.get_queue_attributes(QueueUrl=resources["EventQueue"], AttributeNames=["DelaySeconds"])
+    assert delay["Attributes"]["DelaySeconds"] == "60"  # the template's QueueDelaySeconds default
+    sns = make_client("sns", endpoint_url=endpoint)
+    (subscription,) = sns.list_subscriptions_by_topic(TopicArn=resources["AlertTopic"])["Subscriptions"]
+    assert subscription["Protocol"] == "sqs"
+
+    environment = up["functions"]["WatcherFunction"]
+    assert environment["STATE_TABLE"] == resources["StateTable"]
+    assert environment["ALERT_TOPIC_ARN"] == resources["AlertTopic"]
+
+    again = cli("local", "up", "--endpoint-url", endpoint, "--format", "json")
+    assert again.code == 0, again.stderr  # idempotent
+    assert again.json()["resources"] == resources
+
+
+def test_local_invoke_detach_event_alert_read_back(endpoint: str, account: Account) -> None:
+    up = cli("local", "up", "--endpoint-url", endpoint, "--format", "json")
+    assert up.code == 0, up.stderr
+    inbox = up.json()["alert_inbox_queue_url"]
+    sweep = cli("local", "invoke", "-e", "events/scheduled-sweep.json", "--endpoint-url", endpoint)
+    assert sweep.code == 0, sweep.stderr
+    assert read_alerts(inbox, endpoint, wait_seconds=0) == []
+
+    account.detach()
+    invoked = cli("local", "invoke", "-e", "events/iam-DetachRolePolicy.json", "--endpoint-url", endpoint)
+    assert invoked.code == 0, invoked.stderr
+    (alert,) = read_alerts(inbox, endpoint, wait_seconds=0)
+    assert (alert["kind"], alert["principal"]["arn"]) == ("LOST", ROLE_ARN)
+    assert alert["trigger"]["eventName"] == "DetachRolePolicy"
+    assert alert["alert_id"] in invoked.stdout  # the handler's result lists the alert it published
+
+
+def test_local_invoke_sqs_batch_with_env_override(endpoint: str, account: Account) -> None:
+    """``--env`` overrides the template's environment (here the watch tag key: nothing is watched)."""
+    up = cli("local", "up", "--endpoint-url", endpoint, "--format", "json")
+    inbox = up.json()["alert_inbox_queue_url"]
+    account.detach()
+    run = cli(
+        "local", "invoke", "WatcherFunction", "-e", "events/scheduled-sweep.json",
+        "--endpoint-url", endpoint, "--env", "WATCH_TAG_KEY=other:key",
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert read_alerts(inbox, endpoint, wait_seconds=0) == []
+    run = cli("local", "invoke", "-e", "events/scheduled-sweep.json", "--endpoint-url", endpoint)
+    assert run.code == 0, run.stderr
+    assert [a["kind"] for a in read_alerts(inbox, endpoint, wait_seconds=0)] == ["LOST"]
+
+
+def test_local_invoke_unknown_function_exits_2(endpoint: str) -> None:
+    assert cli("local", "up", "--endpoint-url", endpoint).code == 0
+    run = cli(
+        "local", "invoke", "NoSuchFunction", "-e", "events/scheduled-sweep.json", "--endpoint-url", endpoint
+    )
+    assert run.code == 2
+    assert "NoSuchFunction" in run.stderr

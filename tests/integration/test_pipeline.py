@@ -1,0 +1,349 @@
+"""The watcher pipeline against moto: transitions, sweeps, duplicates, reordering, concurrency.
+
+Most tests go through the real handler (``functions/watcher/app.py``) with the template's
+environment; the ordering and concurrency tests build ``Watcher`` instances from the real boto3-backed
+parts (``IamReader``, ``DynamoStateStore``, ``Outbox`` + ``SnsPublisher``), one per simulated
+execution environment. Policy evaluation rules cited where pinned:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from integration.conftest import (
+    GROUP,
+    POLICY_ARN,
+    ROLE,
+    ROLE_ARN,
+    TAG_KEY,
+    USER,
+    USER_ARN,
+    fresh_event,
+    load_event,
+    policy_document,
+    sqs_batch,
+)
+from restorewatch.alerts import Outbox, Outcome, SnsPublisher
+from restorewatch.compliance import ComplianceStatus
+from restorewatch.inventory import IamReader
+from restorewatch.profiles import ProfileRegistry
+from restorewatch.state import DynamoStateStore, StoredState
+from restorewatch.watch.events import parse_lambda_event
+from restorewatch.watch.pipeline import Watcher, WatchSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from integration.conftest import Account, Handler, Stack
+    from restorewatch.watch.targets import CloudTrailChange
+
+SWEEP = "scheduled-sweep"
+
+
+def kinds(alerts: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(alert["kind"], alert["principal"]["arn"]) for alert in alerts]
+
+
+def change_of(event: dict[str, Any]) -> CloudTrailChange:
+    (change,) = parse_lambda_event(event).changes
+    return change
+
+
+def make_watcher(
+    stack: Stack, *, store: DynamoStateStore | None = None, clock: Callable[[], datetime] | None = None
+) -> Watcher:
+    """A watcher as one execution environment builds it, from the real boto3-backed parts."""
+    store = store or stack.store()
+    iam = boto3.client("iam")
+    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    return Watcher(
+        reader_factory=lambda: IamReader(iam, tag_key=TAG_KEY),
+        store=store,
+        outbox=Outbox(store, SnsPublisher(stack.topic_arn, client=boto3.client("sns"))),
+        profiles=ProfileRegistry.default(),
+        settings=WatchSettings(tag_key=TAG_KEY),
+        **extra,
+    )
+
+
+# --- the sweep -------------------------------------------------------------------------------------
+
+
+def test_sweep_first_sight_non_compliant_is_lost_and_heartbeat_written(
+    stack: Stack, account: Account, handler: Handler
+) -> None:
+    """A principal found non-compliant the first time it is seen alerts as LOST; a complete sweep
+    moves the heartbeat item (principal "#sweep", profile "#last") the no-sweep alarm relies on."""
+    account.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+    before = datetime.now(UTC)
+    assert stack.store().last_sweep() is None
+    handler.file(SWEEP)
+    (alert,) = stack.alerts()
+    assert (alert["kind"], alert["principal"]["arn"], alert["first_sight"]) == ("LOST", ROLE_ARN, True)
+    heartbeat = stack.store().last_sweep()
+    assert heartbeat is not None
+    assert heartbeat.principals == 2
+    assert heartbeat.at >= before - timedelta(seconds=1)
+    item = boto3.client("dynamodb").get_item(
+        TableName=stack.table, Key={"principal": {"S": "#sweep"}, "profile": {"S": "#last"}}
+    )
+    assert "Item" in item
+
+
+def test_sweep_compliant_principals_are_stored_without_alert(
+    stack: Stack, account: Account, handler: Handler
+) -> None:
+    handler.file(SWEEP)
+    assert stack.alerts() == []
+    states = {s.principal: s for s in stack.store().scan_states()}
+    assert set(states) == {ROLE_ARN, USER_ARN}
+    assert {s.status for s in states.values()} == {ComplianceStatus.COMPLIANT}
+    assert {s.profile for s in states.values()} == {"veeam-ec2-restore"}
+
+
+def test_sweep_principal_deleted_between_sweeps_is_deleted(
+    stack: Stack, account: Account, handler: Handler
+) -> None:
+    """A missed DeleteRole event: the next sweep finds the watched role gone and says so."""
+    handler.file(SWEEP)
+    account.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+    account.iam.delete_role(RoleName=ROLE)
+    handler.file(SWEEP)
+    assert kinds(stack.alerts()) == [("DELETED", ROLE_ARN)]
+    handler.file(SWEEP)  # a tombstone is not deleted twice
+    assert stack.alerts() == []
+
+
+def test_sweep_untagged_principal_is_unwatched(stack: Stack, account: Account, handler: Handler) -> None:
+    handler.file(SWEEP)
+    account.iam.untag_user(UserName=USER, TagKeys=[TAG_KEY])
+    handler.file(SWEEP)
+    assert kinds(stack.alerts()) == [("UNWATCHED", USER_ARN)]
+    handler.file(SWEEP)
+    assert stack.alerts() == []
+
+
+def test_sweep_catches_change_without_event(stack: Stack, account: Account, handler: Handler) -> None:
+    """A change no event reports (or a lost event) is found by the next sweep, once."""
+    handler.file(SWEEP)
+    account.iam.remove_user_from_group(GroupName=GROUP, UserName=USER)
+    handler.file(SWEEP)
+    assert kinds(stack.alerts()) == [("LOST", USER_ARN)]
+    handler.file(SWEEP)
+    assert stack.alerts() == []
+
+
+# --- transitions -----------------------------------------------------------------------------------
+
+
+def test_lost_then_restored(stack: Stack, account: Account, handler: Handler) -> None:
+    handler.file(SWEEP)
+    account.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+    handler(fresh_event("iam-DetachRolePolicy"))
+    account.iam.attach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+    handler(fresh_event("iam-AttachRolePolicy"))
+    alerts = stack.alerts()
+    assert kinds(alerts) == [("LOST", ROLE_ARN), ("RESTORED", ROLE_ARN)]
+    assert alerts[0]["alert_id"] != alerts[1]["alert_id"]
+    state = stack.store().get(ROLE_ARN, "veeam-ec2-restore")
+    assert state is not None
+    assert state.status is ComplianceStatus.COMPLIANT
+
+
+def conditional_version(account: Account) -> None:
+    """A new default version of the restore policy whose Allow needs MFA: a Condition on the Allow
+    makes each action possible only in some requests (partial)."""
+    account.iam.create_policy_version(
+        PolicyArn=POLICY_ARN,
+        PolicyDocument=policy_document(
+            account.actions, Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+        ),
+        SetAsDefault=True,
+    )
+
+
+def set_default_event(version: str) -> dict[str, Any]:
+    return fresh_event("iam-SetDefaultPolicyVersion", policyArn=POLICY_ARN, versionId=version)
+
+
+def test_condition_added_to_allow_is_degraded_then_restored(
+    stack: Stack, account: Account, handler: Handler
+) -> None:
+    handler.file(SWEEP)
+    conditional_version(account)
+    handler(set_default_event("v2"))
+    alerts = stack.alerts()
+    assert sorted(kinds(alerts)) == [("DEGRADED", ROLE_ARN), ("DEGRADED", USER_ARN)]
+    assert {c["status"] for alert in alerts for c in alert["changed_actions"]} == {"partial"}
+    account.iam.set_default_policy_version(PolicyArn=POLICY_ARN, VersionId="v1")
+    handler(set_default_event("v1"))
+    assert sorted(kinds(stack.alerts())) == [("RESTORED", ROLE_ARN), ("RESTORED", USER_ARN)]
+
+
+@pytest.mark.parametrize("handler_env", [{"ALERT_ON_DEGRADED": "false"}], indirect=True)
+def test_condition_added_with_degraded_alerts_off_is_silent(
+    stack: Stack, account: Account, handler: Handler, handler_env: dict[str, str]
+) -> None:
+    """Template parameter AlertOnDegraded=false: a partial action is not alerted, a lost one still is."""
+    handler.file(SWEEP)
+    conditional_version(account)
+    handler(set_default_event("v2"))
+    assert stack.alerts() == []
+    state = stack.store().get(ROLE_ARN, "veeam-ec2-restore")
+    assert state is not None
+    assert state.status is ComplianceStatus.DEGRADED
+    account.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+    handler(fresh_event("iam-DetachRolePolicy"))
+    assert kinds(stack.alerts()) == [("LOST", ROLE_ARN)]
+
+
+def test_malformed_policy_is_unknown_naming_the_policy(
+    stack: Stack, account: Account, handler: Handler
+) -> None:
+    """An identity policy with a Principal element is invalid (IAM rejects it; moto's validator lets it
+    through, which is how this test gets one into the account): the watcher cannot evaluate the role
+    and says UNKNOWN, naming the policy, never "fine" or "denied".
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html"""
+    handler.file(SWEEP)
+    document = json.loads(policy_document(["s3:GetObject"]))
+    document["Statement"][0]["Principal"] = "*"
+    account.iam.put_role_policy(RoleName=ROLE, PolicyName="BrokenInline", PolicyDocument=json.dumps(document))
+    handler(fresh_event("iam-PutRolePolicy", roleName=ROLE, policyName="BrokenInline"))
+    (alert,) = stack.alerts()
+    assert (alert["kind"], alert["principal"]["arn"]) == ("UNKNOWN", ROLE_ARN)
+    assert "BrokenInline" in alert["error"]
+    assert "Principal" in alert["error"]
+
+
+# --- duplicates, reordering, concurrency ---------------------------------------------------------------
+
+
+def test_duplicate_delivery_alerts_once(stack: Stack, account: Account, handler: Handler) -> None:
+    """EventBridge and SQS deliver at least once: the same event twice gives one alert.
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/standard-queues-at-least-once-delivery.html"""
+    handler.file(SWEEP)
+    account.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+    event = fresh_event("iam-DetachRolePolicy")
+    first = handler(event)
+    second = handler(event)
+    third = handler(sqs_batch(event, event))
+    assert len(first["alerts"]) == 1
+    assert second == {"alerts": []}
+    assert third == {"batchItemFailures": [], "alerts": []}
+    assert kinds(stack.alerts()) == [("LOST", ROLE_ARN)]
+
+
+def test_older_event_after_newer_gives_no_wrong_alert(
+    stack: Stack, account: Account, handler: Handler
+) -> None:
+    """Detach then re-attach, delivered in reverse order: the watcher re-reads live IAM state for
+    each, so the late DetachRolePolicy finds the role compliant and alerts nothing."""
+    handler.file(SWEEP)
+    detach = fresh_event("iam-DetachRolePolicy")
+    account.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+    account.iam.attach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+    attach = fresh_event("iam-AttachRolePolicy")
+    assert handler(attach) == {"alerts": []}
+    assert handler(detach) == {"alerts": []}
+    assert stack.alerts() == []
+
+
+def test_stale_evaluation_saved_late_is_ignored(stack: Stack, account: Account) -> None:
+    """An evaluation whose IAM read began before the stored one is not saved (no stale overwrite)."""
+    now = datetime.now(UTC)
+    fresh = make_watcher(stack, clock=lambda: now)
+    late = make_watcher(stack, clock=lambda: now - timedelta(minutes=5))
+    change = change_of(fresh_event("iam-DetachRolePolicy"))
+    fresh.sweep()
+    account.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+    summary = late.handle_change(change)
+    assert [r.outcome for r in summary.results] == [Outcome.STALE]
+    assert stack.alerts() == []
+
+
+class InterleavingStore(DynamoStateStore):
+    """The real DynamoDB store; before its first ``save`` it lets another invocation run to the end,
+    so that the two invocations interleave exactly at the conditional write."""
+
+    def __init__(self, table: str, other: Callable[[], object]) -> None:
+        super().__init__(table, client=boto3.client("dynamodb"))
+        self._other: Callable[[], object] | None = other
+
+    def save(self, state: StoredState, *, expected_revision: int | None) -> None:
+        if self._other is not None:
+            other, self._other = self._other, None
+            other()
+        super().save(state, expected_revision=expected_revision)
+
+
+def test_interleaved_invocations_alert_once(stack: Stack, account: Account, handler: Handler) -> None:
+    """Two execution environments handle the same change; B saves and publishes while A is between
+    its read and its write. A's conditional write fails, A re-reads and finds B's evaluation, which
+    began later, already saved: A's is stale and dropped. One alert."""
+    handler.file(SWEEP)
+    account.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+    change = change_of(fresh_event("iam-DetachRolePolicy"))
+    other = make_watcher(stack)
+    results: list[Any] = []
+    first = make_watcher(
+        stack, store=InterleavingStore(stack.table, lambda: results.append(other.handle_change(change)))
+    )
+    summary = first.handle_change(change)
+    (b,) = results
+    assert [r.outcome for r in b.results] == [Outcome.ALERTED]
+    assert [r.outcome for r in summary.results] == [Outcome.STALE]
+    assert summary.alerts == []
+    assert kinds(stack.alerts()) == [("LOST", ROLE_ARN)]
+
+
+def test_concurrent_handler_threads_alert_once(stack: Stack, account: Account, handler: Handler) -> None:
+    """Four invocations at once (threads, one watcher each) on the same change: exactly one alert."""
+    handler.file(SWEEP)
+    account.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+    change = change_of(fresh_event("iam-DetachRolePolicy"))
+    watchers = [make_watcher(stack) for _ in range(4)]
+    barrier = threading.Barrier(len(watchers))
+    errors: list[BaseException] = []
+    alerted: list[str] = []
+
+    def run(watcher: Watcher) -> None:
+        try:
+            barrier.wait()
+            alerted.extend(watcher.handle_change(change).alerts)
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in watchers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # a run that lost every race may give up with a retryable error; none may alert twice
+    assert all("StateConflict" in type(e).__name__ or "InFlight" in type(e).__name__ for e in errors), errors
+    alerts = stack.alerts()
+    assert kinds(alerts) == [("LOST", ROLE_ARN)]
+    assert alerted == [alerts[0]["alert_id"]]
+
+
+def test_watched_change_run_summary_counts_iam_calls(stack: Stack, account: Account) -> None:
+    """RunSummary.iam_calls is what the reader really called; an unwatched principal costs none."""
+    watcher = make_watcher(stack)
+    watcher.sweep()
+    watched = watcher.handle_change(change_of(fresh_event("iam-DetachRolePolicy")))
+    assert watched.iam_calls > 0
+    unwatched = watcher.handle_change(
+        change_of(fresh_event("iam-DetachRolePolicy", roleName="nobody", policyArn=POLICY_ARN))
+    )
+    assert unwatched.iam_calls == 0
+    assert unwatched.results == []
+
+
+def test_sweep_event_sample_parses_as_sweep() -> None:
+    assert parse_lambda_event(load_event(SWEEP)).sweep_requested
