@@ -69,7 +69,8 @@ def _process(record: ParsedRecord) -> RunSummary:
         raise record.error
     watcher = watcher_from_environment(PROFILE_DIR)
     if record.sweep is not None:
-        summary = watcher.sweep()
+        # a fan-out message (organization mode) sweeps one account, with the change that caused it
+        summary = watcher.sweep(trigger=record.sweep.change, account=record.sweep.account)
     else:
         assert record.change is not None
         logger.append_keys(event_name=record.change.event_name, actor=record.change.actor_arn)
@@ -77,7 +78,14 @@ def _process(record: ParsedRecord) -> RunSummary:
     _emit(summary)
     logger.info(
         "processed",
-        extra={"alerts": summary.alerts, "checks": len(summary.checks), "iam_calls": summary.iam_calls},
+        extra={
+            "alerts": summary.alerts,
+            "checks": len(summary.checks),
+            "iam_calls": summary.iam_calls,
+            "org_calls": summary.org_calls,
+            "account": summary.account,
+            "dispatched": summary.dispatched,
+        },
     )
     if summary.retryable:
         raise RetryableRecordError("; ".join(summary.retry_reasons))

@@ -62,7 +62,7 @@ def test_publish_sqs_subscriber_gets_document_subject_and_attributes(tap: tuple[
     assert envelope["MessageId"] == message_id
     assert envelope["Subject"] == "RestoreWatch LOST: role VeeamRestore lost 2 restore actions"
     document = json.loads(envelope["Message"])  # non-email protocols get the "default" body
-    assert document["version"] == "1"
+    assert document["schema_version"] == "1"
     assert document["alert_id"] == ALERT_ID
     assert document["kind"] == "LOST"
     assert [a["action"] for a in document["changed_actions"]] == ["ec2:CreateVolume", "s3:GetObject"]

@@ -25,8 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from restorewatch.local.slack_stand_in import slack_stand_in
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from restorewatch.local.slack_stand_in import SlackStandIn
 
 ACCOUNT = "111122223333"
 ROLE = "VeeamRestoreRole"
@@ -85,6 +89,7 @@ class Demo:
 
         self.iam = make_client("iam", endpoint_url=endpoint)
         self.inbox: str | None = None
+        self.slack: SlackStandIn | None = None  # the local Slack stand-in, when the demo runs one
         self.cli_env = dict(os.environ)
 
     # ---- the account --------------------------------------------------------------------------
@@ -177,7 +182,40 @@ class Demo:
             print(f"  --- alert {alert.get('kind')} {alert.get('alert_id', '')} ---")
             text = alert.get("text") or json.dumps(alert, indent=2)
             print("\n".join(f"  | {line}" for line in text.splitlines()))
+            self.show_slack(alert)
         return len(alerts)
+
+    def show_slack(self, alert: dict[str, Any]) -> None:
+        """Post the alert's Slack message to the local stand-in; print the JSON it got and its text."""
+        if self.slack is None:
+            return
+        from restorewatch.alerts.slack import render_slack, slack_as_text
+        from restorewatch.alerts.slack_send import SlackSender
+
+        SlackSender(self.slack.url).send(render_slack(alert))
+        posted = self.slack.payloads[-1]
+        print(f"  --- Slack: the JSON posted to the Slack stand-in ({len(posted['blocks'])} blocks) ---")
+        posted_json = json.dumps(posted, indent=1, ensure_ascii=False)
+        print("\n".join(f"  : {line}" for line in posted_json.splitlines()))
+        print("  --- Slack, as text ---")
+        print("\n".join(f"  # {line}" for line in slack_as_text(posted).splitlines()))
+
+    def write_report(self, path: Path) -> None:
+        """The demo account's HTML status report (what ``restorewatch report`` writes), from a live read
+        of the watched principals only: the whole account on moto's server carries every AWS managed
+        policy and takes seconds to page through."""
+        from restorewatch.cli.report import collect_checks
+        from restorewatch.engine import AccountSnapshot
+        from restorewatch.inventory import IamReader
+        from restorewatch.profiles import ProfileRegistry
+        from restorewatch.report import render_report
+
+        arns = [f"arn:aws:iam::{ACCOUNT}:role/{ROLE}", f"arn:aws:iam::{ACCOUNT}:user/{USER}"]
+        snapshot = AccountSnapshot.from_pages(IamReader(self.iam).principal_pages(arns).pages)
+        checks = collect_checks(snapshot, ProfileRegistry.default(), TAG_KEY)
+        page = render_report(checks, generated_at=datetime.now(UTC), title="RestoreWatch demo account")
+        path.write_text(page, encoding="utf-8")
+        print(f"\n== The status report of the demo account: {path} (open it in a browser)")
 
     def step(self, title: str, change: Callable[[], None], event: dict[str, Any]) -> int:
         print(f"\n== {title}")
@@ -192,9 +230,15 @@ def run(root: Path) -> int:
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         os.environ.pop(name, None)
     os.environ.update(AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_DEFAULT_REGION="us-east-1")
-    with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="restorewatch-demo-") as workdir:
+    with (
+        moto_server() as endpoint,
+        slack_stand_in() as slack,
+        tempfile.TemporaryDirectory(prefix="restorewatch-demo-") as workdir,
+    ):
         print(f"moto's server is standing in for AWS at {endpoint} (account {ACCOUNT})")
+        print(f"A Slack incoming-webhook stand-in listens at {slack.url}")
         demo = Demo(root, endpoint, Path(workdir))
+        demo.slack = slack
         demo.seed()
         print(f"Seeded role {ROLE} and user {USER} (via group {GROUP}), both tagged {TAG_KEY}={PROFILE}")
         demo.up()
@@ -266,6 +310,7 @@ def run(root: Path) -> int:
             lambda: iam.untag_user(UserName=USER, TagKeys=[TAG_KEY]),
             demo.event("UntagUser", {**user, "tagKeys": [TAG_KEY]}),
         )
+        demo.write_report(Path(tempfile.gettempdir()) / "restorewatch-demo-report.html")
     print(f"\nDemo finished: {total} alerts in {time.monotonic() - started:.1f} s. moto's server is stopped.")
     return 0
 

@@ -26,7 +26,8 @@ def test_document_lost_has_versioned_schema_and_every_field() -> None:
     doc = build_document(
         lost_transition("s3:GetObject"), alert_id=ALERT_ID, trigger=detach_event(), observed_at=T0
     )
-    assert doc["version"] == SCHEMA_VERSION == "1"
+    assert doc["schema_version"] == SCHEMA_VERSION == "1"
+    assert doc["version"] == "1.0"  # the chat-notification envelope (alerts.chatbot)
     assert doc["alert_id"] == ALERT_ID
     assert (doc["kind"], doc["severity"]) == ("LOST", "critical")
     assert doc["account"] == ACCOUNT

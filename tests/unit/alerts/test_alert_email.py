@@ -121,7 +121,10 @@ def test_email_lost_groups_lost_actions_by_service_and_says_who() -> None:
     text = build_email(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]
     what = text[text.index("WHAT CHANGED") : text.index("WHY")]
     assert what.index("    ec2:") < what.index("      - ec2:CreateVolume") < what.index("    s3:")
-    assert "arn:aws:sts::123456789012:assumed-role/Admin/alice called DetachRolePolicy" in text
+    assert (
+        "alice (assumed role Admin, arn:aws:sts::123456789012:assumed-role/Admin/alice) "
+        "called DetachRolePolicy" in text
+    )
     assert "203.0.113.7" in text
     assert "RestoreWatch will tell you when it is restored." in text
     assert ALERT_ID in text

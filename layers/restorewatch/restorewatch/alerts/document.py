@@ -61,7 +61,11 @@ def build_document(
     counts = transition.counts()
     return {
         "schema": SCHEMA,
-        "version": SCHEMA_VERSION,
+        "schema_version": SCHEMA_VERSION,
+        # ``version`` is the custom-notification envelope's ("1.0", see alerts.chatbot): the
+        # document is also an Amazon Q Developer chat notification, so the schema's own version
+        # moved to ``schema_version``
+        "version": "1.0",
         "alert_id": alert_id,
         "kind": transition.kind.value,
         "severity": SEVERITY[transition.kind].value,
@@ -93,4 +97,8 @@ def build_document(
         },
         "error": transition.error,
         "trigger": trigger_dict(trigger),
+        # additive fields (schema version unchanged): the account's name, and whether SCPs were
+        # evaluated ("not_evaluated" means an SCP may still deny: never read it as "allowed")
+        "account_name": transition.account_name,
+        **({"scps": transition.scps.as_dict()} if transition.scps is not None else {}),
     }

@@ -10,11 +10,13 @@ import json
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from restorewatch.compliance import ScpStatus
 from restorewatch.engine.model import LayerKind, RequirementStatus
 from restorewatch.state.model import AlertKind, format_time
 
 from .document import SEVERITY
 from .subject import principal_label
+from .wording import actor_label, parameter_lines
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -84,14 +86,26 @@ def _headline(t: Transition) -> str:
 
 
 def _facts(t: Transition) -> str:
-    return "\n".join(
-        [
-            f"Principal: {t.arn}",
-            f"Account:   {t.account}",
-            f"Profile:   {t.profile}",
-            f"Alert:     {t.kind.value}, severity {SEVERITY[t.kind].value}",
-        ]
-    )
+    account = f"{t.account} ({t.account_name})" if t.account_name else t.account
+    lines = [
+        f"Principal: {principal_label(t)} ({t.arn})",
+        f"Account:   {account}",
+        f"Profile:   {t.profile}",
+        f"Alert:     {t.kind.value}, severity {SEVERITY[t.kind].value}",
+    ]
+    if t.scps is not None:
+        lines.append(f"SCPs:      {_scp_line(t)}")
+    return "\n".join(lines)
+
+
+def _scp_line(t: Transition) -> str:
+    assert t.scps is not None
+    if t.scps.status is ScpStatus.NOT_EVALUATED:
+        # never let silence read as "SCPs allow": say that they were not looked at
+        return f"NOT EVALUATED ({t.scps.detail}); an SCP may still deny these actions"
+    if t.scps.status is ScpStatus.NOT_APPLICABLE:
+        return f"not applicable ({t.scps.detail})"
+    return f"evaluated ({t.scps.detail})"
 
 
 def _what(t: Transition) -> list[str]:
@@ -124,6 +138,11 @@ def _why(t: Transition) -> list[str]:
     lines: list[str] = []
     if t.error:
         lines.append(f"The check failed: {t.error}")
+    if t.scps is not None and t.scps.status is ScpStatus.NOT_EVALUATED:
+        lines.append(
+            f"SCPs were not evaluated ({t.scps.detail}): an SCP of AWS Organizations may deny "
+            "more than this check shows."
+        )
     for change in t.changes:
         if change.after is RequirementStatus.ALLOWED:
             continue
@@ -142,12 +161,17 @@ def _who(trigger: CloudTrailChange | None, observed_at: datetime) -> list[str]:
             f"Found by the scheduled sweep, which checked at {format_time(observed_at)}.",
             "No IAM change event reported it: the event was missed, or AWS changed a managed policy.",
         ]
-    actor = trigger.actor_arn or "an unknown caller"
     where = f" from {trigger.source_ip}" if trigger.source_ip else ""
-    params = json.dumps(dict(trigger.request_parameters), sort_keys=True, default=str)
+    lines = [
+        f"{actor_label(trigger.actor_arn)} called {trigger.event_name}",
+        f"at {format_time(trigger.event_time)}{where}.",
+    ]
+    parameters = parameter_lines(trigger.request_parameters)
+    if parameters:
+        lines.append("The call named:")
+        lines += [f"{INDENT}{line}" for line in parameters]
     return [
-        f"{actor} called {trigger.event_name} at {format_time(trigger.event_time)}{where}.",
-        f"Request parameters: {params}",
+        *lines,
         f"CloudTrail event ID: {trigger.event_id}",
         f"RestoreWatch re-read the live IAM state at {format_time(observed_at)}.",
     ]
@@ -274,3 +298,21 @@ def _deny_label(ref: StatementRef | None) -> str:
 def _statement(actions: list[str]) -> str:
     """The statement that restores ``actions``: Allow them on every resource."""
     return json.dumps({"Sid": FIX_SID, "Effect": "Allow", "Action": actions, "Resource": "*"}, indent=2)
+
+
+# -- parts the other renderings reuse (Slack, chat), so that every channel says the same ------------
+
+
+def headline(transition: Transition) -> str:
+    """The email's first line: what happened, and to whom."""
+    return _headline(transition)
+
+
+def fix_lines(transition: Transition) -> list[str]:
+    """The email's HOW TO FIX IT lines (a statement to add, or the Deny to change)."""
+    return _fix(transition)
+
+
+def next_step(transition: Transition) -> str:
+    """What the watcher does next."""
+    return _next(transition)

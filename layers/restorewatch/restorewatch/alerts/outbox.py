@@ -40,6 +40,7 @@ from restorewatch.state.model import LastAlert, PendingAlert, Presence, StoredSt
 from restorewatch.state.store import StateConflictError, StateStoreError
 from restorewatch.watch.diff import Gone, Transition, transitions
 
+from .digest import AlertBatch, render_digest
 from .render import render_alert
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class Outcome(enum.Enum):
     ALERTED = "alerted"  # saved a transition and published its alert
     STALE = "stale"  # a newer evaluation is already stored: nothing written
     IGNORED = "ignored"  # gone, but it was never watched (or already gone): nothing written
+    DEFERRED = "deferred"  # saved a transition; its pending alert waits in an AlertBatch (digest mode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ class RecordResult:
     alert_id: str | None = None
     revision: int | None = None
     flushed: tuple[str, ...] = ()  # earlier pending alerts this run published first
+    pending: PendingAlert | None = None  # the alert held back (DEFERRED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,12 @@ class Outbox:
         self._sleep = sleep
 
     def record(
-        self, current: PrincipalCheck | Gone, *, observed_at: datetime, trigger: CloudTrailChange | None
+        self,
+        current: PrincipalCheck | Gone,
+        *,
+        observed_at: datetime,
+        trigger: CloudTrailChange | None,
+        batch: AlertBatch | None = None,
     ) -> RecordResult:
         """Save ``current`` and alert its transition exactly once.
 
@@ -121,13 +129,19 @@ class Outbox:
         ``trigger`` is the CloudTrail change that caused the check, ``None`` for a sweep.
         Raises ``StateStoreError``, ``PublishError`` or ``AlertInFlightError``: all retryable, and
         a retry never alerts the same transition twice.
+
+        With ``batch`` (digest mode) the transition is saved with its pending alert exactly as
+        without, but not published: it waits in ``batch`` for ``deliver_batch``. Until then it is an
+        ordinary pending alert, so a crash loses nothing (the next run or sweep publishes it alone).
         """
         principal, profile = (current.arn, current.profile)
         flushed: list[str] = []
         for _ in range(self.settings.max_attempts):
             previous = self.store.get(principal, profile)
             if previous is not None and previous.pending_alert is not None:
-                delivered = self._deliver_found(previous)
+                held = batch.take(previous.pending_alert.alert_id) if batch is not None else None
+                # this run's own deferred alert, and the key changes again: deliver it first, in order
+                delivered = self._deliver_held(*held) if held is not None else self._deliver_found(previous)
                 if delivered is not None:
                     flushed.append(delivered)
                 continue
@@ -147,6 +161,16 @@ class Outbox:
             if state.pending_alert is None:
                 return RecordResult(Outcome.SAVED, revision=state.revision, flushed=tuple(flushed))
             logger.info("transition %s of %s / %s", state.pending_alert.kind.value, principal, profile)
+            if batch is not None:
+                batch.add(state, state.pending_alert)
+                return RecordResult(
+                    Outcome.DEFERRED,
+                    transition=transition,
+                    alert_id=state.pending_alert.alert_id,
+                    revision=state.revision,
+                    flushed=tuple(flushed),
+                    pending=state.pending_alert,
+                )
             self._publish_owned(state, state.pending_alert)
             return RecordResult(
                 Outcome.ALERTED,
@@ -156,6 +180,65 @@ class Outbox:
                 flushed=tuple(flushed),
             )
         raise StateConflictError(principal, profile)
+
+    def deliver_batch(self, batch: AlertBatch, *, digest_over: int) -> list[str]:
+        """Publish the alerts held in ``batch``: one by one, or as ONE digest when there are more
+        than ``digest_over``. Returns the ids of the alerts delivered (each exactly once).
+
+        Each held alert is first re-claimed on the lease its own write set (``claim_pending``): if
+        the run took so long that another run took it over, that run publishes it and it is left
+        out here. The digest is then published and every alert it carries is cleared with the
+        digest's message id. A crash after the digest was published and before the clears is the
+        one window of a repeat (as for single alerts): the alerts are published again, one by one,
+        with the same alert ids, which the digest lists.
+        """
+        held = batch.drain()
+        if not held:
+            return []
+        if len(held) <= digest_over:
+            return [alert_id for state, pending in held if (alert_id := self._deliver_held(state, pending))]
+        claimed = [(state, pending) for state, pending in held if self._reclaim(state, pending)]
+        if not claimed:
+            return []
+        digest = render_digest([pending for _, pending in claimed], now=self._clock())
+        try:
+            message_id = self.publisher.publish(digest)
+        except Exception:
+            for state, pending in claimed:
+                try:
+                    self.store.release_pending(
+                        state.principal, state.profile, pending.alert_id, lease=self._clock()
+                    )
+                except StateStoreError:
+                    logger.exception("could not release the lease of alert %s", pending.alert_id)
+            raise
+        logger.info("digest %s published: %d alerts", digest.alert_id, len(claimed))
+        for state, pending in claimed:
+            if not self.store.clear_pending(
+                state.principal,
+                state.profile,
+                pending.alert_id,
+                delivered_at=self._clock(),
+                message_id=message_id,
+            ):
+                logger.warning("alert %s was cleared by another run", pending.alert_id)
+        return [pending.alert_id for _, pending in claimed]
+
+    def _reclaim(self, state: StoredState, pending: PendingAlert) -> bool:
+        """Renew the lease this run's own write set; ``False`` if another run took the alert over."""
+        return self.store.claim_pending(
+            state.principal,
+            state.profile,
+            pending.alert_id,
+            seen_lease=pending.lease_until,
+            new_lease=self._clock() + self.settings.lease,
+        )
+
+    def _deliver_held(self, state: StoredState, pending: PendingAlert) -> str | None:
+        if not self._reclaim(state, pending):
+            return None
+        self._publish_owned(state, pending)
+        return pending.alert_id
 
     def flush_pending(self) -> list[str]:
         """Publish every pending alert left by a crash (the sweep calls this first)."""

@@ -10,8 +10,9 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .chatbot import chat_notification
 from .document import SEVERITY, build_document
-from .email import build_email
+from .email import build_email, fix_lines, headline, next_step
 from .subject import build_subject
 
 if TYPE_CHECKING:
@@ -39,6 +40,11 @@ def render_alert(
     # Subscribers other than email (SQS, Lambda, chat) get only ``default``: give them the words too.
     document["subject"] = subject
     document["text"] = email
+    # additive: the parts Slack and chat show apart (the email says the same in its sections)
+    document["headline"] = headline(transition)
+    document["fix"] = fix_lines(transition)
+    document["next"] = next_step(transition)
+    document.update(chat_notification(document))
     message = json.dumps({"default": json.dumps(document, sort_keys=True), "email": email})
     attributes = {
         "kind": transition.kind.value,

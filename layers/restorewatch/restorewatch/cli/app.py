@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from restorewatch.cli import check, local, simulate
+from restorewatch.cli import check, local, report, simulate
 from restorewatch.errors import RestoreWatchError
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ _SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     check.register,
     simulate.register,
     local.register,
+    report.register,
 )
 
 

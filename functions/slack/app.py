@@ -1,0 +1,53 @@
+"""The Slack function's Lambda handler: an SNS alert in, one Block Kit message to the webhook out.
+
+Subscribed to the alert topic. The webhook URL is read from Secrets Manager with Powertools
+Parameters (cached for ``SECRET_MAX_AGE`` seconds across warm invocations) and never logged; the
+environment holds only the secret's ARN. A delivery that fails after the sender's retries raises:
+Lambda retries the asynchronous SNS invocation, then hands the event to the on-failure destination
+(the Slack dead-letter queue, whose alarm is loud). The email subscription is a separate SNS
+delivery, so Slack failing never holds up the email.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.data_classes import SNSEvent
+
+from restorewatch.alerts.slack import render_slack
+from restorewatch.alerts.slack_send import SlackSender, webhook_url_from_secret
+
+logger = Logger()
+
+SECRET_MAX_AGE = 300  # seconds: a rotated webhook URL is picked up within five minutes
+
+
+def _sender() -> SlackSender:
+    # botocore logs response bodies at DEBUG, the secret's value among them: never below INFO here
+    for name in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.INFO))
+    secret = parameters.get_secret(os.environ["SLACK_WEBHOOK_SECRET_ARN"], max_age=SECRET_MAX_AGE)
+    return SlackSender(
+        webhook_url_from_secret(secret),
+        timeout=float(os.environ.get("SLACK_TIMEOUT_SECONDS", "5")),
+        retries=int(os.environ.get("SLACK_RETRIES", "2")),
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    sender = _sender()
+    posted = []
+    for record in SNSEvent(event).records:
+        document = json.loads(record.sns.message)
+        alert_id = str(document.get("alert_id", ""))
+        logger.set_correlation_id(alert_id)
+        sender.send(render_slack(document))  # raises SlackDeliveryError: Lambda retries, then the DLQ
+        logger.info("alert posted to Slack", extra={"kind": document.get("kind")})
+        posted.append(alert_id)
+    return {"posted": posted}
