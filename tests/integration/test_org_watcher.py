@@ -86,6 +86,10 @@ def _run_as_central_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_SECURITY_TOKEN", raising=False)
     monkeypatch.delenv("MOTO_ACCOUNT_ID")
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # its credentials were resolved already
+    # and so were those of the watcher's process-wide session (an earlier test's role, unknown here)
+    from restorewatch.inventory import clients
+
+    clients._default_session.cache_clear()
     assert boto3.client("sts").get_caller_identity()["Account"] == ACCOUNT
 
 
@@ -362,3 +366,81 @@ def test_organizations_sample_through_handler(
             assert f"{org.member} (prod-workloads)" in text
             denied = [c["action"] for c in alert["changed_actions"] if c["status"] == "denied"]
             assert denied == ["iam:CreateRole"]
+
+
+# --- an account that cannot be read ------------------------------------------------------------------
+
+
+def _deny_assume_role(account: str) -> Callable[..., Any]:
+    """A botocore ``before-call`` hook on the watcher's STS client answering AccessDenied to
+    ``AssumeRole`` into ``account`` (as AWS does when the member role's trust does not admit the
+    watcher). moto's STS always lets a role be assumed, so the refusal is injected here, on the real
+    client, and botocore raises it as the ``ClientError`` AWS would give."""
+    from botocore.awsrequest import AWSResponse
+
+    def hook(params: dict[str, Any], **_: Any) -> Any:
+        if f":{account}:" not in params["body"].get("RoleArn", ""):
+            return None
+        error = {"Code": "AccessDenied", "Message": "not authorized to perform: sts:AssumeRole"}
+        return AWSResponse("https://sts.amazonaws.com/", 403, {}, None), {
+            "Error": error,
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+
+    return hook
+
+
+def test_unreadable_account_is_unknown_for_that_account_only(
+    org: Org, stack: Stack, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """One member account's role cannot be assumed (AccessDenied, injected by a botocore
+    ``before-call`` hook on the watcher's own STS client, see ``_deny_assume_role``). The fan-out
+    still sweeps every other account: the readable member's role is evaluated and alerted (LOST by
+    an SCP at their OU); the unreadable account gets one UNKNOWN alert naming the account, its
+    message alone fails (partial batch response, so SQS retries only it), and a second sweep does
+    not repeat the alert."""
+    handler: Handler = request.getfixturevalue("handler")
+    for key, value in _org_env(org, stack).items():
+        monkeypatch.setenv(key, value)
+    broken = org.org.create_account(AccountName="locked-out", Email="locked@example.com")[
+        "CreateAccountStatus"
+    ]["AccountId"]
+    org.org.move_account(AccountId=broken, SourceParentId=org.root, DestinationParentId=org.ou)
+    readers = AccountReaders(sts_client=boto3.client("sts"), tag_key=TAG_KEY)
+    readers.iam_client(broken).create_role(
+        RoleName=ROLE, AssumeRolePolicyDocument=TRUST, Tags=[{"Key": TAG_KEY, "Value": PROFILE}]
+    )
+    _attach(org)  # the readable member's restore role loses iam:CreateRole
+    deny = _deny_assume_role(broken)
+
+    def sweep() -> tuple[list[str], list[dict[str, Any]]]:
+        handler({"restorewatch": "sweep"})  # the watcher (and its STS client) exists from here on
+        handler.clients["sts"].meta.events.register(
+            "before-call.sts.AssumeRole",
+            deny,
+            unique_id="deny-locked-out",  # once, however often
+        )
+        bodies = _drain(org)
+        batch = sqs_batch(*bodies)
+        accounts = {r["messageId"]: json.loads(r["body"])["account"] for r in batch["Records"]}
+        assert sorted(accounts.values()) == sorted([ACCOUNT, org.member, broken])
+        failures = handler(batch)["batchItemFailures"]
+        return [accounts[f["itemIdentifier"]] for f in failures], stack.alerts()
+
+    failed, alerts = sweep()
+    assert failed == [broken]
+    by_account = {a["account"]: a for a in alerts}
+    assert sorted(by_account) == sorted([org.member, broken])
+    lost = by_account[org.member]
+    assert (lost["kind"], lost["principal"]["arn"]) == ("LOST", org.role_arn)
+    unknown = [a for a in alerts if a["account"] == broken]
+    assert [(a["kind"], a["principal"]["arn"]) for a in unknown] == [
+        ("UNKNOWN", f"arn:aws:iam::{broken}:root")
+    ]
+    assert "AccessDenied" in unknown[0]["text"]
+    assert f"arn:aws:iam::{broken}:role/RestoreWatchMemberReader" in unknown[0]["text"]
+    assert unknown[0]["account_name"] == "locked-out"
+
+    failed, alerts = sweep()  # still unreadable: retried, but no second alert
+    assert failed == [broken]
+    assert alerts == []
