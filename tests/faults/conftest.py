@@ -89,3 +89,23 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         yield build_world(monkeypatch)
     finally:
         fresh_watcher()
+
+
+# The longest tests first (longest-processing-time scheduling): pytest-xdist hands tests out in
+# collection order, so a long test collected last would run alone at the end of the run.
+LONGEST_FIRST = (
+    "test_load.py::",
+    "test_storm.py::test_storm_of_1000",
+    "test_fuzz.py::test_fuzz_policy_documents",
+    "test_fuzz.py::test_fuzz_events",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        for index, marker in enumerate(LONGEST_FIRST):
+            if marker in item.nodeid:
+                return index
+        return len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order

@@ -15,6 +15,7 @@ delivery path around the real handler (``functions/watcher/app.py``):
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import sys
@@ -24,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.local.invoke import LocalLambdaContext
-from restorewatch.local.template import LocalStack, load_template
+from restorewatch.local.template import LocalStack
+from restorewatch.local.template import load_template as _load_local_template
 from restorewatch.local.up import function_environment
 from restorewatch.profiles import ProfileRegistry
 from restorewatch.state import DynamoStateStore
@@ -112,6 +114,13 @@ def seed_account() -> None:
     iam.put_group_policy(
         GroupName=GROUP, PolicyName="notes", PolicyDocument=document(["s3:ListAllMyBuckets"])
     )
+
+
+@functools.cache
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """The template, parsed once per process (every cell builds its stack from it; read-only)."""
+    loaded: dict[str, Any] = _load_local_template(path)
+    return loaded
 
 
 _HANDLER_MODULES: dict[str, Any] = {}

@@ -134,7 +134,15 @@ def storm(world: World, bodies: list[str]) -> dict[str, int]:
             failed = set(process_batch(watcher, sqs_records(messages, queue_arn)))
             for message in messages:
                 if message["MessageId"] not in failed:
-                    sqs.delete_message(QueueUrl=world.stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    try:
+                        sqs.delete_message(
+                            QueueUrl=world.stack.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                        )
+                    except sqs.exceptions.ReceiptHandleIsInvalid:
+                        # the queue's visibility timeout is 0 here: another consumer received the
+                        # message again meanwhile (SQS at-least-once); it processes and deletes it
+                        with lock:
+                            stats["redelivered"] += 1
             with lock:
                 stats["batches"] += 1
                 stats["records"] += len(messages)
