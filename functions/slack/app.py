@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
-from restorewatch.alerts.slack import render_slack
+from restorewatch.alerts.slack import render_slack_message
 from restorewatch.alerts.slack_send import SlackSender, webhook_url_from_secret
 
 logger = Logger()
@@ -44,10 +44,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     sender = _sender()
     posted = []
     for record in SNSEvent(event).records:
-        document = json.loads(record.sns.message)
-        alert_id = str(document.get("alert_id", ""))
+        message = record.sns.message
+        try:
+            document = json.loads(message)
+        except ValueError:
+            document = None  # the tamper rule's plain sentence
+        facts = document if isinstance(document, dict) else {}
+        alert_id = str(facts.get("alert_id") or record.sns.message_id)
         logger.set_correlation_id(alert_id)
-        sender.send(render_slack(document))  # raises SlackDeliveryError: Lambda retries, then the DLQ
-        logger.info("alert posted to Slack", extra={"kind": document.get("kind")})
+        sender.send(render_slack_message(message))  # raises SlackDeliveryError: Lambda retries, then the DLQ
+        logger.info("alert posted to Slack", extra={"kind": facts.get("kind", "notice")})
         posted.append(alert_id)
     return {"posted": posted}

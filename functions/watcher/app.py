@@ -8,6 +8,7 @@ unlucky record goes back to the queue, and finally to the DLQ, without holding u
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
 logger = Logger()
 metrics = Metrics()
+# botocore's DEBUG logs carry request signatures and session tokens: never below INFO, whatever LOG_LEVEL
+for _noisy in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_noisy).setLevel(max(logging.getLogger(_noisy).level, logging.INFO))
 # Your own profiles (JSON or YAML) go here: they ship with the function (see docs/profiles.md).
 PROFILE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profiles")
 

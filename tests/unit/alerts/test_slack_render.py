@@ -200,3 +200,23 @@ def test_sample_alert_per_kind_matches(kind: AlertKind) -> None:
     if os.environ.get("RESTOREWATCH_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
     assert json.loads(path.read_text(encoding="utf-8")) == json.loads(text)
+
+
+def test_render_slack_message_plain_sentence_posted_as_escaped_plain_text() -> None:
+    """The stack's tamper rule publishes a plain sentence, not a JSON document: it must reach Slack
+    as plain text (no mention, link or formatting can be injected), not fail into the DLQ."""
+    from restorewatch.alerts.slack import render_slack_message
+
+    payload = render_slack_message("DeleteTable on restorewatch-StateTable by <!channel> *x* <http://e|y>")
+    (block,) = payload["blocks"]
+    assert block["text"]["type"] == "plain_text"
+    assert "&lt;!channel&gt;" in block["text"]["text"]
+    assert "<!channel>" not in payload["text"]
+    assert payload["text"].startswith("RestoreWatch notice: DeleteTable on restorewatch-StateTable")
+
+
+def test_render_slack_message_json_document_uses_the_alert_renderer() -> None:
+    from restorewatch.alerts.slack import render_slack, render_slack_message
+
+    document = {"AlarmName": "restorewatch-WatcherErrors", "NewStateValue": "ALARM"}
+    assert render_slack_message(json.dumps(document)) == render_slack(document)

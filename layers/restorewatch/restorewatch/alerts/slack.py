@@ -17,6 +17,7 @@ a (principal, profile), and the kind (LOST ... RESTORED) is the first word under
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +33,7 @@ __all__ = [
     "console_url",
     "escape",
     "render_slack",
+    "render_slack_message",
     "slack_as_text",
     "story_title",
 ]
@@ -326,6 +328,28 @@ def render_slack(document: dict[str, Any]) -> dict[str, Any]:
     if len(blocks) > MAX_BLOCKS:
         blocks = [*blocks[: MAX_BLOCKS - 1], {"type": "context", "elements": [_plain("(shortened)", 20)]}]
     return {"text": text, "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+
+
+def render_slack_message(message: str) -> dict[str, Any]:
+    """The payload for one SNS message on the alert topic.
+
+    Alerts and alarms are JSON objects; the stack's tamper rule publishes a plain sentence, which
+    is posted as plain text (no formatting, links or mentions) rather than dropped.
+    """
+    try:
+        document = json.loads(message)
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        return render_slack(document)
+    text = message if isinstance(message, str) else str(message)
+    notice = f"RestoreWatch notice: {text}"
+    return {
+        "text": clip(escape(notice), FALLBACK_MAX),
+        "blocks": [{"type": "section", "text": _plain(notice, SECTION_MAX)}],
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
 
 
 def slack_as_text(payload: dict[str, Any]) -> str:
