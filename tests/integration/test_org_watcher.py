@@ -86,10 +86,6 @@ def _run_as_central_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_SECURITY_TOKEN", raising=False)
     monkeypatch.delenv("MOTO_ACCOUNT_ID")
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # its credentials were resolved already
-    # and so were those of the watcher's process-wide session (an earlier test's role, unknown here)
-    from restorewatch.inventory import clients
-
-    clients._default_session.cache_clear()
     assert boto3.client("sts").get_caller_identity()["Account"] == ACCOUNT
 
 

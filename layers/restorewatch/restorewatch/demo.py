@@ -11,11 +11,9 @@ alert topic.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,10 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from restorewatch.local.moto_server import moto_server
 from restorewatch.local.slack_stand_in import slack_stand_in
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    import contextlib
+    from collections.abc import Callable
 
     from restorewatch.local.slack_stand_in import SlackStandIn
 
@@ -43,41 +43,9 @@ TAG_KEY = "restorewatch:profile"
 PROFILE = "veeam-ec2-restore"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's server on 127.0.0.1 in a child process: a real HTTP endpoint standing in for AWS."""
-    port = _free_port()
-    env = {**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    "moto's server exited at start (is moto[server] installed? run `make install`)"
-                )
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("moto's server did not start within 30 s")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def demo_server() -> contextlib.AbstractContextManager[str]:
+    """moto's server as the demo's AWS: the demo account, with AWS managed policies loaded."""
+    return moto_server({"MOTO_ACCOUNT_ID": ACCOUNT, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
 
 
 class Demo:
@@ -231,7 +199,7 @@ def run(root: Path) -> int:
         os.environ.pop(name, None)
     os.environ.update(AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_DEFAULT_REGION="us-east-1")
     with (
-        moto_server() as endpoint,
+        demo_server() as endpoint,
         slack_stand_in() as slack,
         tempfile.TemporaryDirectory(prefix="restorewatch-demo-") as workdir,
     ):

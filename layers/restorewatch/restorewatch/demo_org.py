@@ -14,53 +14,20 @@ its credentials.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from restorewatch.demo import PROFILE, ROLE, TAG_KEY, Demo, _free_port
+from restorewatch.demo import PROFILE, ROLE, TAG_KEY, Demo
+from restorewatch.local.moto_server import moto_server
 
 ACCOUNT = "111122223333"
 SCP_NAME = "DenyIamWrites"
 OU_NAME = "Workloads"
 MEMBER_NAME = "prod-workloads"
-
-
-@contextlib.contextmanager
-def _moto_server() -> Any:
-    import socket
-
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("moto's server exited at start (run `make install`)")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("moto's server did not start within 30 s")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _become_central_watcher(endpoint: str) -> None:
@@ -95,7 +62,10 @@ def run(root: Path) -> int:
     ):
         os.environ.pop(name, None)
     os.environ.update(AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_DEFAULT_REGION="us-east-1")
-    with _moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="restorewatch-demo-org-") as workdir:
+    with (
+        moto_server({"MOTO_ACCOUNT_ID": None}) as endpoint,
+        tempfile.TemporaryDirectory(prefix="restorewatch-demo-org-") as workdir,
+    ):
         _become_central_watcher(endpoint)
         from restorewatch.inventory import AccountReaders, make_client
         from restorewatch.profiles import ProfileRegistry

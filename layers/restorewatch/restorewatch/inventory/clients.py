@@ -46,9 +46,17 @@ def resolve_endpoint_url(service: str, endpoint_url: str | None = None) -> str |
 _SESSION_LOCK = threading.Lock()
 
 
-@cache
+_CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+
+
 def _default_session() -> Any:
-    """One session per process: building one loads botocore's data files (~100 ms each time)."""
+    """One session per set of environment credentials: building one loads botocore's data files
+    (~100 ms each time), and a session keeps the credentials it first resolved."""
+    return _session_for(tuple(os.environ.get(name) for name in _CREDENTIAL_ENV))
+
+
+@cache
+def _session_for(_credentials: tuple[str | None, ...]) -> Any:
     import boto3
 
     return boto3.session.Session()
