@@ -34,7 +34,6 @@ import collections
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -65,15 +64,11 @@ SECONDS: collections.Counter[str] = collections.Counter()  # per service: time i
 # ---- moto's server ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class MotoServer:
     def __init__(self) -> None:
-        self.port = _free_port()
+        from restorewatch.local.moto_server import free_port
+
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **CREDENTIALS, "MOTO_IAM_LOAD_MANAGED_POLICIES": "false"}
         env.pop("MOTO_ACCOUNT_ID", None)  # the account comes from the credentials or the header

@@ -31,7 +31,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -161,24 +161,18 @@ class Outbox:
             if state.pending_alert is None:
                 return RecordResult(Outcome.SAVED, revision=state.revision, flushed=tuple(flushed))
             logger.info("transition %s of %s / %s", state.pending_alert.kind.value, principal, profile)
-            if batch is not None:
-                batch.add(state, state.pending_alert)
-                return RecordResult(
-                    Outcome.DEFERRED,
-                    transition=transition,
-                    alert_id=state.pending_alert.alert_id,
-                    revision=state.revision,
-                    flushed=tuple(flushed),
-                    pending=state.pending_alert,
-                )
-            self._publish_owned(state, state.pending_alert)
-            return RecordResult(
+            result = RecordResult(
                 Outcome.ALERTED,
                 transition=transition,
                 alert_id=state.pending_alert.alert_id,
                 revision=state.revision,
                 flushed=tuple(flushed),
             )
+            if batch is not None:
+                batch.add(state, state.pending_alert)
+                return replace(result, outcome=Outcome.DEFERRED, pending=state.pending_alert)
+            self._publish_owned(state, state.pending_alert)
+            return result
         raise StateConflictError(principal, profile)
 
     def deliver_batch(self, batch: AlertBatch, *, digest_over: int) -> list[str]:
@@ -282,18 +276,12 @@ class Outbox:
             last_alert = LastAlert(alert_id=alert_id, kind=transition.kind, at=now)
         if isinstance(current, Gone):
             assert previous is not None  # record() returns IGNORED for a gone key never stored
-            return StoredState(
-                principal=previous.principal,
-                profile=previous.profile,
+            # a tombstone: the last known evaluation stays, only presence and alert bookkeeping move
+            return replace(
+                previous,
                 revision=revision,
                 observed_at=observed_at,
                 presence=current.presence,
-                status=previous.status,
-                actions=previous.actions,
-                name=previous.name,
-                kind=previous.kind,
-                account=previous.account,
-                error=previous.error,
                 last_alert=last_alert,
                 pending_alert=pending,
                 updated_at=now,
