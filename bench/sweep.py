@@ -2,7 +2,7 @@
 """Sweep benchmark (issue 5, item 4): the watcher's real sweep against moto's server.
 
   python bench/sweep.py                       # 5000-principal account + 10 x 500 fan-out, writes results
-  python bench/sweep.py --accounts 100        # the issue's 100 member accounts (long load)
+  python bench/sweep.py --no-single --accounts 100 --results sweep-100   # issue 5: 100 accounts (~1 h)
   python bench/sweep.py --no-fanout --principals 2000 --no-write
 
 1. A ``../shared/bench/gen_account.py --principals N --seed 1`` account is loaded into moto's server
@@ -491,11 +491,17 @@ def fan_out(
             org.move_account(AccountId=member, SourceParentId=root, DestinationParentId=ou)
             members.append(member)
         started = time.perf_counter()
-        loads = [Loader(_client("iam", server.url, member), workers).load(account) for member in members]
+        loads = []
+        for number, member in enumerate(members, 1):
+            loads.append(Loader(_client("iam", server.url, member), workers).load(account))
+            if number % 10 == 0 or number == len(members):
+                _progress(f"loaded {number}/{len(members)} accounts in {time.perf_counter() - started:.0f} s")
         load_seconds = time.perf_counter() - started
         env = {**_stack(server.url, queue=True), "ORGANIZATION_MODE": "true", "HOME_ACCOUNT_ID": HOME}
         first = _run_worker("fanout", env, concurrency)
+        _progress(f"first fan-out: {first['accounts_seconds']} s for {first['dispatched']} accounts")
         second = _run_worker("fanout", env, concurrency)
+        _progress(f"steady fan-out: {second['accounts_seconds']} s for {second['dispatched']} accounts")
         return {
             "accounts": accounts,
             "principals_per_account": principals,
@@ -511,6 +517,10 @@ def fan_out(
         }
     finally:
         server.stop()
+
+
+def _progress(message: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
 # ---- report ----------------------------------------------------------------------------------------
@@ -633,6 +643,11 @@ def main() -> int:
     parser.add_argument("--no-single", action="store_true")
     parser.add_argument("--no-fanout", action="store_true")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--results",
+        default="sweep",
+        help="write bench/results/RESULTS.md and .json (default sweep; the 100-account run: sweep-100)",
+    )
     parser.add_argument("--worker", choices=("sweep", "fanout"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -661,8 +676,8 @@ def main() -> int:
     print(text)
     if not args.no_write:
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "sweep.md").write_text(text)
-        (RESULTS / "sweep.json").write_text(json.dumps(results, indent=2))
+        (RESULTS / f"{args.results}.md").write_text(text)
+        (RESULTS / f"{args.results}.json").write_text(json.dumps(results, indent=2))
     return 0
 
 

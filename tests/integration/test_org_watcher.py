@@ -440,3 +440,44 @@ def test_unreadable_account_is_unknown_for_that_account_only(
     failed, alerts = sweep()  # still unreadable: retried, but no second alert
     assert failed == [broken]
     assert alerts == []
+
+
+# --- the central table: one account's states, not the whole table ------------------------------------
+
+
+def test_member_runs_read_their_own_accounts_states_through_the_index(
+    org: Org, stack: Stack, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """The central table holds every member account's states. A member account's sweep and a member
+    account's IAM event read that account's states through the ``by-account`` index: never a Scan of
+    the whole table, which would make a 100-account sweep read 100 tables' worth of items."""
+    handler: Handler = request.getfixturevalue("handler")
+    for key, value in _org_env(org, stack).items():
+        monkeypatch.setenv(key, value)
+    handler({"restorewatch": "sweep"})
+    assert org.member in _run_fan_out(org, handler)
+    stack.alerts()  # the baseline
+    reads: list[tuple[str, str | None, str | None]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name in ("Scan", "Query"):
+            values = params.get("ExpressionAttributeValues", {})
+            reads.append((model.name, params.get("IndexName"), values.get(":account", {}).get("S")))
+
+    handler.clients["dynamodb"].meta.events.register("before-parameter-build.dynamodb.*", record)
+    org.member_iam().detach_role_policy(
+        RoleName=ROLE, PolicyArn=f"arn:aws:iam::{org.member}:policy/VeeamRestorePolicy"
+    )
+    event = json.loads(json.dumps(fresh_event("iam-DetachRolePolicy")).replace(ACCOUNT, org.member))
+    handler(sqs_batch(event))
+    assert reads == [("Query", "by-account", org.member)]
+    alerts = stack.alerts()
+    assert [(a["kind"], a["principal"]["arn"]) for a in alerts] == [("LOST", org.role_arn)]
+
+    reads.clear()
+    handler({"restorewatch": "sweep"})
+    swept = _run_fan_out(org, handler)
+    scans = [read for read in reads if read[0] == "Scan"]
+    assert scans == []
+    assert sorted({account for _, _, account in reads}) == sorted(swept)
+    assert stack.alerts() == []  # nothing changed since: no repeat

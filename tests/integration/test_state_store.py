@@ -220,6 +220,45 @@ def test_store_sweep_heartbeat_only_moves_forward(aws: Aws) -> None:
     assert list(store.scan_states()) == []  # the heartbeat is not a principal
 
 
+def test_store_states_in_account_reads_that_account_only_through_the_index(aws: Aws) -> None:
+    """Organization mode: a member account's run reads its own states, not the whole table."""
+    store = aws.store()
+    other = "arn:aws:iam::210987654321:role/VeeamRestore"
+    store.save(stored(check()), expected_revision=None)
+    store.save(replace(stored(check(arn=other)), account="210987654321"), expected_revision=None)
+    operations: list[tuple[str, str | None]] = []
+    store.client.meta.events.register(
+        "before-parameter-build.dynamodb.*",
+        lambda model, params, **_: operations.append((model.name, params.get("IndexName"))),
+    )
+    assert [s.principal for s in store.states_in_account("210987654321")] == [other]
+    assert [s.principal for s in store.states_in_account(ROLE_ARN.split(":")[4])] == [ROLE_ARN]
+    assert list(store.states_in_account("999999999999")) == []
+    assert list(store.states_in_account("")) == []  # no item is indexed under an empty account
+    assert set(operations) == {("Query", "by-account")}
+
+
+def test_store_with_pending_of_one_account(aws: Aws) -> None:
+    store = aws.store()
+    pending = PendingAlert("rw-1", AlertKind.LOST, "s", "{}", {}, T0, T0)
+    other = "arn:aws:iam::210987654321:role/VeeamRestore"
+    store.save(replace(stored(check()), pending_alert=pending), expected_revision=None)
+    store.save(replace(stored(check(arn=other)), account="210987654321"), expected_revision=None)
+    assert [s.principal for s in store.with_pending(ROLE_ARN.split(":")[4])] == [ROLE_ARN]
+    assert list(store.with_pending("210987654321")) == []  # its state has nothing pending
+    assert [s.principal for s in store.with_pending()] == [ROLE_ARN]
+
+
+def test_store_state_without_account_saves_and_stays_out_of_the_index(aws: Aws) -> None:
+    """DynamoDB refuses an empty string as an index key: such a state is stored unindexed."""
+    store = aws.store()
+    store.save(replace(stored(check()), account=""), expected_revision=None)
+    saved = store.get(ROLE_ARN, PROFILE)
+    assert saved is not None
+    assert saved.account == ""
+    assert [s.principal for s in store.scan_states()] == [ROLE_ARN]
+
+
 # -- exactly once: the outbox ------------------------------------------------------------------
 
 

@@ -258,7 +258,20 @@ def test_state_table_key_schema_is_principal_and_profile(resources: dict[str, An
         {"AttributeName": "profile", "KeyType": "RANGE"},
     ]
     types = {d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]}
-    assert types == {"principal": "S", "profile": "S"}
+    assert types == {"principal": "S", "profile": "S", "account": "S"}
+
+
+def test_state_table_indexes_states_by_account(resources: dict[str, Any]) -> None:
+    """The central watcher reads one member account's states through this index (state/store.py)."""
+    from restorewatch.state.store import ACCOUNT_INDEX
+
+    (index,) = _props(resources, "StateTable")["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == ACCOUNT_INDEX
+    assert index["KeySchema"] == [
+        {"AttributeName": "account", "KeyType": "HASH"},
+        {"AttributeName": "principal", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "ALL"}  # whole states, no second read
 
 
 def test_state_table_on_demand_with_point_in_time_recovery(resources: dict[str, Any]) -> None:
@@ -434,8 +447,16 @@ def test_watcher_role_reads_iam_and_writes_its_own_table_topic_and_queues(resour
             by_action.setdefault(action, []).extend(_as_list(statement["Resource"]))
     assert {"iam:Get*", "iam:List*"} <= set(by_action)
     assert by_action["sns:Publish"] == [{"Ref": "AlertTopic"}]
-    for action in ("GetItem", "PutItem", "UpdateItem", "Query", "DeleteItem", "ConditionCheckItem"):
-        assert by_action[f"dynamodb:{action}"] == [{"Fn::GetAtt": ["StateTable", "Arn"]}], action
+    table = {"Fn::GetAtt": ["StateTable", "Arn"]}
+    index = {"Fn::Sub": "${StateTable.Arn}/index/by-account"}
+    dynamodb = {action: where for action, where in by_action.items() if action.startswith("dynamodb:")}
+    assert dynamodb == {
+        "dynamodb:GetItem": [table],
+        "dynamodb:PutItem": [table],
+        "dynamodb:UpdateItem": [table],
+        "dynamodb:Scan": [table],
+        "dynamodb:Query": [table, index],
+    }
     for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes"):
         assert by_action[f"sqs:{action}"] == [{"Fn::GetAtt": ["EventQueue", "Arn"]}], action
 
@@ -499,3 +520,38 @@ def test_forwarder_targets_default_bus_of_target_region_and_deploys_only_in_us_e
     (statement,) = role["Policies"][0]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "events:PutEvents"
     assert statement["Resource"] == target["Arn"]
+
+
+def test_watcher_role_grants_exactly_the_dynamodb_operations_the_store_calls(
+    resources: dict[str, Any],
+) -> None:
+    """Least privilege both ways: every operation state/store.py sends is granted, nothing more."""
+    import ast
+    import inspect
+
+    from restorewatch.state import store
+
+    called = {
+        f"dynamodb:{node.args[0].value}"
+        for node in ast.walk(ast.parse(inspect.getsource(store)))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in {"_call", "_paginate", "_conditional"}
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    }
+    granted = {
+        action
+        for statement in _watcher_statements(resources)
+        for action in _as_list(statement["Action"])
+        if action.startswith("dynamodb:")
+    }
+    assert called == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+    }
+    assert granted == called

@@ -234,10 +234,11 @@ class Outbox:
         self._publish_owned(state, pending)
         return pending.alert_id
 
-    def flush_pending(self) -> list[str]:
-        """Publish every pending alert left by a crash (the sweep calls this first)."""
+    def flush_pending(self, account: str | None = None) -> list[str]:
+        """Publish every pending alert left by a crash (the sweep calls this first; a member
+        account's sweep flushes that account's)."""
         delivered = []
-        for state in self.store.with_pending():
+        for state in self.store.with_pending(account):
             try:
                 alert_id = self._deliver_found(state)
             except AlertInFlightError as error:

@@ -177,11 +177,17 @@ class Watcher:
     def _start(
         self, trigger: CloudTrailChange | None, *, swept: bool = False, account: str | None = None
     ) -> _Run:
+        # the central watcher's table holds every member account: a run reads its own account's
+        # states only (the index). A single account's table is small, and read consistently whole.
+        if account is None and trigger is not None and self.fans_out:
+            index_account: str | None = trigger.account
+        else:
+            index_account = account
         return _Run(
             RunSummary(swept=swept, account=account),
             trigger,
             self._clock(),
-            _WatchedIndex(self._store, account),
+            _WatchedIndex(self._store, index_account),
             org=self._org_factory() if self._org_factory is not None else None,
         )
 
@@ -324,7 +330,7 @@ class Watcher:
         started = time.monotonic()
         if account is None and self.fans_out:
             return self._fan_out(trigger, started)
-        for alert_id in self._outbox.flush_pending():
+        for alert_id in self._outbox.flush_pending(account):
             logger.warning("published alert %s left pending by an earlier run", alert_id)
         run = self._start(trigger, swept=True, account=account)
         seen: set[str] = set()
@@ -489,17 +495,20 @@ class _WatchedIndex:
 
     def __init__(self, store: Store, account: str | None = None) -> None:
         self._store = store
-        self._account = account  # only this account's principals (a member account's sweep)
+        self._account = account  # only this account's principals (organization mode)
         self._by_arn: dict[str, list[StoredState]] | None = None
 
     def _load(self) -> Mapping[str, list[StoredState]]:
         if self._by_arn is None:
             by_arn: dict[str, list[StoredState]] = {}
-            for state in self._store.scan_states():
+            states = (
+                self._store.scan_states()
+                if self._account is None
+                else self._store.states_in_account(self._account)
+            )
+            for state in states:
                 if state.profile == ACCOUNT_ACCESS_PROFILE:
                     continue  # not a principal: recorded by every account sweep itself
-                if self._account is not None and state.principal.split(":")[4:5] != [self._account]:
-                    continue
                 if state.presence is Presence.WATCHED:
                     by_arn.setdefault(state.principal, []).append(state)
             self._by_arn = by_arn
