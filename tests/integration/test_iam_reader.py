@@ -391,6 +391,23 @@ def test_resolve_targets_target_read_failure_raises(client: Any, account: Accoun
     assert (raised.value.operation, raised.value.target) == ("ListEntitiesForPolicy", account.policy)
 
 
+def test_resolve_wide_group_or_policy_reads_no_principal(client: Any, account: Account) -> None:
+    """Over ``wide_over`` principals, ``resolve`` stops after listing them (the watcher sweeps
+    instead): no GetUser/GetRole per principal. At or under it, each is read as before."""
+    group = target(TargetKind.GROUP_MEMBERS, "backup-operators")  # 2 members
+    policy = target(TargetKind.POLICY_ENTITIES, account.group_policy)  # the group's 2 members
+    reader = IamReader(client)
+    assert reader.resolve(group, wide_over=1).wide
+    assert reader.resolve(policy, wide_over=1).wide
+    assert reader.calls == {"GetGroup": 2, "ListEntitiesForPolicy": 2}
+    narrow = reader.resolve(group, wide_over=2)
+    assert not narrow.wide
+    assert narrow.watched == (account.user,)
+    assert reader.calls["GetUser"] == 2
+    single = IamReader(client).resolve(target(TargetKind.USER, "veeam-restore"), wide_over=0)
+    assert (single.wide, single.watched) == (False, (account.user,))  # one principal is never wide
+
+
 # --- the contract with the engine ---------------------------------------------------------------------
 
 

@@ -481,3 +481,24 @@ def test_member_runs_read_their_own_accounts_states_through_the_index(
     assert scans == []
     assert sorted({account for _, _, account in reads}) == sorted(swept)
     assert stack.alerts() == []  # nothing changed since: no repeat
+
+
+def test_member_event_that_needs_a_sweep_sweeps_only_that_account(
+    org: Org, stack: Stack, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """An IAM event the watcher does not map to principals (here UpdateAssumeRolePolicy, forwarded
+    by a wider rule than the template's) means a sweep, but of the account it happened in: the
+    central watcher enqueues that account's sweep alone, not a sweep of every account."""
+    handler: Handler = request.getfixturevalue("handler")
+    for key, value in _org_env(org, stack).items():
+        monkeypatch.setenv(key, value)
+    org.member_iam().detach_role_policy(
+        RoleName=ROLE, PolicyArn=f"arn:aws:iam::{org.member}:policy/VeeamRestorePolicy"
+    )
+    event = json.loads(json.dumps(fresh_event("iam-DetachRolePolicy")).replace(ACCOUNT, org.member))
+    event["detail"]["eventName"] = "UpdateAssumeRolePolicy"
+    event["detail"]["requestParameters"] = {"roleName": ROLE, "policyDocument": TRUST}
+    assert handler(sqs_batch(event))["batchItemFailures"] == []
+    assert _run_fan_out(org, handler) == [org.member]
+    alerts = stack.alerts()
+    assert [(a["kind"], a["principal"]["arn"]) for a in alerts] == [("LOST", org.role_arn)]

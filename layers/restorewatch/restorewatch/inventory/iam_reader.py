@@ -83,12 +83,14 @@ class PrincipalPages:
 class Resolution:
     """The principals a target names: ``watched`` carry the watch tag, ``unwatched`` do not;
     ``missing``: the user, role, group or policy named does not exist (any more); ``errors``: reads
-    that failed (``ReadError.target`` names the principal, group or policy)."""
+    that failed (``ReadError.target`` names the principal, group or policy); ``wide``: see
+    ``IamReader.resolve``."""
 
     watched: tuple[str, ...] = ()
     unwatched: tuple[str, ...] = ()
     missing: bool = False
     errors: tuple[ReadError, ...] = ()
+    wide: bool = False  # more principals than asked to read one by one: none was read, sweep instead
 
 
 class IamReader:
@@ -303,65 +305,81 @@ class IamReader:
         (watched if self._is_watched(entity) else unwatched).append(entity["Arn"])
         return True
 
-    def _members(self, group: str, watched: list[str], unwatched: list[str], errors: list[ReadError]) -> bool:
+    def _group_members(self, group: str) -> dict[str, str] | None:
+        """The users in ``group`` (name: ARN); ``None`` if there is no such group."""
         try:
             members = self._list("GetGroup", "Users", f"group/{group}", GroupName=group)
         except ReadError as exc:
             if exc.code == "NoSuchEntity":
-                return False
+                return None
             raise
-        for member in members:
-            try:
-                self._sort("user", member["UserName"], member["Arn"], watched, unwatched)
-            except ReadError as exc:
-                errors.append(exc)
-        return True
+        return {member["UserName"]: member["Arn"] for member in members}
 
-    def resolve(self, target: Target) -> Resolution:
+    def _policy_entities(self, policy_arn: str) -> tuple[dict[str, str], dict[str, str], list[str]]:
+        """Users and roles (name: what a failed read names) and groups that attach ``policy_arn``
+        or use it as permissions boundary."""
+        users: dict[str, str] = {}
+        roles: dict[str, str] = {}
+        groups: dict[str, None] = {}
+        for usage in ("PermissionsPolicy", "PermissionsBoundary"):
+            for page in self._pages(
+                "ListEntitiesForPolicy", policy_arn, PolicyArn=policy_arn, PolicyUsageFilter=usage
+            ):
+                users.update({u["UserName"]: f"user/{u['UserName']}" for u in page.get("PolicyUsers", [])})
+                roles.update({r["RoleName"]: f"role/{r['RoleName']}" for r in page.get("PolicyRoles", [])})
+                groups.update(dict.fromkeys(g["GroupName"] for g in page.get("PolicyGroups", [])))
+        return users, roles, list(groups)
+
+    def resolve(self, target: Target, *, wide_over: int | None = None) -> Resolution:
         """Which principals ``target`` names and which carry the watch tag.
 
         A failed read of the target itself (the user, the group, the policy's entity list) raises
-        ``ReadError``; a failed read of one member or entity is returned in ``errors``.
+        ``ReadError``; a failed read of one member or entity is returned in ``errors``. A group or
+        policy naming more than ``wide_over`` principals is returned ``wide``, before any of them is
+        read: reading each costs about four IAM calls, a sweep a few pages for the whole account.
         """
-        watched: list[str] = []
-        unwatched: list[str] = []
-        errors: list[ReadError] = []
         missing = False
-        if target.kind in (TargetKind.USER, TargetKind.ROLE):
-            kind = target.principal_kind or "user"
-            missing = not self._sort(kind, target.name, f"{kind}/{target.name}", watched, unwatched)
+        # name: what a failed read of it names (the member's ARN where known, else kind/name)
+        users: dict[str, str] = {}
+        roles: dict[str, str] = {}
+        errors: list[ReadError] = []
+        if target.kind is TargetKind.USER:
+            users[target.name] = f"user/{target.name}"
+        elif target.kind is TargetKind.ROLE:
+            roles[target.name] = f"role/{target.name}"
         elif target.kind is TargetKind.GROUP_MEMBERS:
-            missing = not self._members(target.name, watched, unwatched, errors)
+            members = self._group_members(target.name)
+            missing = members is None
+            users.update(members or {})
         elif target.kind is TargetKind.POLICY_ENTITIES:
-            users: dict[str, None] = {}
-            roles: dict[str, None] = {}
-            group_names: dict[str, None] = {}
+            groups: list[str] = []
             try:
-                for usage in ("PermissionsPolicy", "PermissionsBoundary"):
-                    for page in self._pages(
-                        "ListEntitiesForPolicy", target.name, PolicyArn=target.name, PolicyUsageFilter=usage
-                    ):
-                        users.update(dict.fromkeys(u["UserName"] for u in page.get("PolicyUsers", [])))
-                        roles.update(dict.fromkeys(r["RoleName"] for r in page.get("PolicyRoles", [])))
-                        group_names.update(
-                            dict.fromkeys(g["GroupName"] for g in page.get("PolicyGroups", []))
-                        )
+                users, roles, groups = self._policy_entities(target.name)
             except ReadError as exc:
                 if exc.code != "NoSuchEntity":
                     raise
                 missing = True
-            for kind, names in (("user", users), ("role", roles)):
-                for name in names:
-                    try:
-                        self._sort(kind, name, f"{kind}/{name}", watched, unwatched)
-                    except ReadError as exc:
-                        errors.append(exc)
-            for group in group_names:
+            for group in groups:
                 try:
-                    self._members(group, watched, unwatched, errors)
+                    users.update(self._group_members(group) or {})
                 except ReadError as exc:
                     errors.append(exc)
         # USER_GONE / ROLE_GONE: nothing to read, the state knows whether it was watched
+        single = target.kind in (TargetKind.USER, TargetKind.ROLE)
+        if not single and wide_over is not None and len(users) + len(roles) > wide_over:
+            return Resolution(missing=missing, wide=True)
+        watched: list[str] = []
+        unwatched: list[str] = []
+        for kind, names in (("user", users), ("role", roles)):
+            for name, where in names.items():
+                try:
+                    found = self._sort(kind, name, where, watched, unwatched)
+                except ReadError as exc:
+                    if single:
+                        raise  # the target itself could not be read
+                    errors.append(exc)
+                    continue
+                missing = missing or (single and not found)
         return Resolution(
             tuple(dict.fromkeys(watched)), tuple(dict.fromkeys(unwatched)), missing, tuple(errors)
         )

@@ -29,14 +29,15 @@ from restorewatch.compliance import (
 from restorewatch.engine import AccountSnapshot
 from restorewatch.errors import InputError, ReadError, RestoreWatchError
 from restorewatch.profiles import profile_names_from_tag, tag_value
-from restorewatch.state import Presence, SweepHeartbeat
+from restorewatch.state import SweepHeartbeat
 from restorewatch.watch.diff import Gone, GoneReason
 from restorewatch.watch.org_events import OrgScope, is_org_change, plan_org_change
 from restorewatch.watch.stream import stream_snapshots
 from restorewatch.watch.targets import Target, TargetKind, plan_targets
+from restorewatch.watch.watched import ACCOUNT_ACCESS_PROFILE, WatchedIndex, account_access_arn
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable
 
     from restorewatch.alerts import Outbox, RecordResult
     from restorewatch.compliance import ScpCoverage
@@ -78,18 +79,14 @@ class OrgView(ScpSource, Protocol):
     def targets_of(self, policy_id: str) -> list[str]: ...
 
 
-# the state item that says whether a member account could be read at all (organization mode)
-ACCOUNT_ACCESS_PROFILE = "#account-access"
-
-
-def account_access_arn(account: str) -> str:
-    return f"arn:aws:iam::{account}:root"
-
-
 @dataclass(frozen=True, slots=True)
 class WatchSettings:
     tag_key: str
     home_account: str | None = None  # the watcher's own account, when known
+    # A group or policy change naming more principals than this is re-checked by sweeping the
+    # account: reading principals one by one costs about four IAM calls each (bench/watcher.py),
+    # a sweep a few GetAccountAuthorizationDetails pages for the whole account.
+    sweep_over: int = 25
 
 
 @dataclass(slots=True)
@@ -129,7 +126,7 @@ class _Run:
     summary: RunSummary
     trigger: CloudTrailChange | None
     observed_at: datetime  # taken before any read: the evaluation reflects IAM from then on
-    watched: _WatchedIndex
+    watched: WatchedIndex
     org: OrgView | None = None
     reader: IamReader | None = None
     names: dict[str, str | None] = field(default_factory=dict)
@@ -187,7 +184,7 @@ class Watcher:
             RunSummary(swept=swept, account=account),
             trigger,
             self._clock(),
-            _WatchedIndex(self._store, index_account),
+            WatchedIndex(self._store, index_account),
             org=self._org_factory() if self._org_factory is not None else None,
         )
 
@@ -214,6 +211,8 @@ class Watcher:
         plan = plan_targets(change, self._settings.tag_key)
         if plan.sweep:
             logger.info("%s (%s): sweeping instead", change.event_name, plan.reason)
+            if self.fans_out:
+                return self._dispatch_sweeps(self._start(change), [change.account], started)
             return self.sweep(trigger=change)
         if plan.no_effect:
             logger.info("%s cannot change effective permissions: %s", change.event_name, plan.reason)
@@ -228,7 +227,15 @@ class Watcher:
             return self._finish(run, started)
         to_read: dict[str, None] = {}
         for target in plan.targets:
-            to_read.update(dict.fromkeys(self._resolve(run, target, reader)))
+            resolved = self._resolve(run, target, reader)
+            if resolved is None:
+                logger.info(
+                    "%s names over %d principals: sweeping instead", target.name, self._settings.sweep_over
+                )
+                if self.fans_out:
+                    return self._dispatch_sweeps(run, [change.account], started)
+                return self.sweep(trigger=change)
+            to_read.update(dict.fromkeys(resolved))
         if to_read:
             self._evaluate_read(run, list(to_read), reader)
         return self._finish(run, started)
@@ -254,12 +261,7 @@ class Watcher:
             return self._finish(run, started)
         logger.info("%s: %d accounts affected", plan.reason, len(accounts))
         if self.fans_out:
-            assert self._dispatcher is not None
-            try:
-                run.summary.dispatched = self._dispatcher.dispatch(accounts, change)
-            except ReadError as failure:
-                run.summary.retry_reasons.append(str(failure))
-            return self._finish(run, started)
+            return self._dispatch_sweeps(run, accounts, started)
         home = self._settings.home_account
         if home is not None and home not in accounts:
             return self._finish(run, started)  # the watched account is not below what changed
@@ -274,8 +276,9 @@ class Watcher:
             targets = [target for policy in ids for target in org.targets_of(policy)]
         return list(dict.fromkeys(a for target in targets for a in org.accounts_below(target)))
 
-    def _resolve(self, run: _Run, target: Target, reader: IamReader) -> tuple[str, ...]:
-        """The tagged principals ``target`` names; records what is gone or unreadable on the way."""
+    def _resolve(self, run: _Run, target: Target, reader: IamReader) -> tuple[str, ...] | None:
+        """The tagged principals ``target`` names; records what is gone or unreadable on the way.
+        ``None``: too many to read one by one (``WatchSettings.sweep_over``), nothing was recorded."""
         if target.kind in (TargetKind.USER_GONE, TargetKind.ROLE_GONE):
             for state in run.watched.matching(target):
                 self._record_gone(run, Gone(state.principal, state.profile, GoneReason.DELETED))
@@ -284,12 +287,14 @@ class Watcher:
         if single and target.watched_only and not run.watched.matching(target):
             return ()  # not watched: costs no IAM read (the sweep picks up a principal tagged later)
         try:
-            resolution = reader.resolve(target)
+            resolution = reader.resolve(target, wide_over=self._settings.sweep_over)
         except ReadError as failure:
             # the target itself could not be read: the principals it names are unknown
             self._unreadable(run, run.watched.matching(target), failure)
             run.summary.retry_reasons.append(str(failure))
             return ()
+        if resolution.wide:
+            return None
         for arn in resolution.unwatched:
             for state in run.watched.of(arn):
                 self._record_gone(run, Gone(arn, state.profile, GoneReason.UNWATCHED))
@@ -363,9 +368,18 @@ class Watcher:
     def _fan_out(self, trigger: CloudTrailChange | None, started: float) -> RunSummary:
         run = self._start(trigger)
         assert run.org is not None
+        try:
+            accounts = run.org.account_ids()
+        except ReadError as failure:
+            run.summary.retry_reasons.append(f"sweep fan-out: {failure}")
+            return self._finish(run, started)
+        return self._dispatch_sweeps(run, accounts, started)
+
+    def _dispatch_sweeps(self, run: _Run, accounts: list[str], started: float) -> RunSummary:
+        """Organization mode: one sweep message per account, each swept by its own invocation."""
         assert self._dispatcher is not None
         try:
-            run.summary.dispatched = self._dispatcher.dispatch(run.org.account_ids(), trigger)
+            run.summary.dispatched = self._dispatcher.dispatch(accounts, run.trigger)
         except ReadError as failure:
             run.summary.retry_reasons.append(f"sweep fan-out: {failure}")
         return self._finish(run, started)
@@ -484,42 +498,3 @@ class Watcher:
         except RestoreWatchError as failure:
             # the report is a convenience: its failure must not make the sweep (and its alerts) retry
             logger.error("could not write the status report: %s", failure)
-
-
-class _WatchedIndex:
-    """The principals the state says are watched, read once per run and only when needed.
-
-    The state table is the index of watched principals: it is what lets a change to a principal
-    nobody watches cost no IAM read at all.
-    """
-
-    def __init__(self, store: Store, account: str | None = None) -> None:
-        self._store = store
-        self._account = account  # only this account's principals (organization mode)
-        self._by_arn: dict[str, list[StoredState]] | None = None
-
-    def _load(self) -> Mapping[str, list[StoredState]]:
-        if self._by_arn is None:
-            by_arn: dict[str, list[StoredState]] = {}
-            states = (
-                self._store.scan_states()
-                if self._account is None
-                else self._store.states_in_account(self._account)
-            )
-            for state in states:
-                if state.profile == ACCOUNT_ACCESS_PROFILE:
-                    continue  # not a principal: recorded by every account sweep itself
-                if state.presence is Presence.WATCHED:
-                    by_arn.setdefault(state.principal, []).append(state)
-            self._by_arn = by_arn
-        return self._by_arn
-
-    def all(self) -> Iterator[StoredState]:
-        for states in self._load().values():
-            yield from states
-
-    def of(self, arn: str) -> list[StoredState]:
-        return list(self._load().get(arn, ()))
-
-    def matching(self, target: Target) -> list[StoredState]:
-        return [state for arn, states in self._load().items() if target.matches(arn) for state in states]
