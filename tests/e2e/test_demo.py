@@ -48,3 +48,31 @@ def test_demo_prints_seven_alerts_in_order_within_a_minute() -> None:
     assert "can no longer perform" in done.stdout  # the email text, not just the kind
     assert cpu < 60, f"the demo used {cpu:.1f} s of CPU ({elapsed:.1f} s wall)"
     assert elapsed < 180, f"the demo took {elapsed:.1f} s"
+
+
+def test_demo_org_shows_an_ou_scp_taking_create_role_from_a_member_account() -> None:
+    """``make demo-org`` (``python -m restorewatch.demo_org``), issue 5's "done when": an SCP attached
+    at an OU takes iam:CreateRole away from a restore role in a member account, and the one alert
+    names the SCP, the OU and the account (id and name). The central watcher's sweep and the
+    Organizations event both go through the account-sweep queue, one message per account."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_ENDPOINT_URL")}
+    done = subprocess.run(
+        [sys.executable, "-m", "restorewatch.demo_org"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    member = re.search(r"member account (\d{12}) \(prod-workloads\)", out)
+    assert member, out[:2000]
+    account = member.group(1)
+    assert re.findall(r"--- alert ([A-Z]+) rw-[0-9a-f]+ ---", out) == ["LOST"], out[-3000:]
+    assert re.search(r"enqueued 2 account sweep\(s\): \['111122223333', '\d{12}'\]", out)
+    assert f"enqueued 1 account sweep(s): ['{account}']" in out  # only the account below the OU
+    assert f"Account:   {account} (prod-workloads)" in out
+    assert re.search(r"iam:CreateRole is denied by .* SCP DenyIamWrites \(attached to OU Workloads", out)
+    assert "called AttachPolicy" in out

@@ -29,7 +29,7 @@ import copy
 import json
 import re
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -38,6 +38,9 @@ from moto import mock_aws
 from support.template import REPO_ROOT, load_template
 
 from .report import record_row
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 STACK, REGION, ACCOUNT = "restorewatch", "eu-west-1", "111122223333"
 SAMPLE = REPO_ROOT / "tests" / "fixtures" / "tamper" / "dynamodb-DeleteTable.json"
@@ -51,6 +54,8 @@ def physical(logical_id: str) -> str:
 
 
 ESM_UUID = "a1b2c3d4-0000-4000-8000-00000000e5a1"
+SWEEP_ESM_UUID = "a1b2c3d4-0000-4000-8000-00000000e5a2"  # AccountSweeps (organization mode)
+NO_VALUE = object()  # AWS::NoValue: CloudFormation drops the list element or property
 
 
 def get_att(logical_id: str, attribute: str) -> str:
@@ -69,15 +74,18 @@ def get_att(logical_id: str, attribute: str) -> str:
     raise AssertionError(f"unexpected GetAtt {logical_id}.{attribute}")
 
 
-def ref(name: str) -> str:
+def ref(name: str) -> Any:
     pseudo = {
         "AWS::AccountId": ACCOUNT,
         "AWS::Region": REGION,
         "AWS::StackName": STACK,
         "AWS::Partition": "aws",
+        "AWS::NoValue": NO_VALUE,
     }
     if name in pseudo:
         return pseudo[name]
+    if name == "AccountSweeps":
+        return SWEEP_ESM_UUID
     kind = load_template()["Resources"].get(name, {}).get("Type", "AWS::Lambda::EventSourceMapping")
     if kind == "AWS::SNS::Topic":
         return f"arn:aws:sns:{REGION}:{ACCOUNT}:{physical(name)}"
@@ -88,13 +96,19 @@ def ref(name: str) -> str:
     return physical(name)
 
 
-def resolve(value: Any) -> Any:
+def resolve(value: Any, organization_mode: bool = False) -> Any:
+    """The template's value as CloudFormation would deploy it (``OrganizationMode`` as given)."""
     if isinstance(value, list):
-        return [resolve(item) for item in value]
+        items = (resolve(item, organization_mode) for item in value)
+        return [item for item in items if item is not NO_VALUE]
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
         ((key, argument),) = value.items()
+        if key == "Fn::If":
+            condition, when_true, when_false = argument
+            assert condition == "IsOrganizationMode", f"unexpected condition {condition}"
+            return resolve(when_true if organization_mode else when_false, organization_mode)
         if key == "Ref":
             return ref(argument)
         if key == "Fn::GetAtt":
@@ -107,11 +121,11 @@ def resolve(value: Any) -> Any:
             )
         if key == "Fn::Split":
             separator, text = argument
-            return resolve(text).split(separator)
+            return resolve(text, organization_mode).split(separator)
         if key == "Fn::Select":
             index, items = argument
-            return resolve(items)[int(index)]
-    return {key: resolve(item) for key, item in value.items()}
+            return resolve(items, organization_mode)[int(index)]
+    return {key: resolve(item, organization_mode) for key, item in value.items()}
 
 
 def rule() -> dict[str, Any]:
@@ -119,8 +133,8 @@ def rule() -> dict[str, Any]:
     return resource
 
 
-def pattern() -> dict[str, Any]:
-    resolved: dict[str, Any] = resolve(rule()["Properties"]["EventPattern"])
+def pattern(organization_mode: bool = False) -> dict[str, Any]:
+    resolved: dict[str, Any] = resolve(rule()["Properties"]["EventPattern"], organization_mode)
     return resolved
 
 
@@ -177,6 +191,7 @@ def test_tamper_rule_covers_every_tampering_call() -> None:
 OWN = {
     "IamChangeRule", "OrganizationsChangeRule", "WatcherFunctionSweep", "StateTable", "AlertTopic",
     "EventQueue", "EventDeadLetterQueue", "WatcherFunction", "WatcherFunctionIamChanges",
+    "SweepQueue", "AccountSweeps",  # organization mode
 }  # fmt: skip
 
 
@@ -291,43 +306,68 @@ SAMPLES: list[tuple[str, dict[str, Any], bool]] = [
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def bus() -> Any:
-    """The rule on moto's default bus with an SQS queue as its target; yields a 'does it match' call."""
+class Bus:
+    """The rule on moto's default bus with an SQS queue as its target: does an event match?"""
+
+    def __init__(self, organization_mode: bool) -> None:
+        self.organization_mode = organization_mode
+        self.events = boto3.client("events", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.url = self.sqs.create_queue(QueueName="tamper-inbox")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        rule_pattern = json.dumps(pattern(organization_mode))
+        self.events.put_rule(Name="restorewatch-TamperRule", EventPattern=rule_pattern, State="ENABLED")
+        self.events.put_targets(Rule="restorewatch-TamperRule", Targets=[{"Id": "inbox", "Arn": arn}])
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        event = copy.deepcopy(event)
+        event["detail"]["eventID"] = str(uuid.uuid4())
+        entry = {
+            "Source": event["source"],
+            "DetailType": event["detail-type"],
+            "Detail": json.dumps(event["detail"]),
+            "Resources": event["resources"],
+        }
+        assert self.events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+        received = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", [])
+        for message in received:
+            self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        assert all(json.loads(m["Body"])["detail"]["eventID"] == event["detail"]["eventID"] for m in received)
+        return bool(received)
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["single-account", "organization-mode"])
+def bus(request: pytest.FixtureRequest) -> Iterator[Bus]:
+    """The TamperRule as deployed with OrganizationMode false and true."""
     with mock_aws():
-        events = boto3.client("events", region_name=REGION)
-        sqs = boto3.client("sqs", region_name=REGION)
-        url = sqs.create_queue(QueueName="tamper-inbox")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="restorewatch-TamperRule", EventPattern=json.dumps(pattern()), State="ENABLED")
-        events.put_targets(Rule="restorewatch-TamperRule", Targets=[{"Id": "inbox", "Arn": arn}])
-
-        def matches(event: dict[str, Any]) -> bool:
-            entry = {
-                "Source": event["source"],
-                "DetailType": event["detail-type"],
-                "Detail": json.dumps(event["detail"]),
-                "Resources": event["resources"],
-            }
-            assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
-            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-            for message in received:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            assert all(
-                json.loads(m["Body"])["detail"]["eventID"] == event["detail"]["eventID"] for m in received
-            )
-            return bool(received)
-
-        yield matches
+        yield Bus(request.param)
 
 
 @pytest.mark.parametrize(("label", "event", "expected"), SAMPLES, ids=[label for label, _, _ in SAMPLES])
 def test_tamper_rule_matches_the_stacks_resources_and_nothing_else(
-    bus: Any, label: str, event: dict[str, Any], expected: bool
+    bus: Bus, label: str, event: dict[str, Any], expected: bool
 ) -> None:
-    event = copy.deepcopy(event)
-    event["detail"]["eventID"] = str(uuid.uuid4())
     assert bus(event) is expected, label
+
+
+SWEEP_QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{physical('SweepQueue')}"
+ORGANIZATION_SAMPLES: list[tuple[str, dict[str, Any]]] = [
+    ("DeleteQueue, the sweep queue", cloudtrail("sqs.amazonaws.com", "DeleteQueue", {"queueUrl": SWEEP_QUEUE_URL})),
+    ("PurgeQueue, the sweep queue", cloudtrail("sqs.amazonaws.com", "PurgeQueue", {"queueUrl": SWEEP_QUEUE_URL})),
+    ("DeleteEventSourceMapping, the account sweeps'", cloudtrail("lambda.amazonaws.com", "DeleteEventSourceMapping20150331", {"uUID": SWEEP_ESM_UUID})),
+    ("UpdateEventSourceMapping disabled, the account sweeps'", cloudtrail("lambda.amazonaws.com", "UpdateEventSourceMapping20150331", {"uUID": SWEEP_ESM_UUID, "enabled": False})),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "event"), ORGANIZATION_SAMPLES, ids=[x for x, _ in ORGANIZATION_SAMPLES])
+def test_tamper_rule_hears_the_sweep_queue_and_its_mapping_in_organization_mode(
+    bus: Bus, label: str, event: dict[str, Any]
+) -> None:
+    """Organization mode has a queue of account sweeps and its mapping: tampering with them is heard.
+    Without organization mode neither exists, and the rule names neither."""
+    assert bus(event) is bus.organization_mode, label
 
 
 def test_every_tampering_call_has_a_matching_sample() -> None:

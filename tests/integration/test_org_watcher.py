@@ -107,7 +107,7 @@ def org(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Org:
         Name="DenyIamWrites",
         Type="SERVICE_CONTROL_POLICY",
     )["Policy"]["PolicySummary"]["Id"]
-    queue_url = boto3.client("sqs").create_queue(QueueName=stack.local.physical_name("EventQueue"))[
+    queue_url = boto3.client("sqs").create_queue(QueueName=stack.local.physical_name("SweepQueue"))[
         "QueueUrl"
     ]
     made = Org(client, root, ou, member, scp, queue_url)

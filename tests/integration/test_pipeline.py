@@ -226,11 +226,20 @@ def test_malformed_policy_is_unknown_naming_the_policy(
 # --- a change naming many principals: a sweep reads them cheaper -----------------------------------
 
 
-def _attach_to_many_roles(account: Account, count: int) -> None:
-    for number in range(count):
+def _narrow_policy_used_by(account: Account, handler: Handler, roles: int) -> None:
+    """``roles`` more (untagged) roles attach the restore policy; after a sweep, its new default
+    version drops iam:CreateRole, and the SetDefaultPolicyVersion event reaches the handler."""
+    for number in range(roles):
         name = f"AppRole{number:02d}"
         account.iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)
         account.iam.attach_role_policy(RoleName=name, PolicyArn=POLICY_ARN)
+    handler.file(SWEEP)
+    narrower = [a for a in account.actions if a != "iam:CreateRole"]
+    account.iam.create_policy_version(
+        PolicyArn=POLICY_ARN, PolicyDocument=policy_document(narrower), SetAsDefault=True
+    )
+    handler.iam_calls.clear()
+    handler(set_default_event("v2"))
 
 
 def test_policy_used_by_many_principals_is_swept_not_read_one_by_one(
@@ -240,14 +249,7 @@ def test_policy_used_by_many_principals_is_swept_not_read_one_by_one(
     over WatchSettings.sweep_over principals, so the change is re-checked by a sweep of the account
     (GetAccountAuthorizationDetails pages), not by GetRole/ListAttachedRolePolicies/... for each of
     them. The alerts are the same, and still name the change that caused them."""
-    _attach_to_many_roles(account, 30)
-    handler.file(SWEEP)
-    narrower = [a for a in account.actions if a != "iam:CreateRole"]
-    account.iam.create_policy_version(
-        PolicyArn=POLICY_ARN, PolicyDocument=policy_document(narrower), SetAsDefault=True
-    )
-    handler.iam_calls.clear()
-    handler(set_default_event("v2"))
+    _narrow_policy_used_by(account, handler, 30)
     alerts = stack.alerts()
     assert sorted(kinds(alerts)) == [("LOST", ROLE_ARN), ("LOST", USER_ARN)]
     assert {alert["trigger"]["eventName"] for alert in alerts} == {"SetDefaultPolicyVersion"}
@@ -262,14 +264,7 @@ def test_policy_used_by_few_principals_is_read_one_by_one(
     stack: Stack, account: Account, handler: Handler
 ) -> None:
     """The other side of the threshold: 3 principals are read on their own, no sweep."""
-    _attach_to_many_roles(account, 1)
-    handler.file(SWEEP)
-    narrower = [a for a in account.actions if a != "iam:CreateRole"]
-    account.iam.create_policy_version(
-        PolicyArn=POLICY_ARN, PolicyDocument=policy_document(narrower), SetAsDefault=True
-    )
-    handler.iam_calls.clear()
-    handler(set_default_event("v2"))
+    _narrow_policy_used_by(account, handler, 1)
     assert sorted(kinds(stack.alerts())) == [("LOST", ROLE_ARN), ("LOST", USER_ARN)]
     assert "GetAccountAuthorizationDetails" not in handler.iam_calls
     assert handler.iam_calls["GetRole"] == 2  # the restore role and AppRole00 (untagged)

@@ -457,8 +457,41 @@ def test_watcher_role_reads_iam_and_writes_its_own_table_topic_and_queues(resour
         "dynamodb:Scan": [table],
         "dynamodb:Query": [table, index],
     }
+    event_queue = {"Fn::GetAtt": ["EventQueue", "Arn"]}
+    sweep_queue = {"Fn::GetAtt": ["SweepQueue", "Arn"]}  # organization mode's policy
     for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes"):
-        assert by_action[f"sqs:{action}"] == [{"Fn::GetAtt": ["EventQueue", "Arn"]}], action
+        assert by_action[f"sqs:{action}"] == [event_queue, sweep_queue], action
+    # sends: account sweeps into their own queue, failed scheduled invocations into the DLQ
+    assert by_action["sqs:SendMessage"] == [{"Fn::GetAtt": ["EventDeadLetterQueue", "Arn"]}, sweep_queue]
+
+
+def test_sweep_queue_and_its_policy_exist_in_organization_mode_only(resources: dict[str, Any]) -> None:
+    for logical_id in ("SweepQueue", "SweepQueueAccess", "AccountSweeps"):
+        assert resources[logical_id]["Condition"] == "IsOrganizationMode", logical_id
+    assert _props(resources, "SweepQueueAccess")["Roles"] == [{"Ref": "WatcherRole"}]
+    env = _props(resources, "WatcherFunction")["Environment"]["Variables"]
+    assert env["SWEEP_QUEUE_URL"] == {"Fn::If": ["IsOrganizationMode", {"Ref": "SweepQueue"}, ""]}
+
+
+def test_account_sweeps_one_per_invocation_at_bounded_concurrency(
+    resources: dict[str, Any], template: dict[str, Any]
+) -> None:
+    """One account per invocation (a batch of ten large accounts could outlast the timeout), as many
+    at once as AccountSweepConcurrency says (SQS event sources: MaximumConcurrency 2..1000)."""
+    mapping = resources["AccountSweeps"]
+    assert mapping["DependsOn"] == "SweepQueueAccess"  # Lambda checks the role when the mapping is made
+    props = mapping["Properties"]
+    assert props["FunctionName"] == {"Ref": "WatcherFunction"}
+    assert _references(props["EventSourceArn"], "SweepQueue", "Arn")
+    assert props["BatchSize"] == 1
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "AccountSweepConcurrency"}
+    parameter = template["Parameters"]["AccountSweepConcurrency"]
+    assert (parameter["MinValue"], parameter["MaxValue"]) == (2, 1000)
+    queue = _props(resources, "SweepQueue")
+    assert _references(queue["RedrivePolicy"]["deadLetterTargetArn"], "EventDeadLetterQueue", "Arn")
+    assert queue["VisibilityTimeout"] >= 6 * template["Globals"]["Function"]["Timeout"]
+    assert "DelaySeconds" not in queue  # the event queue's delay is for IAM events only
 
 
 @pytest.mark.parametrize(

@@ -105,9 +105,14 @@ class Demo:
             raise RuntimeError(f"`restorewatch {' '.join(args)}` failed:\n{done.stderr or done.stdout}")
         return done.stdout
 
-    def up(self) -> None:
-        environment = json.loads(self.cli("local", "up", "--endpoint-url", self.endpoint, "--format", "json"))
+    def up(self, *parameters: str) -> None:
+        """``local up``; ``parameters``: template parameter overrides, ``NAME=VALUE``."""
+        overrides = [option for parameter in parameters for option in ("--parameter", parameter)]
+        environment = json.loads(
+            self.cli("local", "up", "--endpoint-url", self.endpoint, "--format", "json", *overrides)
+        )
         self.inbox = environment["alert_inbox_queue_url"]
+        self.resources: dict[str, str] = environment["resources"]  # logical id: name, ARN or queue URL
         print(f"Stack resources on {self.endpoint}:")
         for logical_id, physical in sorted(environment["resources"].items()):
             print(f"  {logical_id:<24} {physical}")

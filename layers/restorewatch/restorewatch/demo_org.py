@@ -109,9 +109,9 @@ def run(root: Path) -> int:
         print(f"Member {member}: role {ROLE} tagged {TAG_KEY}={PROFILE}, allowed every restore action")
 
         demo = Demo(root, endpoint, Path(workdir))
-        demo.up()
+        demo.up("OrganizationMode=true")
         sqs = make_client("sqs", endpoint_url=endpoint)
-        queue_url = sqs.get_queue_url(QueueName=_physical(demo, "EventQueue"))["QueueUrl"]
+        queue_url = demo.resources["SweepQueue"]  # organization mode's queue of account sweeps
         org_env = [
             "--env",
             "ORGANIZATION_MODE=true",
@@ -170,12 +170,6 @@ def run(root: Path) -> int:
             f"\n{count} alert(s): the SCP at the OU took iam:CreateRole away from {ROLE} in account {member}."
         )
         return 0 if count else 1
-
-
-def _physical(demo: Demo, logical_id: str) -> str:
-    environment = json.loads(demo.cli("local", "up", "--endpoint-url", demo.endpoint, "--format", "json"))
-    value = environment["resources"][logical_id]
-    return str(value).rsplit("/", 1)[-1]
 
 
 def main(argv: list[str] | None = None) -> int:

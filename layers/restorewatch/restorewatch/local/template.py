@@ -191,7 +191,8 @@ class LocalStack:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            # AWS::NoValue (None here) in a list removes the element, as CloudFormation does
+            return [resolved for resolved in map(self.resolve, value) if resolved is not None]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
