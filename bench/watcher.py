@@ -8,7 +8,9 @@ runs) against moto in-process, counting every AWS call by operation with botocor
 
 * a change to one watched user (inline + managed + group policies);
 * a change to a principal nobody watches (should cost no IAM read at all);
-* a new default version of a managed policy attached to 50 principals (users, roles, group members).
+* a new default version of a managed policy attached to 20 roles (read one by one), and of one
+  attached to 50 principals (users, roles, group members: over ``WatchSettings.sweep_over``, so the
+  account is swept instead).
 
 Import time is measured in fresh interpreters (``python -X importtime``-free: wall time of
 ``import app`` of functions/watcher), median of 7, tracing off as deployed by default.
@@ -68,11 +70,13 @@ def _allow(actions: list[str]) -> str:
     )
 
 
-def _seed(iam: Any, actions: list[str]) -> tuple[str, str]:
-    """50 watched principals use VeeamRestorePolicy: 20 roles, 20 users, 10 users through a group."""
+def _seed(iam: Any, actions: list[str]) -> tuple[str, str, str]:
+    """50 watched principals use VeeamRestorePolicy: 20 roles, 20 users, 10 users through a group.
+    The 20 roles also attach RoleExtras."""
     document = _allow(actions)
     restore = iam.create_policy(PolicyName="VeeamRestorePolicy", PolicyDocument=document)["Policy"]["Arn"]
     extra = iam.create_policy(PolicyName="Extra", PolicyDocument=document)["Policy"]["Arn"]
+    role_extras = iam.create_policy(PolicyName="RoleExtras", PolicyDocument=document)["Policy"]["Arn"]
     iam.create_group(GroupName="backup-operators")
     iam.attach_group_policy(GroupName="backup-operators", PolicyArn=restore)
     iam.put_group_policy(GroupName="backup-operators", PolicyName="inline", PolicyDocument=document)
@@ -86,12 +90,13 @@ def _seed(iam: Any, actions: list[str]) -> tuple[str, str]:
     for index in range(20):
         iam.create_role(RoleName=f"restore-role-{index}", AssumeRolePolicyDocument=trust, Tags=TAG)
         iam.attach_role_policy(RoleName=f"restore-role-{index}", PolicyArn=restore)
+        iam.attach_role_policy(RoleName=f"restore-role-{index}", PolicyArn=role_extras)
         iam.create_user(UserName=f"restore-user-{index}", Tags=TAG)
         iam.attach_user_policy(UserName=f"restore-user-{index}", PolicyArn=restore)
     for index in range(9):
         iam.create_user(UserName=f"operator-{index}", Tags=TAG)
         iam.add_user_to_group(GroupName="backup-operators", UserName=f"operator-{index}")
-    return restore, extra
+    return restore, extra, role_extras
 
 
 def _row(label: str, summary: Any, counter: CallCounter, elapsed: float | None) -> dict[str, Any]:
@@ -130,7 +135,7 @@ def scenarios() -> list[dict[str, Any]]:
         boto3.client("dynamodb").create_table(**state_table_kwargs("state"))
         topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
         actions = list(ProfileRegistry.default().get("veeam-ec2-restore").actions)
-        restore, extra = _seed(iam, actions)
+        restore, extra, role_extras = _seed(iam, actions)
 
         counter = CallCounter()
         real_make_client = clients.make_client
@@ -166,6 +171,15 @@ def scenarios() -> list[dict[str, Any]]:
             "change to an unwatched user (DetachUserPolicy)",
             _event("DetachUserPolicy", {"userName": "someone-else", "policyArn": extra}),
         )
+        same = _allow(actions)
+        iam.create_policy_version(PolicyArn=role_extras, PolicyDocument=same, SetAsDefault=True)
+        run(
+            "new default version of a policy used by 20 roles (CreatePolicyVersion, read one by one)",
+            _event(
+                "CreatePolicyVersion",
+                {"policyArn": role_extras, "policyDocument": same, "setAsDefault": True},
+            ),
+        )
         narrower = json.dumps(
             {
                 "Version": "2012-10-17",
@@ -174,7 +188,7 @@ def scenarios() -> list[dict[str, Any]]:
         )
         iam.create_policy_version(PolicyArn=restore, PolicyDocument=narrower, SetAsDefault=True)
         run(
-            "new default version of a policy used by 50 principals (CreatePolicyVersion)",
+            "new default version of a policy used by 50 principals (CreatePolicyVersion, swept)",
             _event(
                 "CreatePolicyVersion",
                 {"policyArn": restore, "policyDocument": narrower, "setAsDefault": True},

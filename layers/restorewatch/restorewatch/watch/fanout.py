@@ -2,8 +2,9 @@
 
 The central watcher's scheduled sweep (and an Organizations change that reaches many accounts)
 does no IAM read itself: it enqueues ``{"restorewatch": "sweep-account", "account": ..., "trigger":
-...}`` messages into the event queue. The queue's Lambda event source (``ScalingConfig.
-MaximumConcurrency`` in template.yaml) bounds how many accounts are swept at once, a failing account
+...}`` messages into the sweep queue (template.yaml's ``SweepQueue``, apart from the IAM events).
+Its Lambda event source (``AccountSweeps``: one message per invocation, ``MaximumConcurrency`` =
+``AccountSweepConcurrency``) bounds how many accounts are swept at once, a failing account
 fails only its own message (partial batch response, then the DLQ), and the trigger (the
 Organizations call, if any) travels with the message so the alert still names who changed what.
 """

@@ -40,7 +40,7 @@ class WatcherConfig:
     # organization mode (template parameter OrganizationMode): central watcher of member accounts
     organization_mode: bool = False
     member_role_name: str = DEFAULT_MEMBER_ROLE
-    sweep_queue_url: str | None = None  # where account sweeps are enqueued (the event queue)
+    sweep_queue_url: str | None = None  # where account sweeps are enqueued (SweepQueue)
     home_account: str | None = None  # the watcher's own account (read directly, not assumed)
     read_organizations: bool = True  # read SCPs from Organizations (off: alerts say not evaluated)
     # DigestMode=digest: more than digest_threshold transitions in one run go out as one digest
