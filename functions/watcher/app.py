@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +68,7 @@ def _emit(summary: RunSummary) -> None:
             metrics.add_metric(name="SweepSucceeded", unit=MetricUnit.Count, value=1)
 
 
-def _process(record: ParsedRecord) -> RunSummary:
+def _process(record: ParsedRecord, received_at: datetime | None = None) -> RunSummary:
     logger.set_correlation_id(record.correlation_id)
     if record.error is not None:
         raise record.error
@@ -78,7 +79,7 @@ def _process(record: ParsedRecord) -> RunSummary:
     else:
         assert record.change is not None
         logger.append_keys(event_name=record.change.event_name, actor=record.change.actor_arn)
-        summary = watcher.handle_change(record.change)
+        summary = watcher.handle_change(record.change, received_at=received_at)
     _emit(summary)
     logger.info(
         "processed",
@@ -118,9 +119,10 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     failures: list[dict[str, str]] = []
     alerts: list[str] = []
+    received_at = datetime.now(UTC)  # every record of the batch has waited out the queue delay
     for record in invocation.records:
         try:
-            alerts += _process(record).alerts
+            alerts += _process(record, received_at).alerts
         except RestoreWatchError as error:
             logger.warning("record %s will be retried: %s", record.message_id, error)
             failures.append({"itemIdentifier": record.message_id or ""})

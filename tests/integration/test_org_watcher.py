@@ -502,3 +502,20 @@ def test_member_event_that_needs_a_sweep_sweeps_only_that_account(
     assert _run_fan_out(org, handler) == [org.member]
     alerts = stack.alerts()
     assert [(a["kind"], a["principal"]["arn"]) for a in alerts] == [("LOST", org.role_arn)]
+
+
+def test_a_batch_of_member_events_needing_a_sweep_enqueues_one(
+    org: Org, stack: Stack, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """Two unmapped events from the same member in one batch: one account sweep is enqueued."""
+    handler: Handler = request.getfixturevalue("handler")
+    for key, value in _org_env(org, stack).items():
+        monkeypatch.setenv(key, value)
+    events = []
+    for _ in range(2):
+        event = json.loads(json.dumps(fresh_event("iam-DetachRolePolicy")).replace(ACCOUNT, org.member))
+        event["detail"]["eventName"] = "UpdateAssumeRolePolicy"
+        event["detail"]["requestParameters"] = {"roleName": ROLE, "policyDocument": TRUST}
+        events.append(event)
+    assert handler(sqs_batch(*events))["batchItemFailures"] == []
+    assert [json.loads(body)["account"] for body in _drain(org)] == [org.member]

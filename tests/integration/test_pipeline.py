@@ -270,6 +270,37 @@ def test_policy_used_by_few_principals_is_read_one_by_one(
     assert handler.iam_calls["GetRole"] == 2  # the restore role and AppRole00 (untagged)
 
 
+def test_a_batch_of_changes_that_each_need_a_sweep_sweeps_once(
+    stack: Stack, account: Account, handler: Handler
+) -> None:
+    """Three changes in one SQS batch each name over sweep_over principals: the first sweeps the
+    account, and that sweep (begun after the batch arrived, its queue delay over) covers the other
+    two. Ten sweeps of a large account in one invocation could outlast the function's timeout."""
+    _narrow_policy_used_by(account, handler, 30)
+    assert sorted(kinds(stack.alerts())) == [("LOST", ROLE_ARN), ("LOST", USER_ARN)]
+    sweep_calls = handler.iam_calls["GetAccountAuthorizationDetails"]
+    account.iam.set_default_policy_version(PolicyArn=POLICY_ARN, VersionId="v1")
+    handler.iam_calls.clear()
+    result = handler(sqs_batch(set_default_event("v1"), set_default_event("v1"), set_default_event("v1")))
+    assert result["batchItemFailures"] == []
+    assert sorted(kinds(stack.alerts())) == [("RESTORED", ROLE_ARN), ("RESTORED", USER_ARN)]
+    assert handler.iam_calls["GetAccountAuthorizationDetails"] == sweep_calls  # one sweep, not three
+    assert handler.iam_calls["ListEntitiesForPolicy"] == 3 * 2  # each change still lists its entities
+
+
+def test_changes_in_separate_invocations_each_sweep(stack: Stack, account: Account, handler: Handler) -> None:
+    """The other side: a sweep covers only the changes delivered before it began. A change in a later
+    invocation gets a sweep of its own (the state may have moved since)."""
+    _narrow_policy_used_by(account, handler, 30)
+    assert len(stack.alerts()) == 2
+    sweep_calls = handler.iam_calls["GetAccountAuthorizationDetails"]
+    handler.iam_calls.clear()
+    handler(sqs_batch(set_default_event("v2")))
+    handler(sqs_batch(set_default_event("v2")))
+    assert handler.iam_calls["GetAccountAuthorizationDetails"] == 2 * sweep_calls
+    assert stack.alerts() == []
+
+
 # --- duplicates, reordering, concurrency ---------------------------------------------------------------
 
 

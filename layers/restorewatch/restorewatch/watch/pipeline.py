@@ -166,6 +166,8 @@ class Watcher:
         # digest mode: hold this run's alerts back and send more than ``digest_over`` as one digest
         self._digest_over = digest_over
         self._report = report  # where a sweep writes the HTML status report, if anywhere
+        # account (None: this one) -> when its last complete sweep began reading, or was enqueued
+        self._sweeps_begun: dict[str | None, datetime] = {}
 
     @property
     def fans_out(self) -> bool:
@@ -204,16 +206,17 @@ class Watcher:
 
     # ---- one change ------------------------------------------------------------------------------
 
-    def handle_change(self, change: CloudTrailChange) -> RunSummary:
+    def handle_change(self, change: CloudTrailChange, *, received_at: datetime | None = None) -> RunSummary:
+        """``received_at``: when the invocation that carries the change began (its queue delay over).
+        A sweep begun since then covers the change: a batch of changes that each need a sweep of
+        the same account sweeps it once (ten sweeps of a large account would outlast the timeout)."""
         started = time.monotonic()
         if is_org_change(change):
             return self._handle_org_change(change, started)
         plan = plan_targets(change, self._settings.tag_key)
         if plan.sweep:
             logger.info("%s (%s): sweeping instead", change.event_name, plan.reason)
-            if self.fans_out:
-                return self._dispatch_sweeps(self._start(change), [change.account], started)
-            return self.sweep(trigger=change)
+            return self._sweep_instead(change, started, received_at)
         if plan.no_effect:
             logger.info("%s cannot change effective permissions: %s", change.event_name, plan.reason)
             return RunSummary()
@@ -232,13 +235,24 @@ class Watcher:
                 logger.info(
                     "%s names over %d principals: sweeping instead", target.name, self._settings.sweep_over
                 )
-                if self.fans_out:
-                    return self._dispatch_sweeps(run, [change.account], started)
-                return self.sweep(trigger=change)
+                return self._sweep_instead(change, started, received_at)
             to_read.update(dict.fromkeys(resolved))
         if to_read:
             self._evaluate_read(run, list(to_read), reader)
         return self._finish(run, started)
+
+    def _sweep_instead(
+        self, change: CloudTrailChange, started: float, received_at: datetime | None
+    ) -> RunSummary:
+        """Re-check the change's account by a sweep, unless one begun since ``received_at`` has."""
+        key = change.account if self.fans_out else None
+        begun = self._sweeps_begun.get(key)
+        if received_at is not None and begun is not None and begun >= received_at:
+            logger.info("%s: covered by the sweep begun at %s", change.event_name, begun.isoformat())
+            return RunSummary()
+        if self.fans_out:
+            return self._dispatch_sweeps(self._start(change), [change.account], started)
+        return self.sweep(trigger=change)
 
     def _handle_org_change(self, change: CloudTrailChange, started: float) -> RunSummary:
         """An Organizations change: re-check the accounts below what it touched, and only those."""
@@ -363,6 +377,7 @@ class Watcher:
         if not run.summary.retryable:
             # the heartbeat behind the "no successful sweep" alarm: only a complete sweep counts
             self._store.record_sweep(SweepHeartbeat(run.observed_at, len(seen)))
+            self._sweeps_begun[account] = run.observed_at
         return self._finish(run, started)
 
     def _fan_out(self, trigger: CloudTrailChange | None, started: float) -> RunSummary:
@@ -382,6 +397,8 @@ class Watcher:
             run.summary.dispatched = self._dispatcher.dispatch(accounts, run.trigger)
         except ReadError as failure:
             run.summary.retry_reasons.append(f"sweep fan-out: {failure}")
+        else:
+            self._sweeps_begun.update(dict.fromkeys(accounts, run.observed_at))
         return self._finish(run, started)
 
     def _record_account_access(self, run: _Run, account: str, failure: ReadError | None) -> None:
