@@ -171,28 +171,21 @@ def scenarios() -> list[dict[str, Any]]:
             "change to an unwatched user (DetachUserPolicy)",
             _event("DetachUserPolicy", {"userName": "someone-else", "policyArn": extra}),
         )
-        same = _allow(actions)
-        iam.create_policy_version(PolicyArn=role_extras, PolicyDocument=same, SetAsDefault=True)
-        run(
+
+        def new_default_version(label: str, policy: str, document: str) -> None:
+            iam.create_policy_version(PolicyArn=policy, PolicyDocument=document, SetAsDefault=True)
+            parameters = {"policyArn": policy, "policyDocument": document, "setAsDefault": True}
+            run(label, _event("CreatePolicyVersion", parameters))
+
+        new_default_version(
             "new default version of a policy used by 20 roles (CreatePolicyVersion, read one by one)",
-            _event(
-                "CreatePolicyVersion",
-                {"policyArn": role_extras, "policyDocument": same, "setAsDefault": True},
-            ),
+            role_extras,
+            _allow(actions),
         )
-        narrower = json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": actions[:-1], "Resource": "*"}],
-            }
-        )
-        iam.create_policy_version(PolicyArn=restore, PolicyDocument=narrower, SetAsDefault=True)
-        run(
+        new_default_version(
             "new default version of a policy used by 50 principals (CreatePolicyVersion, swept)",
-            _event(
-                "CreatePolicyVersion",
-                {"policyArn": restore, "policyDocument": narrower, "setAsDefault": True},
-            ),
+            restore,
+            _allow(actions[:-1]),
         )
     return results
 

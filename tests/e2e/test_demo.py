@@ -25,12 +25,11 @@ pytestmark = pytest.mark.e2e
 EXPECTED = ["LOST", "RESTORED", "LOST", "RESTORED", "LOST", "RESTORED", "UNWATCHED"]
 
 
-def test_demo_prints_seven_alerts_in_order_within_a_minute() -> None:
+def _run_demo(module: str) -> subprocess.CompletedProcess[str]:
+    """``python -m module`` from the repository, as ``make demo`` runs it (no endpoint preset)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_ENDPOINT_URL")}
-    started = time.monotonic()
-    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(
-        [sys.executable, "-m", "restorewatch.demo"],
+    return subprocess.run(
+        [sys.executable, "-m", module],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -38,6 +37,12 @@ def test_demo_prints_seven_alerts_in_order_within_a_minute() -> None:
         timeout=180,
         check=False,
     )
+
+
+def test_demo_prints_seven_alerts_in_order_within_a_minute() -> None:
+    started = time.monotonic()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = _run_demo("restorewatch.demo")
     elapsed = time.monotonic() - started
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
@@ -55,16 +60,7 @@ def test_demo_org_shows_an_ou_scp_taking_create_role_from_a_member_account() -> 
     at an OU takes iam:CreateRole away from a restore role in a member account, and the one alert
     names the SCP, the OU and the account (id and name). The central watcher's sweep and the
     Organizations event both go through the account-sweep queue, one message per account."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_ENDPOINT_URL")}
-    done = subprocess.run(
-        [sys.executable, "-m", "restorewatch.demo_org"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    done = _run_demo("restorewatch.demo_org")
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     member = re.search(r"member account (\d{12}) \(prod-workloads\)", out)
