@@ -3,9 +3,10 @@
 The central watcher of an organization reads a member account's IAM through the read-only role
 that ``templates/member-stackset.yaml`` creates in every account (trust: the central watcher's
 role, only from inside the organization). ``sts:AssumeRole`` is called once per account per
-factory and the clients are kept until shortly before the credentials expire, so a run that
-reads one account many times assumes its role once. A failed assumption is a ``ReadError``
-(``AssumeRole``, the role ARN): that account's principals become ``unknown``, no other account's.
+factory and the clients (of the 32 accounts used last) are kept until shortly before the
+credentials expire, so a run that reads one account many times assumes its role once. A failed
+assumption is a ``ReadError`` (``AssumeRole``, the role ARN): that account's principals become
+``unknown``, no other account's.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from restorewatch.inventory.clients import make_client, session_from_credentials
+from restorewatch.inventory.clients import make_client
 from restorewatch.inventory.iam_reader import IamReader
 from restorewatch.inventory.organizations import read_error
 
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MEMBER_ROLE = "RestoreWatchMemberReader"
 _SESSION_SECONDS = 3600
 _REFRESH_BEFORE = 600  # assume again when less than this is left (the Lambda timeout is 900 s at most)
+_CACHED_ACCOUNTS = 32  # member-account clients kept (each holds its credentials and connections)
 
 
 class AccountReaders:
@@ -61,8 +63,9 @@ class AccountReaders:
     def iam_client(self, account: str) -> Any:
         if account == self.home_account and self._home_client is not None:
             return self._home_client
-        cached = self._clients.get(account)
+        cached = self._clients.pop(account, None)
         if cached is not None and cached[1] > self._clock():
+            self._clients[account] = cached  # now the most recently used
             return cached[0]
         role_arn = self.role_arn(account)
         self.calls["AssumeRole"] += 1
@@ -72,9 +75,10 @@ class AccountReaders:
             )["Credentials"]
         except Exception as exc:  # botocore ClientError / BotoCoreError
             raise read_error("AssumeRole", role_arn, exc) from exc
-        client = make_client(
-            "iam", endpoint_url=self._endpoint, session=session_from_credentials(credentials)
-        )
+        client = make_client("iam", endpoint_url=self._endpoint, credentials=credentials)
+        if len(self._clients) >= _CACHED_ACCOUNTS:
+            # a warm container sweeps one account after another: keep the most recent ones only
+            self._clients.pop(next(iter(self._clients)))
         self._clients[account] = (client, self._clock() + _SESSION_SECONDS - _REFRESH_BEFORE)
         return client
 

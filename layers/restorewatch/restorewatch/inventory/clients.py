@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import threading
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 RETRIES: dict[str, Any] = {"mode": "adaptive", "max_attempts": 10}
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"
@@ -68,30 +71,34 @@ def make_client(
     endpoint_url: str | None = None,
     region_name: str | None = None,
     session: Any | None = None,
+    credentials: Mapping[str, Any] | None = None,
     **config_overrides: Any,
 ) -> Any:
-    """A boto3 client for ``service`` (``session``: a ``boto3.Session``; default credential chain)."""
+    """A boto3 client for ``service`` (``session``: a ``boto3.Session``; default credential chain).
+
+    ``credentials``: STS credentials (``AssumeRole``'s ``Credentials``) for this client only. The
+    client still comes from the shared session: a session per member account would load botocore's
+    data files again for each (measured: 10.5 MB per account, against 0.4 MB for a client of the
+    shared session), and a warm Lambda container sweeps many accounts in turn.
+    """
     if session is None:
         session = _default_session()
     region = region_name or session.region_name or os.environ.get("AWS_REGION") or "us-east-1"
+    keys: dict[str, Any] = {}
+    if credentials is not None:
+        keys = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
     with _SESSION_LOCK:  # sessions are not thread-safe; the clients they make are
         return session.client(
             service,
             region_name=region,
             endpoint_url=resolve_endpoint_url(service, endpoint_url),
             config=client_config(**config_overrides),
+            **keys,
         )
-
-
-def session_from_credentials(credentials: dict[str, Any]) -> Any:
-    """A ``boto3.Session`` over STS credentials (``AssumeRole``'s ``Credentials``)."""
-    import boto3
-
-    return boto3.session.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
 
 
 def iam_client(endpoint_url: str | None = None, *, session: Any | None = None) -> Any:
@@ -105,5 +112,4 @@ __all__ = [
     "iam_client",
     "make_client",
     "resolve_endpoint_url",
-    "session_from_credentials",
 ]
