@@ -420,7 +420,7 @@ def worker_fanout(concurrency: int) -> dict[str, Any]:
     }
 
 
-def _run_worker(kind: str, env: dict[str, str], concurrency: int = 4) -> dict[str, Any]:
+def _run_worker(kind: str, env: dict[str, str], concurrency: int = 5) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         full = {
             **os.environ,
@@ -637,7 +637,12 @@ def main() -> int:
         "--accounts", type=int, default=10, help="member accounts for the fan-out (default 10)"
     )
     parser.add_argument("--account-principals", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=4, help="account sweeps at once (default 4)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=5,
+        help="account sweeps at once (default 5, as AccountSweepConcurrency)",
+    )
     parser.add_argument("--load-workers", type=int, default=8, help="threads loading moto (default 8)")
     parser.add_argument("--generator", type=Path, default=GENERATOR)
     parser.add_argument("--no-single", action="store_true")
