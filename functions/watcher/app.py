@@ -23,7 +23,7 @@ from restorewatch.watch.events import InvocationKind, ParsedRecord, parse_lambda
 from restorewatch.watch.runtime import watcher_from_environment
 
 if TYPE_CHECKING:
-    from restorewatch.watch.pipeline import RunSummary
+    from restorewatch.watch.run import RunSummary
 
 logger = Logger()
 metrics = Metrics()

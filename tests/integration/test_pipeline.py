@@ -37,7 +37,8 @@ from restorewatch.inventory import IamReader
 from restorewatch.profiles import ProfileRegistry
 from restorewatch.state import DynamoStateStore, StoredState
 from restorewatch.watch.events import parse_lambda_event
-from restorewatch.watch.pipeline import Watcher, WatchSettings
+from restorewatch.watch.pipeline import Watcher
+from restorewatch.watch.run import WatchSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable

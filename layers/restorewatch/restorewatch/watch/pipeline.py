@@ -7,7 +7,10 @@ Failures never turn into silence:
 * a principal that cannot be read or evaluated is recorded as ``unknown`` (and alerted once);
 * a failure that a retry can fix (throttling, 5xx, network, a state-write conflict) also makes the
   event retryable, so SQS delivers it again and finally parks it in the DLQ, whose alarm is loud;
-* a change that cannot be mapped to principals triggers a sweep of every tagged principal.
+* a change that cannot be mapped to principals (or names too many) triggers a sweep of its account.
+
+What a run is given and returns (``WatchSettings``, ``RunSummary``, the Organizations view) lives
+in ``watch.run``.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from restorewatch.alerts import AlertBatch, Outcome
+from restorewatch.alerts import AlertBatch
 from restorewatch.compliance import (
     SCPS_NOT_CONFIGURED,
     ComplianceStatus,
@@ -32,6 +35,7 @@ from restorewatch.profiles import profile_names_from_tag, tag_value
 from restorewatch.state import SweepHeartbeat
 from restorewatch.watch.diff import Gone, GoneReason
 from restorewatch.watch.org_events import OrgScope, is_org_change, plan_org_change
+from restorewatch.watch.run import OrgView, RunSummary, ScpSource, WatchSettings, is_transient
 from restorewatch.watch.stream import stream_snapshots
 from restorewatch.watch.targets import Target, TargetKind, plan_targets
 from restorewatch.watch.watched import ACCOUNT_ACCESS_PROFILE, WatchedIndex, account_access_arn
@@ -39,7 +43,7 @@ from restorewatch.watch.watched import ACCOUNT_ACCESS_PROFILE, WatchedIndex, acc
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from restorewatch.alerts import Outbox, RecordResult
+    from restorewatch.alerts import Outbox
     from restorewatch.compliance import ScpCoverage
     from restorewatch.engine import ScpLevels
     from restorewatch.inventory import IamReader
@@ -50,73 +54,6 @@ if TYPE_CHECKING:
     from restorewatch.watch.targets import CloudTrailChange
 
 logger = logging.getLogger(__name__)
-
-# Codes a retry cannot fix: the watcher lacks permission, or the thing is gone.
-_PERMANENT_CODES = frozenset(
-    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "NoSuchEntity", "InvalidClientTokenId"}
-)
-
-
-def is_transient(error: ReadError) -> bool:
-    return error.code not in _PERMANENT_CODES
-
-
-class ScpSource(Protocol):
-    """Where the SCP levels of the watched account come from (``None``: no SCPs to evaluate)."""
-
-    def levels(self, account: str) -> ScpLevels | None: ...
-
-
-class OrgView(ScpSource, Protocol):
-    """The organization as one run sees it (met by ``inventory.OrganizationsScpSource``)."""
-
-    @property
-    def total_calls(self) -> int: ...
-    def coverage(self, account: str) -> ScpCoverage: ...
-    def account_name(self, account: str) -> str | None: ...
-    def account_ids(self) -> list[str]: ...
-    def accounts_below(self, target: str) -> list[str]: ...
-    def targets_of(self, policy_id: str) -> list[str]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class WatchSettings:
-    tag_key: str
-    home_account: str | None = None  # the watcher's own account, when known
-    # A group or policy change naming more principals than this is re-checked by sweeping the
-    # account: reading principals one by one costs about four IAM calls each (bench/watcher.py),
-    # a sweep a few GetAccountAuthorizationDetails pages for the whole account.
-    sweep_over: int = 25
-
-
-@dataclass(slots=True)
-class RunSummary:
-    """What one change or sweep did; the handler turns it into metrics and batch failures."""
-
-    checks: list[PrincipalCheck] = field(default_factory=list)
-    results: list[RecordResult] = field(default_factory=list)
-    gone: list[Gone] = field(default_factory=list)
-    retry_reasons: list[str] = field(default_factory=list)
-    swept: bool = False
-    iam_calls: int = 0
-    duration_seconds: float = 0.0
-    account: str | None = None  # the one account swept (organization mode)
-    dispatched: int = 0  # account sweeps enqueued (organization mode fan-out)
-    org_calls: int = 0
-    delivered: list[str] = field(default_factory=list)  # deferred alerts published at the end (digest mode)
-    report: str | None = None  # where the sweep wrote the HTML report
-
-    @property
-    def retryable(self) -> bool:
-        return bool(self.retry_reasons)
-
-    @property
-    def alerts(self) -> list[str]:
-        ids = [r.alert_id for r in self.results if r.outcome is Outcome.ALERTED and r.alert_id]
-        return ids + [alert for r in self.results for alert in r.flushed] + self.delivered
-
-    def count(self, status: ComplianceStatus) -> int:
-        return sum(1 for check in self.checks if check.status is status)
 
 
 @dataclass(slots=True)

@@ -24,7 +24,8 @@ from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry
 from restorewatch.report import S3ReportSink
 from restorewatch.state import DynamoStateStore
 from restorewatch.watch.fanout import SqsSweepDispatcher
-from restorewatch.watch.pipeline import Watcher, WatchSettings
+from restorewatch.watch.pipeline import Watcher
+from restorewatch.watch.run import WatchSettings
 
 _TRUE = frozenset({"true", "1", "yes"})
 
