@@ -57,6 +57,7 @@ class Demo:
 
         self.iam = make_client("iam", endpoint_url=endpoint)
         self.inbox: str | None = None
+        self.resources: dict[str, str] = {}  # after up(): logical id -> name, ARN or queue URL
         self.slack: SlackStandIn | None = None  # the local Slack stand-in, when the demo runs one
         self.cli_env = dict(os.environ)
 
@@ -112,7 +113,7 @@ class Demo:
             self.cli("local", "up", "--endpoint-url", self.endpoint, "--format", "json", *overrides)
         )
         self.inbox = environment["alert_inbox_queue_url"]
-        self.resources: dict[str, str] = environment["resources"]  # logical id: name, ARN or queue URL
+        self.resources = environment["resources"]
         print(f"Stack resources on {self.endpoint}:")
         for logical_id, physical in sorted(environment["resources"].items()):
             print(f"  {logical_id:<24} {physical}")

@@ -338,16 +338,18 @@ class IamReader:
         policy naming more than ``wide_over`` principals is returned ``wide``, before any of them is
         read: reading each costs about four IAM calls, a sweep a few pages for the whole account.
         """
+        watched: list[str] = []
+        unwatched: list[str] = []
+        if target.kind in (TargetKind.USER, TargetKind.ROLE):
+            kind = target.principal_kind or "user"
+            missing = not self._sort(kind, target.name, f"{kind}/{target.name}", watched, unwatched)
+            return Resolution(tuple(watched), tuple(unwatched), missing)
         missing = False
         # name: what a failed read of it names (the member's ARN where known, else kind/name)
         users: dict[str, str] = {}
         roles: dict[str, str] = {}
         errors: list[ReadError] = []
-        if target.kind is TargetKind.USER:
-            users[target.name] = f"user/{target.name}"
-        elif target.kind is TargetKind.ROLE:
-            roles[target.name] = f"role/{target.name}"
-        elif target.kind is TargetKind.GROUP_MEMBERS:
+        if target.kind is TargetKind.GROUP_MEMBERS:
             members = self._group_members(target.name)
             missing = members is None
             users.update(members or {})
@@ -365,21 +367,14 @@ class IamReader:
                 except ReadError as exc:
                     errors.append(exc)
         # USER_GONE / ROLE_GONE: nothing to read, the state knows whether it was watched
-        single = target.kind in (TargetKind.USER, TargetKind.ROLE)
-        if not single and wide_over is not None and len(users) + len(roles) > wide_over:
+        if wide_over is not None and len(users) + len(roles) > wide_over:
             return Resolution(missing=missing, wide=True)
-        watched: list[str] = []
-        unwatched: list[str] = []
         for kind, names in (("user", users), ("role", roles)):
             for name, where in names.items():
                 try:
-                    found = self._sort(kind, name, where, watched, unwatched)
+                    self._sort(kind, name, where, watched, unwatched)
                 except ReadError as exc:
-                    if single:
-                        raise  # the target itself could not be read
                     errors.append(exc)
-                    continue
-                missing = missing or (single and not found)
         return Resolution(
             tuple(dict.fromkeys(watched)), tuple(dict.fromkeys(unwatched)), missing, tuple(errors)
         )

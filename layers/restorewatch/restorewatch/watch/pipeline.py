@@ -172,14 +172,18 @@ class Watcher:
                 logger.info(
                     "%s names over %d principals: sweeping instead", target.name, self._settings.sweep_over
                 )
-                return self._sweep_instead(change, started, received_at)
+                return self._sweep_instead(change, started, received_at, run)
             to_read.update(dict.fromkeys(resolved))
         if to_read:
             self._evaluate_read(run, list(to_read), reader)
         return self._finish(run, started)
 
     def _sweep_instead(
-        self, change: CloudTrailChange, started: float, received_at: datetime | None
+        self,
+        change: CloudTrailChange,
+        started: float,
+        received_at: datetime | None,
+        run: _Run | None = None,
     ) -> RunSummary:
         """Re-check the change's account by a sweep, unless one begun since ``received_at`` has."""
         key = change.account if self.fans_out else None
@@ -188,7 +192,7 @@ class Watcher:
             logger.info("%s: covered by the sweep begun at %s", change.event_name, begun.isoformat())
             return RunSummary()
         if self.fans_out:
-            return self._dispatch_sweeps(self._start(change), [change.account], started)
+            return self._dispatch_sweeps(run or self._start(change), [change.account], started)
         return self.sweep(trigger=change)
 
     def _handle_org_change(self, change: CloudTrailChange, started: float) -> RunSummary:
