@@ -28,11 +28,15 @@ from restorewatch.engine.model import (
     Statement,
     StatementRef,
 )
+from restorewatch.engine.scope import policy_scope
+from restorewatch.engine.service_rules import ServiceRule, always_allowing, reserving
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from restorewatch.engine.catalog import ActionCatalog
     from restorewatch.engine.conditions import ConditionEntry
+    from restorewatch.engine.scope import Scoped
 
 ScpLevels = tuple[tuple[Policy, ...], ...]
 
@@ -94,11 +98,17 @@ def decide_request(
     context: Mapping[str, object] | None = None,
     scps: ScpLevels | None = None,
 ) -> RequestResult:
-    """The decision AWS would make for this one request (no resource or session policies)."""
+    """The decision AWS would make for this one request (no resource or session policies).
+
+    The service rules (``engine.service_rules``) come first where AWS decides without the policies.
+    """
+    action_lower = action.lower()
+    always = always_allowing(action_lower)
+    if always is not None:
+        return RequestResult(RequestDecision.ALLOWED, (_service_rule_reason(always, f"{action} is allowed"),))
     request_context = normalize_context(context)
     derived = principal.derived_context()
     request_context.update(derived)
-    action_lower = action.lower()
 
     denies: list[Reason] = []
     missing: list[Reason] = []
@@ -134,9 +144,19 @@ def decide_request(
             allows.append(layer_allow)
     if denies:
         return RequestResult(RequestDecision.EXPLICIT_DENY, tuple(denies))
+    reserved = reserving(action_lower, resource)
+    if reserved is not None:
+        reason = _service_rule_reason(
+            reserved, f"{action} on {resource} is denied whatever the policies allow"
+        )
+        return RequestResult(RequestDecision.IMPLICIT_DENY, (reason, *missing))
     if missing:
         return RequestResult(RequestDecision.IMPLICIT_DENY, tuple(missing))
     return RequestResult(RequestDecision.ALLOWED, tuple(allows))
+
+
+def _service_rule_reason(rule: ServiceRule, what: str) -> Reason:
+    return Reason("service_rule", LayerKind.SERVICE, f"{what}: AWS service rule: {rule.summary} ({rule.doc})")
 
 
 def _applies(statement: Statement, resource: str, context: Mapping[str, str | list[str]]) -> bool:
@@ -150,22 +170,26 @@ def _applies(statement: Statement, resource: str, context: Mapping[str, str | li
 
 @dataclass(frozen=True, slots=True)
 class _Covering:
-    """A covering statement after its principal-derived conditions were decided."""
+    """A covering statement after the catalog's rules and its principal-derived conditions."""
 
     policy: Policy
-    statement: Statement
+    scoped: Scoped
     remaining: tuple[ConditionEntry, ...]
 
     @property
+    def statement(self) -> Statement:
+        return self.scoped.statement
+
+    @property
     def unconditional_on_star(self) -> bool:
-        return self.statement.resource_is_star and not self.remaining
+        return self.scoped.star and not self.remaining
 
     @property
     def limits(self) -> tuple[Limit, ...]:
         limits: list[Limit] = []
-        if self.statement.not_resource:
+        if self.scoped.not_resource:
             limits.append(Limit.NOT_RESOURCE)
-        elif not self.statement.resource_is_star:
+        elif not self.scoped.star:
             limits.append(Limit.RESOURCE_SCOPE)
         if self.remaining:
             limits.append(Limit.CONDITION)
@@ -174,15 +198,22 @@ class _Covering:
     def describe_limits(self) -> str:
         only = "only " if self.statement.effect is Effect.ALLOW else ""
         parts: list[str] = []
-        entries = self.statement.resources.entries
-        if self.statement.not_resource:
+        entries = self.scoped.entries
+        if self.scoped.not_resource:
             parts.append(f"on every resource except {', '.join(entries)}")
-        elif not self.statement.resource_is_star:
+        elif not self.scoped.star:
             parts.append(f"{only}on {', '.join(entries)}")
         if self.remaining:
             keys = ", ".join(f"{entry.operator} {entry.key}" for entry in self.remaining)
             parts.append(f"{only}when {keys}")
         return " and ".join(parts)
+
+    def absent_note(self, action: str) -> str:
+        """Why a condition of the statement no longer counts (the catalog decided it)."""
+        if not self.scoped.absent:
+            return ""
+        keys = ", ".join(f"{entry.operator} {entry.key}" for entry in self.scoped.absent)
+        return f" (its condition {keys} always holds: {action} requests never carry that key)"
 
 
 def _decidable_by_principal(entry: ConditionEntry, principal: Principal) -> bool:
@@ -195,26 +226,30 @@ def _decidable_by_principal(entry: ConditionEntry, principal: Principal) -> bool
 
 
 def _classify(
-    policy: Policy, statement: Statement, principal: Principal, derived: Mapping[str, str | list[str]]
+    policy: Policy, scoped: Scoped, principal: Principal, derived: Mapping[str, str | list[str]]
 ) -> _Covering | None:
     """None when a principal-derived condition is false: the statement never applies to it."""
     remaining: list[ConditionEntry] = []
-    for entry in statement.conditions:
+    for entry in scoped.conditions:
         if _decidable_by_principal(entry, principal):
             if not entry.evaluate(derived):
                 return None
         else:
             remaining.append(entry)
-    return _Covering(policy, statement, tuple(remaining))
+    return _Covering(policy, scoped, tuple(remaining))
 
 
 def _covering_in(
-    layer: Layer, action: str, principal: Principal, derived: Mapping[str, str | list[str]]
+    layer: Layer,
+    action: str,
+    principal: Principal,
+    derived: Mapping[str, str | list[str]],
+    catalog: ActionCatalog | None,
 ) -> list[_Covering]:
     found: list[_Covering] = []
     for policy in layer.policies:
-        for statement in policy.covering(action):
-            covering = _classify(policy, statement, principal, derived)
+        for scoped in policy_scope(policy, action, catalog).applicable:
+            covering = _classify(policy, scoped, principal, derived)
             if covering is not None:
                 found.append(covering)
     return found
@@ -232,15 +267,33 @@ def _excluding_not_actions(layer: Layer, action: str) -> Iterable[tuple[Policy, 
                 yield policy, statement
 
 
-def requirement_status(principal: Principal, action: str, scps: ScpLevels | None = None) -> RequirementResult:
-    """Can ``principal`` perform ``action`` on some resource, whatever the request context?"""
-    return _requirement(principal, action, layers_of(principal, scps), principal.derived_context())
+def requirement_status(
+    principal: Principal,
+    action: str,
+    scps: ScpLevels | None = None,
+    catalog: ActionCatalog | None = None,
+) -> RequirementResult:
+    """Can ``principal`` perform ``action`` on some resource, whatever the request context?
+
+    ``catalog`` (evaluation spec, "The action catalog") says what the action can act on and which
+    condition keys its requests carry; without one, every Resource entry may apply and no
+    condition is decided (coarse, never more than the policies say).
+    """
+    return _requirement(principal, action, layers_of(principal, scps), principal.derived_context(), catalog)
 
 
 def _requirement(
-    principal: Principal, action: str, layers: Sequence[Layer], derived: Mapping[str, str | list[str]]
+    principal: Principal,
+    action: str,
+    layers: Sequence[Layer],
+    derived: Mapping[str, str | list[str]],
+    catalog: ActionCatalog | None,
 ) -> RequirementResult:
     action_lower = action.lower()
+    always = always_allowing(action_lower)
+    if always is not None:
+        reason = _service_rule_reason(always, f"{action} is allowed whatever the policies say")
+        return RequirementResult(action, RequirementStatus.ALLOWED, (reason,))
     full_denies: list[Reason] = []
     no_allow: list[Reason] = []
     limited: list[Reason] = []
@@ -248,7 +301,7 @@ def _requirement(
     any_deny = False
 
     for layer in layers:
-        covering = _covering_in(layer, action_lower, principal, derived)
+        covering = _covering_in(layer, action_lower, principal, derived, catalog)
         layer_allows = [c for c in covering if c.statement.effect is Effect.ALLOW]
         for deny in (c for c in covering if c.statement.effect is Effect.DENY):
             any_deny = True
@@ -258,7 +311,7 @@ def _requirement(
                     Reason(
                         "explicit_deny",
                         layer.kind,
-                        f"{action} is denied by {ref.describe()}",
+                        f"{action} is denied by {ref.describe()}{deny.absent_note(action)}",
                         ref,
                         layer.scp_level,
                     )
@@ -276,13 +329,19 @@ def _requirement(
                     )
                 )
         if not layer_allows:
-            no_allow.append(_no_allow_reason(layer, action, action_lower))
+            no_allow.append(_no_allow_reason(layer, action, action_lower, catalog))
             continue
         full = next((c for c in layer_allows if c.unconditional_on_star), None)
         if full is not None:
             ref = _ref(full.policy, full.statement)
             allows.append(
-                Reason("allow", layer.kind, f"{action} is allowed by {ref.describe()}", ref, layer.scp_level)
+                Reason(
+                    "allow",
+                    layer.kind,
+                    f"{action} is allowed by {ref.describe()}{full.absent_note(action)}",
+                    ref,
+                    layer.scp_level,
+                )
             )
             continue
         for allow in layer_allows:
@@ -306,7 +365,7 @@ def _requirement(
     return RequirementResult(action, RequirementStatus.PARTIAL, tuple(limited))
 
 
-def _no_allow_reason(layer: Layer, action: str, action_lower: str) -> Reason:
+def _no_allow_reason(layer: Layer, action: str, action_lower: str, catalog: ActionCatalog | None) -> Reason:
     excluded = list(_excluding_not_actions(layer, action_lower))
     message = f"no statement in {layer.describe()} allows {action}"
     ref = None
@@ -315,13 +374,31 @@ def _no_allow_reason(layer: Layer, action: str, action_lower: str) -> Reason:
         ref = _ref(policy, statement)
         listed = ", ".join(statement.actions.patterns)
         message += f" ({ref.describe()} allows everything except {listed} via NotAction)"
+    else:
+        # an Allow that names the action but can never apply to it: the usual mistake to point at
+        for policy in layer.policies:
+            skipped = next(
+                (
+                    i
+                    for i in policy_scope(policy, action_lower, catalog).inapplicable
+                    if i.statement.effect is Effect.ALLOW
+                ),
+                None,
+            )
+            if skipped is not None:
+                ref = _ref(policy, skipped.statement)
+                message += f" ({ref.describe()} names {action} but never applies to it: {skipped.why})"
+                break
     return Reason("no_allow", layer.kind, message, ref, layer.scp_level)
 
 
 def check_actions(
-    principal: Principal, actions: Sequence[str], scps: ScpLevels | None = None
+    principal: Principal,
+    actions: Sequence[str],
+    scps: ScpLevels | None = None,
+    catalog: ActionCatalog | None = None,
 ) -> tuple[RequirementResult, ...]:
     """``requirement_status`` for several actions; the layers and context are built once."""
     layers = layers_of(principal, scps)
     derived = principal.derived_context()
-    return tuple(_requirement(principal, action, layers, derived) for action in actions)
+    return tuple(_requirement(principal, action, layers, derived, catalog) for action in actions)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from restorewatch.engine.conditions import ConditionEntry
     from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher
+    from restorewatch.engine.scope import PolicyScope
 
 
 class Effect(enum.Enum):
@@ -26,6 +27,7 @@ class LayerKind(enum.Enum):
     IDENTITY = "identity"
     BOUNDARY = "boundary"
     SCP = "scp"
+    SERVICE = "service"  # AWS itself, outside every policy (engine.service_rules)
 
 
 class PrincipalKind(enum.Enum):
@@ -125,6 +127,8 @@ class Policy:
     by_service: Mapping[str, tuple[Statement, ...]] = field(repr=False, compare=False)
     # action -> the statements that cover it; filled lazily, shared by every principal using the policy
     _covering: dict[str, tuple[Statement, ...]] = field(default_factory=dict, repr=False, compare=False)
+    # action -> what its covering statements mean once the action catalog is consulted (engine.scope)
+    scopes: dict[str, PolicyScope] = field(default_factory=dict, repr=False, compare=False)
 
     def statements_for(self, service: str) -> tuple[Statement, ...]:
         return self.by_service.get(service, ()) + self.by_service.get("*", ())
@@ -188,7 +192,7 @@ class Reason:
     """One line of an explanation.
 
     ``code`` is a stable machine-readable word (``explicit_deny``, ``no_allow``, ``limited_allow``,
-    ``limited_deny``, ``allow``); ``layer`` and ``scp_level`` say which layer it is about;
+    ``limited_deny``, ``allow``, ``service_rule``); ``layer`` and ``scp_level`` say which layer it is about;
     ``statement`` points at the statement when there is one; ``limits`` and ``condition_keys``
     say why a statement only partly applies.
     """
