@@ -86,11 +86,17 @@ def _power_user_policy() -> dict[str, Any]:
     }
 
 
+def _bucket_actions() -> list[str]:
+    """The profile's S3 actions that act on buckets and objects: all but s3:ListAllMyBuckets, which
+    has no resource type (Service Authorization Reference) and is only ever requested on "*"."""
+    return [a for a in _actions("veeam-ec2-restore") if a.startswith("s3:") and a != "s3:ListAllMyBuckets"]
+
+
 def account(*, scoped_role_tag: str = "veeam-ec2-restore") -> dict[str, Any]:
     """A small account: one principal per outcome the CLI must report."""
     veeam = _actions("veeam-ec2-restore")
-    s3 = [action for action in veeam if action.startswith("s3:")]
-    not_s3 = [action for action in veeam if not action.startswith("s3:")]
+    s3 = _bucket_actions()
+    not_s3 = [action for action in veeam if action not in s3]
     return {
         "UserDetailList": [
             _user(
@@ -324,7 +330,7 @@ def test_check_resource_scoped_allow_is_degraded(auth: str, capsys: pytest.Captu
     (entry,) = document["principals"]
     assert entry["status"] == "degraded"
     missing = not_allowed(entry)
-    assert set(missing) == {action for action in _actions("veeam-ec2-restore") if action.startswith("s3:")}
+    assert set(missing) == set(_bucket_actions())
     for action in missing.values():
         assert action["status"] == "partial"
         assert any("resource_scope" in reason.get("limits", []) for reason in action["reasons"])

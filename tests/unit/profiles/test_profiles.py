@@ -168,7 +168,7 @@ def test_load_missing_file_names_it(tmp_path: Path) -> None:
         ("p.json", '{"profiles": [], "extra": 1}', "unexpected key(s) next to 'profiles': extra"),
         (
             "p.json",
-            '[{"name": "x", "actions": ["s3:A"]}, {"name": "x", "actions": ["s3:B"]}]',
+            '[{"name": "x", "actions": ["s3:GetObject"]}, {"name": "x", "actions": ["s3:PutObject"]}]',
             "defined twice",
         ),
     ],
@@ -213,10 +213,14 @@ def test_malformed_action_names_file_profile_and_action(
 
 
 def test_valid_action_forms() -> None:
-    profile = make_profile(
-        "x", ["ec2:RunInstances", "elastic-inference:Connect", "s3:PutObject2"], source="t"
-    )
-    assert profile.actions == ("ec2:RunInstances", "elastic-inference:Connect", "s3:PutObject2")
+    """Service prefixes with '-' and digits, action names with digits (all real AWS actions)."""
+    actions = [
+        "ec2:RunInstances",
+        "ec2-instance-connect:SendSSHPublicKey",
+        "route53:ListHostedZones",
+        "ec2:DescribeIpv6Pools",
+    ]
+    assert make_profile("x", actions, source="t").actions == tuple(actions)
 
 
 def test_duplicate_actions_rejected_case_insensitively() -> None:

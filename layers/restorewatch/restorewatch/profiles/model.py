@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 from restorewatch.errors import ProfileError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 __all__ = [
     "DEFAULT_TAG_KEY",
     "Profile",
     "make_profile",
     "profile_names_from_tag",
+    "require_known_actions",
     "tag_value",
     "validate_action",
 ]
@@ -103,7 +104,19 @@ def make_profile(
         checked.append(valid)
     if not checked:
         raise ProfileError(f"{where}: actions is empty; a profile must require at least one action")
+    require_known_actions(checked, where=where)
     return Profile(name=name, description=description, actions=tuple(checked), source=source, url=url)
+
+
+def require_known_actions(actions: Iterable[str], *, where: str) -> None:
+    """Every action must be one AWS has (evaluation spec, "The action catalog", rule 3): an unknown
+    one, a typo or a vendor's mistake, would otherwise read as "denied" forever."""
+    from restorewatch.catalog import default_catalog, unknown_action_message
+
+    catalog = default_catalog()
+    for action in actions:
+        if catalog.spelling(action) is None:
+            raise ProfileError(f"{where}: {unknown_action_message(action, catalog)}")
 
 
 def profile_names_from_tag(value: str) -> tuple[str, ...]:
