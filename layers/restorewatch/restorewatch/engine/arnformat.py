@@ -133,16 +133,69 @@ def _candidates(a: Token, b: Token, reserved_chars: frozenset[str]) -> tuple[str
     return (_OTHER, *reserved_chars) if reserved_chars else (_OTHER,)
 
 
+def _plain_intersects(a: Tokens, b: Tokens) -> bool:
+    """``intersects`` without reserved patterns: every move goes forward, so a depth-first walk over
+    the (i, j) grid visits each pair at most once. A character both sides' stars absorb can be
+    left out of the common string, so only these moves are needed: a star matches nothing (one
+    side advances), a star absorbs the other side's single character (the other side advances),
+    or two single-character tokens take the same character (both advance)."""
+    n, m = len(a), len(b)
+    width = m + 1
+    seen = bytearray((n + 1) * width)
+    stack = [0]
+    seen[0] = 1
+    while stack:
+        state = stack.pop()
+        i, j = divmod(state, width)
+        if i == n and j == m:
+            return True
+        moves: list[int] = []
+        a_star = i < n and a[i][0] in (_STAR, _SEGMENT)
+        b_star = j < m and b[j][0] in (_STAR, _SEGMENT)
+        if a_star:
+            moves.append(state + width)  # (i + 1, j)
+        if b_star:
+            moves.append(state + 1)  # (i, j + 1)
+        if i < n and j < m:
+            if not a_star and not b_star:
+                if _share_char(a[i], b[j]):
+                    moves.append(state + width + 1)
+            elif a_star and not b_star:
+                if _absorbs(a[i], b[j]):
+                    moves.append(state + 1)
+            elif b_star and not a_star and _absorbs(b[j], a[i]):
+                moves.append(state + width)
+        for move in moves:
+            if not seen[move]:
+                seen[move] = 1
+                stack.append(move)
+    return False
+
+
+def _share_char(x: Token, y: Token) -> bool:
+    """Two single-character tokens (literal or ``?``) can take the same character."""
+    return x[0] == _ONE or y[0] == _ONE or x[1] == y[1]
+
+
+def _absorbs(star: Token, single: Token) -> bool:
+    """A star (or segment placeholder) can take the character of a single-character token."""
+    if star[0] == _STAR:
+        return True
+    return single[0] == _ONE or single[1] != ":"
+
+
 def intersects(a: Tokens, b: Tokens, reserved: tuple[Tokens, ...] = ()) -> bool:
     """Is there a string that matches ``a`` and ``b`` and none of ``reserved``?"""
     n, m = len(a), len(b)
     if (n + 1) * (m + 1) > MAX_PRODUCT:
         return True
+    if not reserved:
+        return _plain_intersects(a, b)
+    # with reserved patterns, the set of their positions reached so far is part of the state
     reserved_chars = frozenset(
         {":"} | {token[1] for tokens in reserved for token in tokens if token[0] == _LIT}
     )
-    start_reserved = _closure(reserved, {(index, 0) for index in range(len(reserved))})
-    start = (0, 0, start_reserved)
+    start = (0, 0, _closure(reserved, {(index, 0) for index in range(len(reserved))}))
     seen = {start}
     queue = deque([start])
     while queue:
@@ -165,7 +218,7 @@ def intersects(a: Tokens, b: Tokens, reserved: tuple[Tokens, ...] = ()) -> bool:
                     after = _after(reserved[index], position, char)
                     if after is not None:
                         moved.add((index, after))
-                following.append((next_i, next_j, _closure(reserved, moved) if reserved else held))
+                following.append((next_i, next_j, _closure(reserved, moved)))
         for state in following:
             if state not in seen:
                 seen.add(state)
@@ -173,16 +226,36 @@ def intersects(a: Tokens, b: Tokens, reserved: tuple[Tokens, ...] = ()) -> bool:
     return False
 
 
+def _service_of(tokens: Tokens) -> str | None:
+    """The service field (the third ``:``-separated field) when every string of the pattern has
+    that same one: the fields before it hold only literals or a segment placeholder (never ``*`` or
+    ``?``, which could take a ``:``), and the field itself only literals."""
+    field: list[str] = []
+    colons = 0
+    for kind, char in tokens:
+        if kind == _LIT and char == ":":
+            colons += 1
+            if colons == 3:
+                return "".join(field)
+            field = []
+        elif kind == _LIT or (kind == _SEGMENT and colons < 2):
+            field.append(char)
+        else:
+            return None
+    return None
+
+
 @lru_cache(maxsize=262144)
 def can_name(entry: str, substitute: bool, arn_format: str, reserved: tuple[str, ...] = ()) -> bool:
     """Can the policy entry name a resource of ``arn_format`` that no ``reserved`` pattern names?"""
     if entry == "*" and not reserved:
         return True
-    return intersects(
-        entry_tokens(entry, substitute),
-        format_tokens(arn_format),
-        tuple(format_tokens(pattern) for pattern in reserved),
-    )
+    tokens, arn_tokens = entry_tokens(entry, substitute), format_tokens(arn_format)
+    # the common answer, decided without a search: the ARN of another service
+    entry_service, format_service = _service_of(tokens), _service_of(arn_tokens)
+    if entry_service is not None and format_service is not None and entry_service != format_service:
+        return False
+    return intersects(tokens, arn_tokens, tuple(format_tokens(pattern) for pattern in reserved))
 
 
 @lru_cache(maxsize=65536)

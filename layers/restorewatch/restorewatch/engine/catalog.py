@@ -19,7 +19,7 @@ from typing import Protocol
 __all__ = ["ActionCatalog", "ActionFacts"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ActionFacts:
     """One action as the Service Authorization Reference publishes it.
 
@@ -28,6 +28,9 @@ class ActionFacts:
     wildcard-only action (``ec2:DescribeInstances``), which is always requested on ``*``.
     ``condition_keys``: every key the action or one of its resource types lists, as published
     (templated parts such as ``${TagKey}`` or ``<key>`` stand for any text).
+
+    Facts compare (and hash) by identity: a catalog hands out one object per action, and the engine
+    caches what it derived from them on that object's identity.
     """
 
     action: str  # AWS's spelling, "ec2:RunInstances"

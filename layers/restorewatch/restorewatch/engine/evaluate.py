@@ -10,7 +10,7 @@ Layers are the identity policies (together), the permissions boundary (if any) a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from restorewatch.engine.model import (
@@ -28,15 +28,14 @@ from restorewatch.engine.model import (
     Statement,
     StatementRef,
 )
-from restorewatch.engine.scope import policy_scope
+from restorewatch.engine.scope import Scoped, catalog_view, statement_scope
 from restorewatch.engine.service_rules import ServiceRule, always_allowing, reserving
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from restorewatch.engine.catalog import ActionCatalog
+    from restorewatch.engine.catalog import ActionCatalog, ActionFacts
     from restorewatch.engine.conditions import ConditionEntry
-    from restorewatch.engine.scope import Scoped
 
 ScpLevels = tuple[tuple[Policy, ...], ...]
 
@@ -46,6 +45,17 @@ class Layer:
     kind: LayerKind
     policies: tuple[Policy, ...]
     scp_level: int | None = None
+    # service prefix -> the policies with a statement that can cover an action of it
+    _by_service: dict[str, tuple[Policy, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    def policies_for(self, service: str) -> tuple[Policy, ...]:
+        """The policies that can cover an action of ``service`` (a requirement check asks each
+        principal about a few services, and most of its policies are about others)."""
+        found = self._by_service.get(service)
+        if found is None:
+            found = tuple(p for p in self.policies if service in p.by_service or "*" in p.by_service)
+            self._by_service[service] = found
+        return found
 
     def describe(self) -> str:
         if self.kind is LayerKind.IDENTITY:
@@ -244,14 +254,16 @@ def _covering_in(
     action: str,
     principal: Principal,
     derived: Mapping[str, str | list[str]],
-    catalog: ActionCatalog | None,
+    view: tuple[ActionFacts | None, tuple[str, ...], tuple[ServiceRule, ...]],
 ) -> list[_Covering]:
     found: list[_Covering] = []
-    for policy in layer.policies:
-        for scoped in policy_scope(policy, action, catalog).applicable:
-            covering = _classify(policy, scoped, principal, derived)
-            if covering is not None:
-                found.append(covering)
+    for policy in layer.policies_for(action.partition(":")[0]):
+        for statement in policy.covering(action):
+            scoped = statement_scope(statement, *view)
+            if isinstance(scoped, Scoped):
+                covering = _classify(policy, scoped, principal, derived)
+                if covering is not None:
+                    found.append(covering)
     return found
 
 
@@ -294,6 +306,7 @@ def _requirement(
     if always is not None:
         reason = _service_rule_reason(always, f"{action} is allowed whatever the policies say")
         return RequirementResult(action, RequirementStatus.ALLOWED, (reason,))
+    view = catalog_view(action_lower, catalog)
     full_denies: list[Reason] = []
     no_allow: list[Reason] = []
     limited: list[Reason] = []
@@ -301,7 +314,7 @@ def _requirement(
     any_deny = False
 
     for layer in layers:
-        covering = _covering_in(layer, action_lower, principal, derived, catalog)
+        covering = _covering_in(layer, action_lower, principal, derived, view)
         layer_allows = [c for c in covering if c.statement.effect is Effect.ALLOW]
         for deny in (c for c in covering if c.statement.effect is Effect.DENY):
             any_deny = True
@@ -329,7 +342,7 @@ def _requirement(
                     )
                 )
         if not layer_allows:
-            no_allow.append(_no_allow_reason(layer, action, action_lower, catalog))
+            no_allow.append(_no_allow_reason(layer, action, action_lower, view))
             continue
         full = next((c for c in layer_allows if c.unconditional_on_star), None)
         if full is not None:
@@ -365,7 +378,12 @@ def _requirement(
     return RequirementResult(action, RequirementStatus.PARTIAL, tuple(limited))
 
 
-def _no_allow_reason(layer: Layer, action: str, action_lower: str, catalog: ActionCatalog | None) -> Reason:
+def _no_allow_reason(
+    layer: Layer,
+    action: str,
+    action_lower: str,
+    view: tuple[ActionFacts | None, tuple[str, ...], tuple[ServiceRule, ...]],
+) -> Reason:
     excluded = list(_excluding_not_actions(layer, action_lower))
     message = f"no statement in {layer.describe()} allows {action}"
     ref = None
@@ -376,19 +394,20 @@ def _no_allow_reason(layer: Layer, action: str, action_lower: str, catalog: Acti
         message += f" ({ref.describe()} allows everything except {listed} via NotAction)"
     else:
         # an Allow that names the action but can never apply to it: the usual mistake to point at
-        for policy in layer.policies:
-            skipped = next(
-                (
-                    i
-                    for i in policy_scope(policy, action_lower, catalog).inapplicable
-                    if i.statement.effect is Effect.ALLOW
-                ),
-                None,
-            )
-            if skipped is not None:
-                ref = _ref(policy, skipped.statement)
-                message += f" ({ref.describe()} names {action} but never applies to it: {skipped.why})"
-                break
+        skipped = next(
+            (
+                (policy, scoped)
+                for policy in layer.policies
+                for statement in policy.covering(action_lower)
+                if statement.effect is Effect.ALLOW
+                and not isinstance(scoped := statement_scope(statement, *view), Scoped)
+            ),
+            None,
+        )
+        if skipped is not None:
+            policy, inapplicable = skipped
+            ref = _ref(policy, inapplicable.statement)
+            message += f" ({ref.describe()} names {action} but never applies to it: {inapplicable.why})"
     return Reason("no_allow", layer.kind, message, ref, layer.scp_level)
 
 

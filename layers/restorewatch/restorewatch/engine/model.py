@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from restorewatch.engine.catalog import ActionFacts
     from restorewatch.engine.conditions import ConditionEntry
     from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher
-    from restorewatch.engine.scope import PolicyScope
+    from restorewatch.engine.scope import Inapplicable, Scoped
 
 
 class Effect(enum.Enum):
@@ -107,6 +108,12 @@ class Statement:
     not_resource: bool
     conditions: tuple[ConditionEntry, ...]
     resource_is_star: bool  # Resource contains the literal "*" (and there is no NotResource)
+    substitute: bool = True  # policy variables are substituted (the document's Version is 2012-10-17)
+    # action facts (None: no catalog) -> what the statement means for that action (engine.scope);
+    # filled lazily and shared by every principal whose policies hold the statement
+    scopes: dict[ActionFacts | None, Scoped | Inapplicable] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def label(self) -> str:
@@ -127,8 +134,6 @@ class Policy:
     by_service: Mapping[str, tuple[Statement, ...]] = field(repr=False, compare=False)
     # action -> the statements that cover it; filled lazily, shared by every principal using the policy
     _covering: dict[str, tuple[Statement, ...]] = field(default_factory=dict, repr=False, compare=False)
-    # action -> what its covering statements mean once the action catalog is consulted (engine.scope)
-    scopes: dict[str, PolicyScope] = field(default_factory=dict, repr=False, compare=False)
 
     def statements_for(self, service: str) -> tuple[Statement, ...]:
         return self.by_service.get(service, ()) + self.by_service.get("*", ())

@@ -137,6 +137,7 @@ def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) 
         not_resource=not_resource,
         conditions=conditions,
         resource_is_star=not not_resource and "*" in resources,
+        substitute=substitute,
     )
 
 

@@ -11,8 +11,8 @@ Evaluation spec, "The action catalog" (requirement checks only):
    for an absent key: false removes the statement, true drops the entry.
 
 Service rules that reserve resources (``service_rules``) remove those resources from A's formats.
-The result depends only on the policy and the action, so it is computed once per (policy, action)
-and shared by every principal that has the policy.
+The result depends only on the statement and the action, so it is computed once per (statement,
+action) and shared by every principal whose policies hold the statement.
 https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notresource.html
@@ -26,15 +26,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from restorewatch.engine.arnformat import can_name, key_matches, matches_star
-from restorewatch.engine.parse import VERSION_2012
 from restorewatch.engine.service_rules import ServiceRule, reserved_patterns
 
 if TYPE_CHECKING:
     from restorewatch.engine.catalog import ActionCatalog, ActionFacts
     from restorewatch.engine.conditions import ConditionEntry
-    from restorewatch.engine.model import Policy, Statement
+    from restorewatch.engine.model import Statement
 
-__all__ = ["Inapplicable", "PolicyScope", "Scoped", "policy_scope"]
+__all__ = ["Inapplicable", "Scoped", "catalog_view", "statement_scope"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +63,6 @@ class Inapplicable:
     why: str
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyScope:
-    facts: ActionFacts | None
-    applicable: tuple[Scoped, ...]
-    inapplicable: tuple[Inapplicable, ...]
-
-
 @lru_cache(maxsize=4096)
 def _key_index(facts: ActionFacts) -> tuple[frozenset[str], tuple[str, ...]]:
     exact = frozenset(key.lower() for key in facts.condition_keys if "${" not in key and "<" not in key)
@@ -84,6 +76,7 @@ def carries(facts: ActionFacts, key_lower: str) -> bool:
     return key_lower in exact or any(key_matches(key_lower, key) for key in templated)
 
 
+@lru_cache(maxsize=262144)
 def _entry_applies(entry: str, substitute: bool, facts: ActionFacts, reserved: tuple[str, ...]) -> bool:
     if entry == "*":
         return True
@@ -111,7 +104,6 @@ def _resource_reason(
 
 def _scope_statement(
     statement: Statement,
-    substitute: bool,
     facts: ActionFacts | None,
     reserved: tuple[str, ...],
     rules: tuple[ServiceRule, ...],
@@ -121,7 +113,12 @@ def _scope_statement(
         return Scoped(
             statement, entries, statement.resource_is_star, statement.not_resource, statement.conditions
         )
-    applicable = tuple(entry for entry in entries if _entry_applies(entry, substitute, facts, reserved))
+    substitute = statement.substitute
+    if statement.resource_is_star:
+        # "*" names every resource: the other entries change nothing, and they are never shown
+        applicable = entries
+    else:
+        applicable = tuple(entry for entry in entries if _entry_applies(entry, substitute, facts, reserved))
     if statement.not_resource:
         star, not_resource = not applicable, bool(applicable)
     elif not applicable:
@@ -145,22 +142,29 @@ def _scope_statement(
     return Scoped(statement, applicable, star, not_resource, tuple(kept), tuple(absent))
 
 
-def policy_scope(policy: Policy, action_lower: str, catalog: ActionCatalog | None) -> PolicyScope:
-    """The covering statements of ``policy`` for the action, with the catalog's rules applied."""
+def catalog_view(
+    action_lower: str, catalog: ActionCatalog | None
+) -> tuple[ActionFacts | None, tuple[str, ...], tuple[ServiceRule, ...]]:
+    """What the catalog and the service rules say about one action: once per action and principal."""
     facts = catalog.facts(action_lower) if catalog is not None else None
-    cached = policy.scopes.get(action_lower)
-    if cached is not None and cached.facts is facts:
-        return cached
-    reserved, rules = reserved_patterns(action_lower) if facts is not None else ((), ())
-    substitute = policy.version == VERSION_2012
-    applicable: list[Scoped] = []
-    inapplicable: list[Inapplicable] = []
-    for statement in policy.covering(action_lower):
-        scoped = _scope_statement(statement, substitute, facts, reserved, rules)
-        if isinstance(scoped, Scoped):
-            applicable.append(scoped)
-        else:
-            inapplicable.append(scoped)
-    scope = PolicyScope(facts, tuple(applicable), tuple(inapplicable))
-    policy.scopes[action_lower] = scope
-    return scope
+    if facts is None:
+        return None, (), ()
+    reserved, rules = reserved_patterns(action_lower)
+    return facts, reserved, rules
+
+
+def statement_scope(
+    statement: Statement,
+    facts: ActionFacts | None,
+    reserved: tuple[str, ...] = (),
+    rules: tuple[ServiceRule, ...] = (),
+) -> Scoped | Inapplicable:
+    """What a statement that covers the action by name means for it (``facts``, ``reserved`` and
+    ``rules`` as ``catalog_view`` gives them); computed once per statement and action."""
+    # a statement on "*" without conditions means the same for every action: one shared answer
+    key = None if statement.resource_is_star and not statement.conditions else facts
+    found = statement.scopes.get(key)
+    if found is None:
+        found = _scope_statement(statement, key, reserved, rules)
+        statement.scopes[key] = found
+    return found

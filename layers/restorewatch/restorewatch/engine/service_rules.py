@@ -116,12 +116,13 @@ def _by_action() -> dict[str, tuple[ServiceRule, ...]]:
     return {action: tuple(rules) for action, rules in table.items()}
 
 
+@cache
 def always_allowing(action_lower: str) -> ServiceRule | None:
     """The rule that allows ``action`` whatever the policies say, if any."""
     return next((rule for rule in _by_action().get(action_lower, ()) if rule.always_allows), None)
 
 
-def reserving(action_lower: str, resource: str) -> ServiceRule | None:
+def reserving(action_lower: str, resource: str) -> ServiceRule | None:  # one request: no cache
     """The rule that reserves ``resource`` from ``action``, if any."""
     return next(
         (
@@ -133,6 +134,7 @@ def reserving(action_lower: str, resource: str) -> ServiceRule | None:
     )
 
 
+@cache
 def reserved_patterns(action_lower: str) -> tuple[tuple[str, ...], tuple[ServiceRule, ...]]:
     """The reserved patterns of every rule on ``action`` and those rules (for requirement checks)."""
     rules = tuple(rule for rule in _by_action().get(action_lower, ()) if not rule.always_allows)
