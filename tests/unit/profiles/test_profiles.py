@@ -28,6 +28,15 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 VEEAM_URL = "https://helpcenter.veeam.com/docs/vbr/userguide/restore_amazon_permissions.html"
+BUILTINS = [
+    "aws-backup-restore",
+    "veeam-aws-ec2-restore",
+    "veeam-aws-ec2-restore-workers",
+    "veeam-ec2-restore",
+    "veeam-ec2-restore-helper-appliance",
+    "veeam-s3-repository",
+    "veeam-s3-repository-immutable",
+]
 
 # The policy of the Veeam page, in its order and its spelling (s3:PutLifeCycleConfiguration,
 # s3:AbortMultiPartUpload and s3:ListBucketMultiPartUploads are Veeam's capitalisation).
@@ -75,7 +84,7 @@ def test_builtin_helper_appliance_omits_only_create_role() -> None:
 
 def test_builtin_names_and_sources() -> None:
     registry = ProfileRegistry.default()
-    assert registry.names() == ["veeam-ec2-restore", "veeam-ec2-restore-helper-appliance"]
+    assert registry.names() == BUILTINS
     for name in registry.names():
         assert registry.get(name).source == f"built-in {name}.json"
 
@@ -136,7 +145,7 @@ def test_registry_default_with_files_and_directories(tmp_path: Path) -> None:
     write(folder / "notes.txt", "not a profile")
     single = write(tmp_path / "c.json", '{"name": "c", "actions": ["ec2:RunInstances"]}')
     registry = ProfileRegistry.default([folder, str(single)])
-    assert registry.names() == ["a", "b", "c", "veeam-ec2-restore", "veeam-ec2-restore-helper-appliance"]
+    assert registry.names() == sorted(["a", "b", "c", *BUILTINS])
     assert registry.get("b").actions == ("s3:PutObject",)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from restorewatch.errors import ProfileError
+from restorewatch.profiles.published import Correction, PublishedScope, parse_corrections, parse_scopes
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -42,7 +43,9 @@ class Profile:
     ``actions`` keep the spelling of their source (``s3:PutLifeCycleConfiguration`` as Veeam
     publishes it); the engine matches actions case-insensitively. ``source`` says where the profile
     was defined (a file path, or ``command line``) so every message can point at it; ``url`` is the
-    vendor page a built-in profile was copied from.
+    vendor page a built-in profile was copied from, ``source_version`` the version or date of that
+    list; ``scopes`` and ``corrections`` what the vendor published beside the actions (see
+    ``profiles.published``).
     """
 
     name: str
@@ -50,6 +53,9 @@ class Profile:
     actions: tuple[str, ...]
     source: str
     url: str | None = None
+    source_version: str | None = None
+    scopes: tuple[PublishedScope, ...] = ()
+    corrections: tuple[Correction, ...] = ()
 
 
 def validate_action(action: object, *, where: str = "") -> str:
@@ -76,8 +82,16 @@ def make_profile(
     description: object = "",
     source: str,
     url: object = None,
+    source_version: object = None,
+    scopes: object = None,
+    corrections: object = None,
+    check_catalog: bool = True,
 ) -> Profile:
-    """Validate raw values (as read from a file or the command line) and build a Profile."""
+    """Validate raw values (as read from a file or the command line) and build a Profile.
+
+    ``check_catalog=False`` leaves the actions' existence to the caller (``ProfileRegistry`` checks
+    a built-in profile when it is first used, so that a run reads only the catalog files it needs).
+    """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ProfileError(
             f"{source}: profile name {name!r} is invalid: use letters, digits, '.', '_' and '-' "
@@ -88,6 +102,8 @@ def make_profile(
         raise ProfileError(f"{where}: description must be a string")
     if url is not None and not isinstance(url, str):
         raise ProfileError(f"{where}: source_url must be a string")
+    if source_version is not None and not isinstance(source_version, str):
+        raise ProfileError(f"{where}: source_version must be a string")
     # a list (JSON/YAML array, argparse values) or a tuple (another Profile's actions); a string
     # or a mapping is iterable too, but is surely a mistake
     if not isinstance(actions, list | tuple):
@@ -104,8 +120,19 @@ def make_profile(
         checked.append(valid)
     if not checked:
         raise ProfileError(f"{where}: actions is empty; a profile must require at least one action")
-    require_known_actions(checked, where=where)
-    return Profile(name=name, description=description, actions=tuple(checked), source=source, url=url)
+    if check_catalog:
+        require_known_actions(checked, where=where)
+    required = tuple(checked)
+    return Profile(
+        name=name,
+        description=description,
+        actions=required,
+        source=source,
+        url=url,
+        source_version=source_version,
+        scopes=parse_scopes(scopes, required, where=where),
+        corrections=parse_corrections(corrections, required, where=where),
+    )
 
 
 def require_known_actions(actions: Iterable[str], *, where: str) -> None:
