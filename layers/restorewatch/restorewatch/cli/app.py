@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from restorewatch.cli import check, local, report, simulate
+from restorewatch.cli import check, local, profiles, report, simulate
 from restorewatch.errors import RestoreWatchError
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ _SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     simulate.register,
     local.register,
     report.register,
+    profiles.register,
 )
 
 
