@@ -14,7 +14,6 @@ bare ``Exception`` for an unknown action.
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import json
 import re
@@ -193,6 +192,8 @@ class IamDataCatalog:
 
     def closest(self, action: str, limit: int = 3) -> list[str]:
         """The known actions whose names are closest to ``action`` (for an error message)."""
+        import difflib  # only an error message needs it
+
         prefix, _, name = action.lower().partition(":")
         service = self.service(prefix)
         if service is not None:

@@ -10,7 +10,6 @@ from restorewatch.cli.inputs import add_snapshot_arguments, read_scps, snapshot_
 from restorewatch.compliance import ComplianceStatus, check_principal, unknown_check
 from restorewatch.errors import InputError
 from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry, profile_names_from_tag, tag_value
-from restorewatch.report import render_report
 
 if TYPE_CHECKING:
     import argparse
@@ -75,6 +74,9 @@ def collect_checks(
 
 
 def run(args: argparse.Namespace) -> int:
+    # the page's renderer (and its CSS and JS) is loaded only for this subcommand: `check` starts faster
+    from restorewatch.report import render_report
+
     snapshot = snapshot_from_args(args)
     scps = read_scps(args.scps)
     registry = ProfileRegistry.default(args.profile_path)

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from restorewatch.engine.variables import Variable, parse_template
 
-__all__ = ["MAX_PRODUCT", "can_name", "key_matches", "matches_star"]
+__all__ = ["MAX_PRODUCT", "can_name", "entry_service", "format_service", "key_matches", "matches_star"]
 
 # token kinds
 _LIT, _ONE, _STAR, _SEGMENT = 0, 1, 2, 3
@@ -245,17 +245,32 @@ def _service_of(tokens: Tokens) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65536)
+def entry_service(entry: str, substitute: bool) -> str | None:
+    """The service every ARN the entry matches names, when the entry spells it literally."""
+    return _service_of(entry_tokens(entry, substitute))
+
+
+@lru_cache(maxsize=8192)
+def format_service(arn_format: str) -> str | None:
+    """The service of an ARN format (``ec2`` for ``arn:${Partition}:ec2:...``), if it is literal."""
+    return _service_of(format_tokens(arn_format))
+
+
 @lru_cache(maxsize=262144)
 def can_name(entry: str, substitute: bool, arn_format: str, reserved: tuple[str, ...] = ()) -> bool:
     """Can the policy entry name a resource of ``arn_format`` that no ``reserved`` pattern names?"""
     if entry == "*" and not reserved:
         return True
-    tokens, arn_tokens = entry_tokens(entry, substitute), format_tokens(arn_format)
     # the common answer, decided without a search: the ARN of another service
-    entry_service, format_service = _service_of(tokens), _service_of(arn_tokens)
-    if entry_service is not None and format_service is not None and entry_service != format_service:
+    service, other = entry_service(entry, substitute), format_service(arn_format)
+    if service is not None and other is not None and service != other:
         return False
-    return intersects(tokens, arn_tokens, tuple(format_tokens(pattern) for pattern in reserved))
+    return intersects(
+        entry_tokens(entry, substitute),
+        format_tokens(arn_format),
+        tuple(format_tokens(pattern) for pattern in reserved),
+    )
 
 
 @lru_cache(maxsize=65536)

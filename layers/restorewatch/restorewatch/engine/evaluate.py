@@ -76,7 +76,7 @@ def layers_of(principal: Principal, scps: ScpLevels | None) -> list[Layer]:
 
 
 def _ref(policy: Policy, statement: Statement) -> StatementRef:
-    return StatementRef(policy.source, statement.label, statement.effect)
+    return policy.ref(statement)[0]
 
 
 def normalize_context(context: Mapping[str, object] | None) -> dict[str, str | list[str]]:
@@ -183,16 +183,10 @@ class _Covering:
     """A covering statement after the catalog's rules and its principal-derived conditions."""
 
     policy: Policy
+    statement: Statement
     scoped: Scoped
     remaining: tuple[ConditionEntry, ...]
-
-    @property
-    def statement(self) -> Statement:
-        return self.scoped.statement
-
-    @property
-    def unconditional_on_star(self) -> bool:
-        return self.scoped.star and not self.remaining
+    unconditional_on_star: bool
 
     @property
     def limits(self) -> tuple[Limit, ...]:
@@ -220,7 +214,7 @@ class _Covering:
 
     def absent_note(self, action: str) -> str:
         """Why a condition of the statement no longer counts (the catalog decided it)."""
-        if not self.scoped.absent:
+        if not self.scoped.absent:  # the usual case
             return ""
         keys = ", ".join(f"{entry.operator} {entry.key}" for entry in self.scoped.absent)
         return f" (its condition {keys} always holds: {action} requests never carry that key)"
@@ -239,6 +233,8 @@ def _classify(
     policy: Policy, scoped: Scoped, principal: Principal, derived: Mapping[str, str | list[str]]
 ) -> _Covering | None:
     """None when a principal-derived condition is false: the statement never applies to it."""
+    if not scoped.conditions:  # the usual case
+        return _Covering(policy, scoped.statement, scoped, (), scoped.star)
     remaining: list[ConditionEntry] = []
     for entry in scoped.conditions:
         if _decidable_by_principal(entry, principal):
@@ -246,7 +242,7 @@ def _classify(
                 return None
         else:
             remaining.append(entry)
-    return _Covering(policy, scoped, tuple(remaining))
+    return _Covering(policy, scoped.statement, scoped, tuple(remaining), scoped.star and not remaining)
 
 
 def _covering_in(
@@ -314,17 +310,19 @@ def _requirement(
     any_deny = False
 
     for layer in layers:
-        covering = _covering_in(layer, action_lower, principal, derived, view)
-        layer_allows = [c for c in covering if c.statement.effect is Effect.ALLOW]
-        for deny in (c for c in covering if c.statement.effect is Effect.DENY):
+        layer_allows: list[_Covering] = []
+        for covering in _covering_in(layer, action_lower, principal, derived, view):
+            if covering.statement.effect is Effect.ALLOW:
+                layer_allows.append(covering)
+                continue
             any_deny = True
-            ref = _ref(deny.policy, deny.statement)
-            if deny.unconditional_on_star:
+            ref, described = covering.policy.ref(covering.statement)
+            if covering.unconditional_on_star:
                 full_denies.append(
                     Reason(
                         "explicit_deny",
                         layer.kind,
-                        f"{action} is denied by {ref.describe()}{deny.absent_note(action)}",
+                        f"{action} is denied by {described}{covering.absent_note(action)}",
                         ref,
                         layer.scp_level,
                     )
@@ -334,11 +332,11 @@ def _requirement(
                     Reason(
                         "limited_deny",
                         layer.kind,
-                        f"{action} is denied {deny.describe_limits()} by {ref.describe()}",
+                        f"{action} is denied {covering.describe_limits()} by {described}",
                         ref,
                         layer.scp_level,
-                        deny.limits,
-                        tuple(e.key for e in deny.remaining),
+                        covering.limits,
+                        tuple(e.key for e in covering.remaining),
                     )
                 )
         if not layer_allows:
@@ -346,24 +344,24 @@ def _requirement(
             continue
         full = next((c for c in layer_allows if c.unconditional_on_star), None)
         if full is not None:
-            ref = _ref(full.policy, full.statement)
+            ref, described = full.policy.ref(full.statement)
             allows.append(
                 Reason(
                     "allow",
                     layer.kind,
-                    f"{action} is allowed by {ref.describe()}{full.absent_note(action)}",
+                    f"{action} is allowed by {described}{full.absent_note(action)}",
                     ref,
                     layer.scp_level,
                 )
             )
             continue
         for allow in layer_allows:
-            ref = _ref(allow.policy, allow.statement)
+            ref, described = allow.policy.ref(allow.statement)
             limited.append(
                 Reason(
                     "limited_allow",
                     layer.kind,
-                    f"{action} is allowed {allow.describe_limits()} by {ref.describe()}",
+                    f"{action} is allowed {allow.describe_limits()} by {described}",
                     ref,
                     layer.scp_level,
                     allow.limits,

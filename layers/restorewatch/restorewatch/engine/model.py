@@ -134,6 +134,16 @@ class Policy:
     by_service: Mapping[str, tuple[Statement, ...]] = field(repr=False, compare=False)
     # action -> the statements that cover it; filled lazily, shared by every principal using the policy
     _covering: dict[str, tuple[Statement, ...]] = field(default_factory=dict, repr=False, compare=False)
+    # statement index -> the statement named for explanations, and that name as text
+    _refs: dict[int, tuple[StatementRef, str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def ref(self, statement: Statement) -> tuple[StatementRef, str]:
+        """The statement as explanations name it (``StatementRef`` and its ``describe()``), built once."""
+        found = self._refs.get(statement.index)
+        if found is None:
+            ref = StatementRef(self.source, statement.label, statement.effect)
+            found = self._refs[statement.index] = (ref, ref.describe())
+        return found
 
     def statements_for(self, service: str) -> tuple[Statement, ...]:
         return self.by_service.get(service, ()) + self.by_service.get("*", ())

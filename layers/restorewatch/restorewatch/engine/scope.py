@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from restorewatch.engine.arnformat import can_name, key_matches, matches_star
+from restorewatch.engine.arnformat import can_name, entry_service, format_service, key_matches, matches_star
 from restorewatch.engine.service_rules import ServiceRule, reserved_patterns
 
 if TYPE_CHECKING:
@@ -76,12 +76,23 @@ def carries(facts: ActionFacts, key_lower: str) -> bool:
     return key_lower in exact or any(key_matches(key_lower, key) for key in templated)
 
 
+@lru_cache(maxsize=4096)
+def _services(facts: ActionFacts) -> frozenset[str] | None:
+    """The services the action's ARN formats name; None when one of them is not literal."""
+    services = [format_service(arn_format) for arn_format in facts.arn_formats]
+    return None if None in services else frozenset(s for s in services if s is not None)
+
+
 @lru_cache(maxsize=262144)
 def _entry_applies(entry: str, substitute: bool, facts: ActionFacts, reserved: tuple[str, ...]) -> bool:
     if entry == "*":
         return True
     if facts.wildcard_only:
         return matches_star(entry, substitute)
+    # most entries of a large account name another service: one set lookup instead of a format each
+    service, services = entry_service(entry, substitute), _services(facts)
+    if service is not None and services is not None and service not in services:
+        return False
     return any(can_name(entry, substitute, arn_format, reserved) for arn_format in facts.arn_formats)
 
 
