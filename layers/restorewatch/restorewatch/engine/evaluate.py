@@ -28,6 +28,7 @@ from restorewatch.engine.model import (
     Statement,
     StatementRef,
 )
+from restorewatch.engine.patterns import fold_case
 from restorewatch.engine.scope import Scoped, catalog_view, statement_scope
 from restorewatch.engine.service_rules import ServiceRule, always_allowing, reserving
 
@@ -112,7 +113,7 @@ def decide_request(
 
     The service rules (``engine.service_rules``) come first where AWS decides without the policies.
     """
-    action_lower = action.lower()
+    action_lower = fold_case(action)
     always = always_allowing(action_lower)
     if always is not None:
         return RequestResult(RequestDecision.ALLOWED, (_service_rule_reason(always, f"{action} is allowed"),))
@@ -297,7 +298,7 @@ def _requirement(
     derived: Mapping[str, str | list[str]],
     catalog: ActionCatalog | None,
 ) -> RequirementResult:
-    action_lower = action.lower()
+    action_lower = fold_case(action)
     always = always_allowing(action_lower)
     if always is not None:
         reason = _service_rule_reason(always, f"{action} is allowed whatever the policies say")

@@ -19,7 +19,7 @@ ContextValue = str | list[str]
 Context = Mapping[str, ContextValue]
 
 # ${key} or ${key, 'default'}; keys are condition key names (letters, digits, : / _ - . etc.)
-_VARIABLE = re.compile(r"\$\{\s*([^}'\s,]+)\s*(?:,\s*'([^']*)'\s*)?\}")
+_VARIABLE = re.compile(r"\$\{\s*([^{}'\s,]+)\s*(?:,\s*'([^']*)'\s*)?\}")
 _SPECIALS = {"*": "*", "?": "?", "$": "$"}
 
 
