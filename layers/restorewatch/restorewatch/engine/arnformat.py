@@ -8,8 +8,10 @@ can name a resource of the format when some string matches both
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html,
 https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html).
 
-The answer comes from a breadth-first search over pairs of positions, one in each pattern (the
-product of their automata), never from backtracking: the work is at most proportional to
+One-sided questions (does an entry match the string ``*``, is a key one of the catalog's templated
+keys) go to the engine's linear-time matcher, ``patterns.compile_wildcard``. The two-sided question
+is answered by a search over pairs of positions, one in each pattern (the product of their
+automata), never from backtracking: the work is at most proportional to
 len(entry) x len(format), times the states of the reserved patterns when a service rule removes
 some resources (``reserved``: a string must also match none of them). Answers are cached per
 (entry, format). A pair too large to search (far beyond any real policy) counts as "can name":
@@ -21,8 +23,14 @@ from __future__ import annotations
 import re
 from collections import deque
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
+from restorewatch.engine.patterns import compile_wildcard
 from restorewatch.engine.variables import Variable, parse_template
+
+if TYPE_CHECKING:
+    from restorewatch.engine.patterns import WildcardPattern
+    from restorewatch.engine.variables import RenderedPiece
 
 __all__ = ["MAX_PRODUCT", "can_name", "entry_service", "format_service", "key_matches", "matches_star"]
 
@@ -39,8 +47,6 @@ _OTHER = "\x00"
 # pairs beyond this many position pairs are not searched (a real ARN pattern is far shorter)
 MAX_PRODUCT = 1_000_000
 
-_STAR_TOKENS: Tokens = ((_LIT, "*"),)
-
 
 def _add(tokens: list[Token], token: Token) -> None:
     # runs of "*" are one "*"; a "*" next to a segment placeholder swallows it
@@ -52,11 +58,12 @@ def _add(tokens: list[Token], token: Token) -> None:
     tokens.append(token)
 
 
-def _literal_tokens(tokens: list[Token], text: str, *, wildcards: bool) -> None:
+def _literal_tokens(tokens: list[Token], text: str) -> None:
+    """Pattern text: ``*`` and ``?`` are wildcards, everything else itself."""
     for char in text:
-        if wildcards and char == "*":
+        if char == "*":
             _add(tokens, (_STAR, ""))
-        elif wildcards and char == "?":
+        elif char == "?":
             _add(tokens, (_ONE, ""))
         else:
             _add(tokens, (_LIT, char))
@@ -74,7 +81,7 @@ def entry_tokens(entry: str, substitute: bool) -> Tokens:
             else:
                 _add(tokens, (_STAR, ""))
         else:
-            _literal_tokens(tokens, part, wildcards=True)
+            _literal_tokens(tokens, part)
     return tuple(tokens)
 
 
@@ -84,11 +91,11 @@ def format_tokens(arn_format: str) -> Tokens:
     tokens: list[Token] = []
     position = 0
     for match in _PLACEHOLDER.finditer(arn_format):
-        _literal_tokens(tokens, arn_format[position : match.start()], wildcards=True)
+        _literal_tokens(tokens, arn_format[position : match.start()])
         name = match.group(1).strip().lower()
         _add(tokens, (_SEGMENT, "") if name in _SEGMENT_PLACEHOLDERS else (_STAR, ""))
         position = match.end()
-    _literal_tokens(tokens, arn_format[position:], wildcards=True)
+    _literal_tokens(tokens, arn_format[position:])
     return tuple(tokens)
 
 
@@ -275,24 +282,32 @@ def can_name(entry: str, substitute: bool, arn_format: str, reserved: tuple[str,
 
 @lru_cache(maxsize=65536)
 def matches_star(entry: str, substitute: bool) -> bool:
-    """Does the entry match the string ``*``, the resource of every wildcard-only request?"""
-    return intersects(entry_tokens(entry, substitute), _STAR_TOKENS)
+    """Does the entry match the string ``*``, the resource of every wildcard-only request?
+
+    One-sided: the engine's linear-time matcher (``patterns.compile_wildcard``) decides it, with a
+    policy variable as a ``*`` and ``${*}``/``${?}``/``${$}`` as their literal characters."""
+    pieces: list[RenderedPiece] = []
+    for part in parse_template(entry, substitute=substitute).parts:
+        if isinstance(part, Variable):
+            pieces.append((part.key, True) if part.key in ("*", "?", "$") else ("*", False))
+        else:
+            pieces.append((part, False))
+    return compile_wildcard(tuple(pieces), True).matches("*")
 
 
 @lru_cache(maxsize=8192)
-def _key_tokens(catalog_key: str) -> Tokens:
-    tokens: list[Token] = []
+def _key_pattern(catalog_key: str) -> WildcardPattern:
+    pieces: list[RenderedPiece] = []
     position = 0
     for match in _KEY_TEMPLATE.finditer(catalog_key):
-        _literal_tokens(tokens, catalog_key[position : match.start()].lower(), wildcards=False)
-        _add(tokens, (_STAR, ""))
+        pieces += [(catalog_key[position : match.start()], True), ("*", False)]
         position = match.end()
-    _literal_tokens(tokens, catalog_key[position:].lower(), wildcards=False)
-    return tuple(tokens)
+    pieces.append((catalog_key[position:], True))
+    return compile_wildcard(tuple(pieces), False)
 
 
 def key_matches(key_lower: str, catalog_key: str) -> bool:
-    """Is the policy's condition key (lower-cased) the catalog key, a templated part of which
-    (``${TagKey}``, ``<key>``) stands for any text? Key names compare case-insensitively."""
-    tokens = tuple((_LIT, char) for char in key_lower)
-    return intersects(tokens, _key_tokens(catalog_key))
+    """Is the policy's condition key the catalog key, a templated part of which (``${TagKey}``,
+    ``<key>``) stands for any text? Key names compare case-insensitively; the engine's linear-time
+    matcher (``patterns.compile_wildcard``) decides, the key's own characters all literal."""
+    return _key_pattern(catalog_key).matches(key_lower)
