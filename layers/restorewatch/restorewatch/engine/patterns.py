@@ -226,11 +226,15 @@ class WildcardSet:
 
 @dataclass(frozen=True, slots=True)
 class ActionMatcher:
-    """The Action (or NotAction) list of a statement, case-folded (``fold_case``)."""
+    """The Action (or NotAction) list of a statement, case-folded (``fold_case``).
+
+    The set is built on first use: a policy is indexed by ``services`` alone, and most statements of
+    a large account are never asked about the few services a profile needs.
+    """
 
     patterns: tuple[str, ...]
     services: frozenset[str]  # service prefixes it can match; "*" when any
-    _set: WildcardSet = field(repr=False, compare=False)
+    _set: list[WildcardSet] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def compile(cls, patterns: Iterable[str]) -> ActionMatcher:
@@ -239,38 +243,43 @@ class ActionMatcher:
         for pattern in folded:
             service, sep, _ = pattern.partition(":")
             services.add("*" if not sep or has_wildcard(service) else service)
-        return cls(folded, frozenset(services), WildcardSet.of(folded, case_sensitive=False))
+        return cls(folded, frozenset(services))
 
     def matches(self, action: str) -> bool:
         """``action`` must already be folded (``fold_case``; ``str.lower`` for ASCII)."""
-        return self._set.matches(action)
+        if not self._set:
+            self._set.append(WildcardSet.of(self.patterns, case_sensitive=False))
+        return self._set[0].matches(action)
 
 
 @dataclass(frozen=True, slots=True)
 class ResourceMatcher:
     """The Resource (or NotResource) list of a statement, matched case-sensitively.
 
-    Entries without variables form one ``WildcardSet``; entries with variables are rendered against
-    the request context (their substituted values literal) and matched one by one.
+    Entries without variables form one ``WildcardSet`` (built on first use: requirement checks never
+    match resources); entries with variables are rendered against the request context (their
+    substituted values literal) and matched one by one.
     """
 
     entries: tuple[str, ...]
     templates: tuple[Template, ...] = field(repr=False, compare=False)
-    _static: WildcardSet = field(repr=False, compare=False)
+    _static_texts: tuple[str, ...] = field(repr=False, compare=False)
+    _static: list[WildcardSet] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def compile(cls, entries: Iterable[str], templates: Iterable[Template]) -> ResourceMatcher:
         entries = tuple(entries)
         templates = tuple(templates)
         dynamic = tuple(t for t in templates if t.has_variables)
-        static = WildcardSet.of(
-            ("".join(p for p in t.parts if isinstance(p, str)) for t in templates if not t.has_variables),
-            case_sensitive=True,
+        static = tuple(
+            "".join(p for p in t.parts if isinstance(p, str)) for t in templates if not t.has_variables
         )
         return cls(entries, dynamic, static)
 
     def matches(self, resource: str, context: Context) -> bool:
-        if self._static.matches(resource):
+        if not self._static:
+            self._static.append(WildcardSet.of(self._static_texts, case_sensitive=True))
+        if self._static[0].matches(resource):
             return True
         for template in self.templates:
             pieces = template.render(context)
