@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from restorewatch.errors import ProfileError
-from restorewatch.profiles.published import Correction, PublishedScope, parse_corrections, parse_scopes
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+
+    from restorewatch.profiles.published import Correction, PublishedScope
 
 __all__ = [
     "DEFAULT_TAG_KEY",
@@ -122,6 +123,9 @@ def make_profile(
         raise ProfileError(f"{where}: actions is empty; a profile must require at least one action")
     if check_catalog:
         require_known_actions(checked, where=where)
+    # imported here, not at module level: the watcher's cold start does not need it
+    from restorewatch.profiles.published import parse_corrections, parse_scopes
+
     required = tuple(checked)
     return Profile(
         name=name,
