@@ -9,7 +9,8 @@ Whole processes, as a user runs them: ``python -c "import json; json.load(open(F
 turns, ``--rounds`` times each in the same run; the medians give the ratio. Wall time, CPU time
 (user + system) and peak RSS come from ``os.wait4`` on each child. Targets: ratio at most 3 and
 peak RSS at most 120 MiB. A measurement: it exits 0 unless ``--enforce`` is given and a target is
-missed. Without ``--file`` the account comes from bench/run.py's cache (``--generator`` makes it).
+missed. Without ``--file`` the account comes from bench/run.py's cache (``bench/run.py --sizes 5000``
+makes it); ``RESTOREWATCH_REPO=DIR`` measures another checkout with the same interpreter.
 """
 
 from __future__ import annotations
@@ -75,12 +76,16 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--enforce", action="store_true")
+    parser.add_argument("--write", action="store_true", help="also write bench/results/check-speed.json")
     args = parser.parse_args()
     if not args.file.exists():
         print(f"{args.file} does not exist: run bench/run.py --sizes 5000 once (it generates and caches it)")
         return 0
     summary = measure(args.file, args.rounds, args.python)
-    print(json.dumps(summary, indent=2))
+    text = json.dumps(summary, indent=2)
+    print(text)
+    if args.write:
+        (BENCH / "results" / "check-speed.json").write_text(text + "\n", encoding="utf-8")
     check = summary["check"]
     missed = summary["ratio_wall"] > TARGET_RATIO or check["peak_mib"] > TARGET_PEAK_MIB  # type: ignore[index,operator]
     return 1 if args.enforce and missed else 0

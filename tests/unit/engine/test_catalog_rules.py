@@ -31,7 +31,7 @@ S3_BUCKET = "arn:${Partition}:s3:::${BucketName}"
 S3_OBJECT = "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
 
 
-@dataclass
+@dataclass(eq=False)  # hashable by identity, as the engine's caches need
 class FakeCatalog:
     """A hand-made catalog: the engine's interface is a Protocol, so any object with these two
     members serves (the real one is restorewatch.catalog.IamDataCatalog, tested elsewhere)."""

@@ -43,7 +43,12 @@ class ActionFacts:
 
 
 class ActionCatalog(Protocol):
-    """The catalog as the engine sees it; ``restorewatch.catalog.IamDataCatalog`` implements it."""
+    """The catalog as the engine sees it; ``restorewatch.catalog.IamDataCatalog`` implements it.
+
+    It must be hashable (an object compared by identity is): the engine caches per catalog.
+    """
+
+    def __hash__(self) -> int: ...
 
     @property
     def version(self) -> str:

@@ -153,10 +153,12 @@ def _scope_statement(
     return Scoped(statement, applicable, star, not_resource, tuple(kept), tuple(absent))
 
 
+@lru_cache(maxsize=8192)
 def catalog_view(
     action_lower: str, catalog: ActionCatalog | None
 ) -> tuple[ActionFacts | None, tuple[str, ...], tuple[ServiceRule, ...]]:
-    """What the catalog and the service rules say about one action: once per action and principal."""
+    """What the catalog and the service rules say about one action (cached: the catalog must be
+    hashable, as an object compared by identity is, and hand out the same facts every time)."""
     facts = catalog.facts(action_lower) if catalog is not None else None
     if facts is None:
         return None, (), ()
