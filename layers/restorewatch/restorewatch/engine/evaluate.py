@@ -11,7 +11,7 @@ Layers are the identity policies (together), the permissions boundary (if any) a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from restorewatch.engine.model import (
     Effect,
@@ -179,9 +179,12 @@ def _applies(statement: Statement, resource: str, context: Mapping[str, str | li
 # ---- requirement status ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Covering:
-    """A covering statement after the catalog's rules and its principal-derived conditions."""
+class _Covering(NamedTuple):
+    """A covering statement after the catalog's rules and its principal-derived conditions.
+
+    A named tuple, not a frozen dataclass: one is made per covering statement of every check, and
+    a tuple is built four times faster.
+    """
 
     policy: Policy
     statement: Statement
