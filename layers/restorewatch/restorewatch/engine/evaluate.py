@@ -348,16 +348,7 @@ def _requirement(
             continue
         full = next((c for c in layer_allows if c.unconditional_on_star), None)
         if full is not None:
-            ref, described = full.policy.ref(full.statement)
-            allows.append(
-                Reason(
-                    "allow",
-                    layer.kind,
-                    f"{action} is allowed by {described}{full.absent_note(action)}",
-                    ref,
-                    layer.scp_level,
-                )
-            )
+            allows.append(_allow_reason(full, action, layer))
             continue
         for allow in layer_allows:
             ref, described = allow.policy.ref(allow.statement)
@@ -378,6 +369,23 @@ def _requirement(
     if not limited and not any_deny:
         return RequirementResult(action, RequirementStatus.ALLOWED, tuple(allows))
     return RequirementResult(action, RequirementStatus.PARTIAL, tuple(limited))
+
+
+def _allow_reason(full: _Covering, action: str, layer: Layer) -> Reason:
+    # the scoped statement (kept alive on the statement) stands for the catalog the answer came from
+    key = (action, layer.kind, layer.scp_level, id(full.scoped))
+    reason = full.policy.allow_reasons.get(key)
+    if reason is None:
+        ref, described = full.policy.ref(full.statement)
+        reason = Reason(
+            "allow",
+            layer.kind,
+            f"{action} is allowed by {described}{full.absent_note(action)}",
+            ref,
+            layer.scp_level,
+        )
+        full.policy.allow_reasons[key] = reason
+    return reason
 
 
 def _no_allow_reason(

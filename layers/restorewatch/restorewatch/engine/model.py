@@ -136,6 +136,11 @@ class Policy:
     _covering: dict[str, tuple[Statement, ...]] = field(default_factory=dict, repr=False, compare=False)
     # statement index -> the statement named for explanations, and that name as text
     _refs: dict[int, tuple[StatementRef, str]] = field(default_factory=dict, repr=False, compare=False)
+    # (action, layer, SCP level, id of the scoped statement) -> the "allowed by" reason: a managed
+    # policy's is the same for every principal it is attached to, and a Reason is immutable
+    allow_reasons: dict[tuple[str, LayerKind, int | None, int], Reason] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def ref(self, statement: Statement) -> tuple[StatementRef, str]:
         """The statement as explanations name it (``StatementRef`` and its ``describe()``), built once."""
