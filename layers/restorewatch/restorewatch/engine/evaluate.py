@@ -28,6 +28,7 @@ from restorewatch.engine.model import (
     Statement,
     StatementRef,
 )
+from restorewatch.engine.patterns import fold_case
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -98,7 +99,7 @@ def decide_request(
     request_context = normalize_context(context)
     derived = principal.derived_context()
     request_context.update(derived)
-    action_lower = action.lower()
+    action_lower = fold_case(action)
 
     denies: list[Reason] = []
     missing: list[Reason] = []
@@ -240,7 +241,7 @@ def requirement_status(principal: Principal, action: str, scps: ScpLevels | None
 def _requirement(
     principal: Principal, action: str, layers: Sequence[Layer], derived: Mapping[str, str | list[str]]
 ) -> RequirementResult:
-    action_lower = action.lower()
+    action_lower = fold_case(action)
     full_denies: list[Reason] = []
     no_allow: list[Reason] = []
     limited: list[Reason] = []
