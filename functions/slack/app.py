@@ -2,10 +2,12 @@
 
 Subscribed to the alert topic. The webhook URL is read from Secrets Manager with Powertools
 Parameters (cached for ``SECRET_MAX_AGE`` seconds across warm invocations) and never logged; the
-environment holds only the secret's ARN. A delivery that fails after the sender's retries raises:
-Lambda retries the asynchronous SNS invocation, then hands the event to the on-failure destination
-(the Slack dead-letter queue, whose alarm is loud). The email subscription is a separate SNS
-delivery, so Slack failing never holds up the email.
+environment holds only the secret's ARN. The URL must go to https://hooks.slack.com or to a host of
+``SLACK_WEBHOOK_ALLOWED_HOSTS``. A delivery that fails after the sender's retries raises, and so does
+a secret that holds no such URL: Lambda retries the asynchronous SNS invocation, then hands the event
+to the on-failure destination (the Slack dead-letter queue, whose alarm is loud), so the alert is
+kept, never dropped. The email subscription is a separate SNS delivery, so Slack failing never holds
+up the email.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from restorewatch.alerts.slack import render_slack_message
-from restorewatch.alerts.slack_send import SlackSender, webhook_url_from_secret
+from restorewatch.alerts.slack_send import SlackSender, parse_allowed_hosts, webhook_url_from_secret
+from restorewatch.errors import InputError
 
 logger = Logger()
 
@@ -32,8 +35,9 @@ def _sender() -> SlackSender:
     for name in ("botocore", "boto3", "urllib3"):
         logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.INFO))
     secret = parameters.get_secret(os.environ["SLACK_WEBHOOK_SECRET_ARN"], max_age=SECRET_MAX_AGE)
+    allowed = parse_allowed_hosts(os.environ.get("SLACK_WEBHOOK_ALLOWED_HOSTS", ""))
     return SlackSender(
-        webhook_url_from_secret(secret),
+        webhook_url_from_secret(secret, allowed),
         timeout=float(os.environ.get("SLACK_TIMEOUT_SECONDS", "5")),
         retries=int(os.environ.get("SLACK_RETRIES", "2")),
     )
@@ -41,7 +45,13 @@ def _sender() -> SlackSender:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    sender = _sender()
+    try:
+        sender = _sender()
+    except InputError as error:
+        # nothing can be posted until the secret (or the allow-list) is fixed: failing the invocation
+        # keeps the alert (Lambda's retries, then the Slack DLQ and its alarm)
+        logger.error("Slack webhook refused, the alert goes to the Slack dead-letter queue: %s", error)
+        raise
     posted = []
     for record in SNSEvent(event).records:
         message = record.sns.message

@@ -4,6 +4,11 @@ It accepts the three shapes the stack delivers: an SQS batch of IAM CloudTrail e
 EventBridge rule's queue), one EventBridge event (a direct rule target, or ``sam local invoke``),
 and the scheduled sweep. SQS records fail individually (partial batch response) so that one bad or
 unlucky record goes back to the queue, and finally to the DLQ, without holding up the others.
+
+A record that cannot be parsed at all is poison (``restorewatch.watch.events``): it is logged at
+ERROR, counted in the ``PoisonRecords`` metric (once per delivery) and reported failed, so SQS moves
+it to the dead-letter queue after ``maxReceiveCount`` deliveries, where the DLQ alarm sees it and its
+body is kept for someone to read.
 """
 
 from __future__ import annotations
@@ -111,6 +116,7 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         invocation = parse_lambda_event(event)
     except EventError as error:
         logger.error("rejected invocation: %s", error)
+        metrics.add_metric(name="PoisonRecords", unit=MetricUnit.Count, value=1)
         raise
     if invocation.kind is not InvocationKind.SQS:
         # a direct invocation fails as a whole: Lambda's own retries (and the errors alarm) apply
@@ -120,7 +126,18 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failures: list[dict[str, str]] = []
     alerts: list[str] = []
     received_at = datetime.now(UTC)  # every record of the batch has waited out the queue delay
+    poison = 0
     for record in invocation.records:
+        if record.error is not None:
+            poison += 1
+            logger.error(
+                "poison record %s (reported failed: after maxReceiveCount deliveries SQS moves it to "
+                "the dead-letter queue): %s",
+                record.message_id,
+                record.error,
+            )
+            failures.append({"itemIdentifier": record.message_id or ""})
+            continue
         try:
             alerts += _process(record, received_at).alerts
         except RestoreWatchError as error:
@@ -129,4 +146,6 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except Exception:
             logger.exception("record %s failed unexpectedly", record.message_id)
             failures.append({"itemIdentifier": record.message_id or ""})
+    if poison:
+        metrics.add_metric(name="PoisonRecords", unit=MetricUnit.Count, value=poison)
     return {"batchItemFailures": failures, "alerts": alerts}

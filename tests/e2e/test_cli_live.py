@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from e2e.conftest import ROLE_ARN, cli
+from e2e.conftest import ACCOUNT, ROLE, ROLE_ARN, TAG_KEY, TRUST, cli
 from support.template import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -58,6 +58,34 @@ def test_check_live_reads_aws_endpoint_url(endpoint: str, account: Account) -> N
     assert done.returncode == 1, done.stderr
     assert "ec2:TerminateInstances" in done.stdout
     assert "NoTerminate" in done.stdout
+
+
+def test_check_live_after_the_watch_tag_is_removed_exits_2_unless_allow_empty(
+    endpoint: str, account: Account
+) -> None:
+    """A CI gate on the live account fails once nobody carries the watch tag (issue 10, item 10)."""
+    account.iam.untag_role(RoleName=ROLE, TagKeys=[TAG_KEY])
+    run = cli("check", "--endpoint-url", endpoint)
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr.startswith(f"restorewatch: error: no watched principal (tag key {TAG_KEY!r})")
+    assert len(run.stderr.splitlines()) == 1
+    run = cli("check", "--endpoint-url", endpoint, "--format", "json", "--allow-empty")
+    assert (run.code, run.json()) == (0, {"principals": []})
+
+
+def test_check_live_one_bad_principal_is_unknown_and_the_others_are_checked(
+    endpoint: str, account: Account
+) -> None:
+    """A tag naming a profile nobody defined makes that principal ``unknown`` (issue 10, item 11);
+    the restore role is still checked, and the exit code is 1."""
+    account.iam.create_role(
+        RoleName="TypoRole", AssumeRolePolicyDocument=TRUST, Tags=[{"Key": TAG_KEY, "Value": "veeam-typo"}]
+    )
+    run = cli("check", "--endpoint-url", endpoint, "--format", "json")
+    assert run.code == 1, run.stderr
+    assert run.stderr == ""
+    statuses = {entry["arn"]: entry["status"] for entry in run.json()["principals"]}
+    assert statuses == {ROLE_ARN: "compliant", f"arn:aws:iam::{ACCOUNT}:role/TypoRole": "unknown"}
 
 
 def test_check_live_unreachable_endpoint_exits_2(endpoint: str) -> None:

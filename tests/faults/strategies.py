@@ -230,3 +230,56 @@ EVENTS = st.one_of(
 SQS_BODIES = st.one_of(
     EVENTS.map(json.dumps), TEXT, st.binary(max_size=40).map(lambda b: b.decode("latin-1"))
 )
+
+
+# --- poison: input no parser should choke on (issue 10, item 4) -----------------------------------------
+# A JSON integer of more than 4,300 digits makes json.loads raise ValueError (Python's integer string
+# conversion limit, https://docs.python.org/3/library/stdtypes.html#int-max-str-digits); nesting
+# deeper than the interpreter's recursion limit makes it raise RecursionError.
+HUGE_INTEGER_TEXT = st.integers(4301, 20_000).map(lambda digits: "9" * digits)
+DEEP_NESTING_DEPTH = st.one_of(st.integers(900, 5000), st.just(100_000))
+
+
+def _nested_text(depth: int, opener: str) -> str:
+    closer = "]" if opener == "[" else "}"
+    inner = '{"a":' * depth if opener == "{" else "[" * depth
+    return inner + "1" + closer * depth
+
+
+def _nested_list(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _event_with_text(field: str, text: str) -> str:
+    """A CloudTrail IAM event as JSON text whose ``field`` (inside ``detail``) is ``text``."""
+    event = _cloudtrail({field: "__POISON__"}, {})
+    return json.dumps(event).replace('"__POISON__"', text)
+
+
+POISON_SQS_BODIES = st.one_of(
+    HUGE_INTEGER_TEXT,
+    st.builds(_event_with_text, EVENT_FIELDS, HUGE_INTEGER_TEXT),
+    st.builds(_nested_text, DEEP_NESTING_DEPTH, st.sampled_from(["[", "{"])),
+    st.builds(
+        _event_with_text,
+        EVENT_FIELDS,
+        st.builds(_nested_text, DEEP_NESTING_DEPTH, st.sampled_from(["[", "{"])),
+    ),
+)
+# direct invocations arrive as Python values: a huge int and a deep structure in any detail field
+POISON_EVENTS = st.builds(
+    _cloudtrail,
+    st.dictionaries(
+        EVENT_FIELDS,
+        st.one_of(
+            st.integers(4301, 20_000).map(lambda digits: 10**digits - 1),
+            DEEP_NESTING_DEPTH.map(_nested_list),
+        ),
+        min_size=1,
+        max_size=2,
+    ),
+    st.just({}),
+)

@@ -38,7 +38,17 @@ from restorewatch.watch.events import parse_lambda_event
 
 from .report import record_fuzz
 from .stack import PROFILE, PROFILE_DIR, ROLE, TAG_KEY, event, sqs_records
-from .strategies import DEEP, EVENTS, POLICY_DOCUMENTS, SQS_BODIES, TAG_VALUES, TEXT, fuzz_settings
+from .strategies import (
+    DEEP,
+    EVENTS,
+    POISON_EVENTS,
+    POISON_SQS_BODIES,
+    POLICY_DOCUMENTS,
+    SQS_BODIES,
+    TAG_VALUES,
+    TEXT,
+    fuzz_settings,
+)
 
 if TYPE_CHECKING:
     from .conftest import World
@@ -232,3 +242,87 @@ def test_fuzz_handler_batch_fails_only_the_bad_records_and_processes_the_rest(
     assert f"m{where}" not in failed
     assert world.injector.calls["iam.GetRole"] >= 1
     assert [a for a in world.stack.alerts() if a["principal"]["arn"].endswith(f"role/{ROLE}")] == []
+
+
+# --- poison records: huge integers and deep nesting (issue 10, item 4) ----------------------------------
+
+
+@given(
+    poison=st.lists(POISON_SQS_BODIES, min_size=1, max_size=3),
+    others=st.lists(SQS_BODIES, max_size=2),
+    where=st.integers(0, 5),
+)
+@fuzz_settings(300)
+def test_fuzz_poison_bodies_fail_their_record_only(poison: list[str], others: list[str], where: int) -> None:
+    """5,000-digit integers (``ValueError``) and nesting up to 100,000 deep (``RecursionError``)
+    anywhere in a body: the batch still parses, each poison body is an error of its own (never an
+    exception out of the parser), and the well-formed event among them is a change."""
+    record_fuzz("SQS batches with poison bodies (parser)", 1)
+    bodies = [*poison, *others]
+    where = min(where, len(bodies))
+    good = json.dumps(event("iam-PutRolePolicy", roleName=ROLE, policyName="notes"))
+    bodies = [*bodies[:where], good, *bodies[where:]]
+    messages = [
+        {"MessageId": f"m{i}", "ReceiptHandle": "r", "Body": body, "MD5OfBody": "0"}
+        for i, body in enumerate(bodies)
+    ]
+    invocation = parse_lambda_event(sqs_records(messages, "arn:aws:sqs:us-east-1:111122223333:q"))
+    assert [r.message_id for r in invocation.records] == [f"m{i}" for i in range(len(bodies))]
+    assert invocation.records[where].change is not None
+    for record in invocation.records:
+        assert (record.change, record.sweep, record.error).count(None) == 2
+    # a huge integer anywhere, or nesting past the recursion limit, can never parse
+    unparseable = [
+        i for i, body in enumerate(bodies) if body in poison and ("9" * 4301 in body or "[" * 5000 in body)
+    ]
+    assert all(invocation.records[i].error is not None for i in unparseable)
+
+
+@given(event=POISON_EVENTS)
+@fuzz_settings(200)
+def test_fuzz_poison_direct_events_parse_or_raise_event_error(event: Any) -> None:
+    """A direct invocation holding a huge integer or a deep structure: parsed, or one ``EventError``
+    naming the event, never another exception."""
+    record_fuzz("Lambda events with huge integers and deep nesting (parser)", 1)
+    try:
+        invocation = parse_lambda_event(event)
+    except EventError as error:
+        assert str(error).startswith("event")  # noqa: PT017 (either outcome is allowed)
+        return
+    assert len(invocation.records) == 1
+
+
+@given(poison=st.lists(POISON_SQS_BODIES, min_size=1, max_size=3), where=st.integers(0, 3))
+@settings(
+    fuzz_settings(10),
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+def test_fuzz_handler_reports_exactly_the_poison_records(
+    swept_world: World, poison: list[str], where: int
+) -> None:
+    """The real handler on moto: poison bodies around one well-formed event. Every record that cannot
+    be parsed is reported failed (to reach the DLQ after maxReceiveCount), the good one is read and
+    not reported. (A body nested only 900 deep may parse as a change: it is then processed.)"""
+    from .stack import invoke
+
+    world = swept_world
+    record_fuzz("handler SQS batches with poison bodies (moto)", 1)
+    where = min(where, len(poison))
+    good = json.dumps(event("iam-PutRolePolicy", roleName=ROLE, policyName="notes"))
+    bodies = [*poison[:where], good, *poison[where:]]
+    messages = [
+        {"MessageId": f"m{i}", "ReceiptHandle": "r", "Body": b, "MD5OfBody": "0"}
+        for i, b in enumerate(bodies)
+    ]
+    batch = sqs_records(messages, "arn:aws:sqs:us-east-1:111122223333:q")
+    unparseable = {r.message_id for r in parse_lambda_event(batch).records if r.error is not None}
+    world.injector.calls.clear()
+    response = invoke(batch)
+    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    assert unparseable <= failed
+    assert f"m{where}" not in failed
+    assert world.injector.calls["iam.GetRole"] >= 1

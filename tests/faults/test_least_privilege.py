@@ -1,9 +1,13 @@
 """Least privilege and supply chain, read from the repository's own files.
 
 * every function's role (every ``AWS::IAM::Role`` a function uses) has no IAM write action, no
-  ``*`` or ``service:*`` action, no NotAction/NotResource, and writes only to this stack's own
-  resources (``Ref``/``GetAtt``/``Sub`` of a resource in the template), except X-Ray's unscopable
-  trace writes and reads of a secret the user names by parameter;
+  wildcard in any action (``*``, ``service:*``, ``iam:Get*``), no NotAction/NotResource, and writes
+  only to this stack's own resources (``Ref``/``GetAtt``/``Sub`` of a resource in the template),
+  except X-Ray's unscopable trace writes and reads of a secret the user names by parameter;
+* the IAM reads the watcher's role and the member accounts' reader role grant are exactly the IAM
+  operations the code issues: those ``inventory/iam_reader.py`` names (every IAM call of the
+  watcher goes through its ``IamReader``), each a real IAM operation, all issued on moto by the
+  reader's paths, and every IAM call of the fault matrix's table among them;
 * every checkov skip in ``.checkov.yaml`` carries a reason;
 * the layer's ``requirements.txt`` pins exactly the versions ``uv.lock`` resolved.
 Docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege
@@ -11,15 +15,22 @@ Docs: https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant
 
 from __future__ import annotations
 
+import ast
+import json
 import re
 import tomllib
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
+from restorewatch.inventory.iam_reader import IamReader
+from restorewatch.watch.targets import Target, TargetKind
 from support.template import REPO_ROOT, load_template
 
 from .report import record_row
+from .scenarios import ROWS
 
 READ_VERBS = ("Get", "List", "Describe", "BatchGet", "Query", "Scan")
 UNSCOPABLE = {"xray:puttracesegments", "xray:puttelemetryrecords"}
@@ -79,8 +90,8 @@ def violations(template: dict[str, Any], role: str) -> list[str]:
             continue
         for action in _as_list(statement["Action"]):
             service, _, name = str(action).partition(":")
-            if action == "*" or name.startswith("*"):
-                problems.append(f"{where}: {action}")
+            if "*" in action or "?" in action:
+                problems.append(f"{where}: {action} is a wildcard")
             elif service == "iam" and not name.startswith(("Get", "List")):
                 problems.append(f"{where}: {action} writes IAM")
             elif name.startswith(READ_VERBS) or action.lower() in UNSCOPABLE:
@@ -106,7 +117,7 @@ def test_every_function_role_is_least_privilege() -> None:
                 "function": function,
                 "role": role,
                 "IAM writes": "none",
-                "`*` actions": "none",
+                "wildcard actions": "none",
                 "writes outside the stack": "none",
             },
         )
@@ -117,6 +128,8 @@ def test_every_function_role_is_least_privilege() -> None:
     [
         ("iam:PassRole", "*"),
         ("*", "*"),
+        ("iam:Get*", "*"),
+        ("iam:List?ccountAliases", "*"),
         ("s3:*", "*"),
         ("sns:Publish", "*"),
         ("dynamodb:PutItem", {"Ref": "Elsewhere"}),
@@ -157,3 +170,141 @@ def test_layer_requirements_pin_what_uv_lock_resolved() -> None:
     record_row(
         "supply-chain", {"check": f"layer requirements.txt = uv.lock ({len(pins)} pins)", "status": "pass"}
     )
+
+
+# ---- the IAM reads: granted = what the code issues -------------------------------------------------
+
+IAM_READER = REPO_ROOT / "layers" / "restorewatch" / "restorewatch" / "inventory" / "iam_reader.py"
+MEMBER_TEMPLATE = REPO_ROOT / "templates" / "member-stackset.yaml"
+_CALLERS = {"_call", "_pages", "_list"}  # IamReader's three ways of issuing an operation
+_KINDS = ("User", "Role", "Group")  # what its f-string operation names are built from
+
+
+def _constants_assigned(function: ast.FunctionDef, name: str) -> set[str]:
+    """The strings ``name`` takes in ``function``: ``a, b = ("GetUser", ...) if ... else (...)``."""
+    found: set[str] = set()
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target = node.targets[0]
+        names = [e.id if isinstance(e, ast.Name) else "" for e in getattr(target, "elts", [target])]
+        if name not in names:
+            continue
+        position = names.index(name)
+        branches = [node.value.body, node.value.orelse] if isinstance(node.value, ast.IfExp) else [node.value]
+        for branch in branches:
+            value = branch.elts[position] if isinstance(branch, ast.Tuple) else branch
+            assert isinstance(value, ast.Constant), f"line {node.lineno}: {name} is not a literal"
+            found.add(str(value.value))
+    return found
+
+
+def iam_operations_in_code() -> set[str]:
+    """Every IAM operation ``IamReader`` can issue: the first argument of each ``_call``, ``_pages``
+    and ``_list``: a literal, a local variable set from literals (``GetUser``/``GetRole``), or an
+    f-string (``f"List{prefix}Policies"``) expanded over user, role and group. An argument that is
+    the enclosing helper's own parameter is passed through, not named there."""
+    operations: set[str] = set()
+    tree = ast.parse(IAM_READER.read_text(encoding="utf-8"))
+    for function in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+        parameters = {a.arg for a in function.args.args + function.args.kwonlyargs}
+        for node in ast.walk(function):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr not in _CALLERS or not node.args:
+                continue
+            name = node.args[0]
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                operations.add(name.value)
+            elif isinstance(name, ast.JoinedStr):
+                pattern = "".join(p.value if isinstance(p, ast.Constant) else "{}" for p in name.values)
+                operations.update(pattern.format(*[kind] * pattern.count("{}")) for kind in _KINDS)
+            elif isinstance(name, ast.Name) and name.id in parameters:
+                continue  # _list passes its own operation on to _pages
+            elif isinstance(name, ast.Name):
+                operations |= _constants_assigned(function, name.id)
+            else:
+                raise AssertionError(f"iam_reader.py:{node.lineno}: an operation name the test cannot read")
+    return operations
+
+
+def granted_iam_actions(template: dict[str, Any], role: str) -> set[str]:
+    statements = [
+        s
+        for p in template["Resources"][role]["Properties"]["Policies"]
+        for s in _as_list(p["PolicyDocument"]["Statement"])
+    ]
+    return {
+        str(action)
+        for statement in statements
+        if statement.get("Effect") == "Allow"
+        for action in _as_list(statement["Action"])
+        if str(action).startswith("iam:")
+    }
+
+
+def test_the_iam_operations_the_code_names_are_real_read_operations() -> None:
+    model = boto3.session.Session().get_available_services()
+    assert "iam" in model
+    real = set(boto3.client("iam", region_name="us-east-1").meta.service_model.operation_names)
+    operations = iam_operations_in_code()
+    assert len(operations) >= 10
+    assert operations <= real, operations - real
+    assert all(op.startswith(("Get", "List")) for op in operations), operations
+
+
+def test_roles_grant_exactly_the_iam_reads_the_code_makes() -> None:
+    """\"No wildcard action\" is literally true: the watcher's role and the member accounts' reader
+    role list the IAM reads one by one, and the list is what the code issues, no more, no less."""
+    expected = {f"iam:{op}" for op in iam_operations_in_code()}
+    assert granted_iam_actions(load_template(), "WatcherRole") == expected
+    assert granted_iam_actions(load_template(MEMBER_TEMPLATE), "MemberReaderRole") == expected
+
+
+def test_the_reader_issues_every_iam_read_it_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On moto, every path of ``IamReader`` (a sweep's pages, the account alias, a user in a group
+    with inline and attached policies, a role with a boundary, a group's members, a policy's
+    entities): the operations recorded at botocore's ``before-call`` are exactly those the code
+    names, so the static list above misses none and invents none."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
+    issued: set[str] = set()
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        statement = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        arn = iam.create_policy(PolicyName="restore", PolicyDocument=policy)["Policy"]["Arn"]
+        tags = [{"Key": "restorewatch:profile", "Value": "veeam-ec2-restore"}]
+        ec2 = {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [ec2]})
+        iam.create_role(
+            RoleName="restore", AssumeRolePolicyDocument=trust, Tags=tags, PermissionsBoundary=arn
+        )
+        iam.put_role_policy(RoleName="restore", PolicyName="inline", PolicyDocument=policy)
+        iam.attach_role_policy(RoleName="restore", PolicyArn=arn)
+        iam.create_user(UserName="backup", Tags=tags)
+        iam.put_user_policy(UserName="backup", PolicyName="inline", PolicyDocument=policy)
+        iam.attach_user_policy(UserName="backup", PolicyArn=arn)
+        iam.create_group(GroupName="operators")
+        iam.add_user_to_group(GroupName="operators", UserName="backup")
+        iam.put_group_policy(GroupName="operators", PolicyName="inline", PolicyDocument=policy)
+        iam.attach_group_policy(GroupName="operators", PolicyArn=arn)
+        iam.meta.events.register("before-call.iam", lambda model, **_: issued.add(model.name))
+        reader = IamReader(iam)
+        list(reader.account_pages())
+        reader.account_alias()
+        pages = reader.principal_pages(
+            ["arn:aws:iam::123456789012:user/backup", "arn:aws:iam::123456789012:role/restore"]
+        )
+        assert not pages.errors
+        assert len(pages.read_arns) == 2
+        assert reader.resolve(Target(TargetKind.GROUP_MEMBERS, "operators", "123456789012")).watched
+        assert reader.resolve(Target(TargetKind.POLICY_ENTITIES, arn, "123456789012")).watched
+    assert issued == iam_operations_in_code()
+
+
+def test_every_iam_call_of_the_fault_matrix_is_granted() -> None:
+    """The fault matrix's table lists every AWS call a run of the watcher makes (its own test fails on
+    a call without a row): its IAM calls are among the reads granted."""
+    matrix = {call.removeprefix("iam.") for call in ROWS if call.startswith("iam.")}
+    assert matrix
+    assert matrix <= iam_operations_in_code(), matrix - iam_operations_in_code()

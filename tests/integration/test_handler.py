@@ -294,6 +294,11 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "iam-DetachGroupPolicy": Scenario(act=without_group_policy, expected=(("LOST", USER_ARN),)),
     "iam-DetachRolePolicy": Scenario(act=without_role_policy, expected=(("LOST", ROLE_ARN),)),
+    "iam-DetachRolePolicy-requestParameters-null": Scenario(
+        act=without_role_policy,
+        expected=(("LOST", ROLE_ARN),),
+        note="no roleName to key on: the account is swept instead (it went to the DLQ before)",
+    ),
     "iam-DetachUserPolicy": Scenario(
         prepare=user_policy_attached,
         act=lambda a: a.iam.detach_user_policy(UserName=USER, PolicyArn=POLICY_ARN),
@@ -422,8 +427,9 @@ def test_sample_through_handler_gives_expected_alerts(
     else:
         assert parsed.kind is InvocationKind.EVENTBRIDGE
         (change,) = parsed.changes
-        assert f"iam-{change.event_name}" == name.removesuffix("-PowerUserAccess").removesuffix(
-            "-not-default"
+        suffixes = ("-PowerUserAccess", "-not-default", "-requestParameters-null")
+        assert f"iam-{change.event_name}" == next(
+            (name.removesuffix(suffix) for suffix in suffixes if name.endswith(suffix)), name
         )
         assert change.account == "111122223333"
 
@@ -624,3 +630,203 @@ def test_unreadable_new_principal_retries(stack: Stack, account: Account, handle
     batch = sqs_batch(fresh_event("iam-TagRole"))
     result = handler(batch)
     assert result["batchItemFailures"] == [{"itemIdentifier": batch["Records"][0]["messageId"]}]
+
+
+# --- poison records -------------------------------------------------------------------------------------
+
+HUGE_INTEGER_BODY = (
+    '{"detail-type": "AWS API Call via CloudTrail", "detail": {"eventID": ' + "9" * 5000 + "}}"
+)
+DEEP_BODY = "[" * 100_000 + "]" * 100_000
+
+
+def emitted_metrics(output: str) -> dict[str, list[float]]:
+    """The metrics of every CloudWatch embedded metric format (EMF) document Powertools printed."""
+    values: dict[str, list[float]] = {}
+    for line in output.splitlines():
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(document, dict) or "_aws" not in document:
+            continue
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                value = document[metric["Name"]]
+                values.setdefault(metric["Name"], []).extend(value if isinstance(value, list) else [value])
+    return values
+
+
+def test_sqs_batch_poison_records_fail_alone_and_are_counted(
+    stack: Stack,
+    account: Account,
+    handler: Handler,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A body with a 5,000-digit integer (``ValueError`` past Python's integer string limit) and one
+    nested 100,000 deep (``RecursionError``) next to a real change: the real change is processed
+    (LOST alert), only the two poison records are reported failed (SQS moves them to the DLQ after
+    ``maxReceiveCount``, where the DLQ alarm sees them), each logged at ERROR and counted in the
+    ``PoisonRecords`` metric. Before, the parser's exception failed the whole invocation, and the
+    real change was retried with them until it reached the DLQ.
+    https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html#services-sqs-batchfailurereporting
+    https://docs.python.org/3/library/stdtypes.html#int-max-str-digits"""
+    handler.file(SWEEP)
+    capsys.readouterr()
+    batch = sqs_batch(HUGE_INTEGER_BODY, fresh_event("iam-DetachRolePolicy"), DEEP_BODY)
+    poison = [batch["Records"][0]["messageId"], batch["Records"][2]["messageId"]]
+    without_role_policy(account)
+
+    result = handler(batch)
+
+    assert result["batchItemFailures"] == [{"itemIdentifier": m} for m in poison]
+    assert kinds(stack.alerts()) == [("LOST", ROLE_ARN)]
+    assert emitted_metrics(capsys.readouterr().out)["PoisonRecords"] == [2]
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert [m for m in poison if any(f"poison record {m}" in e for e in errors)] == poison
+    assert any("4300 digits" in e for e in errors)
+    assert any("nested too deeply" in e for e in errors)
+
+
+def test_sqs_batch_without_poison_emits_no_poison_metric(
+    stack: Stack, account: Account, handler: Handler, capsys: pytest.CaptureFixture[str]
+) -> None:
+    handler.file(SWEEP)
+    capsys.readouterr()
+    result = handler(sqs_batch(fresh_event("iam-DetachRolePolicy")))
+    assert result["batchItemFailures"] == []
+    assert "PoisonRecords" not in emitted_metrics(capsys.readouterr().out)
+
+
+def test_direct_poison_event_raises_event_error_and_is_counted(
+    stack: Stack, handler: Handler, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A direct invocation nested 100,000 deep: one ``EventError`` naming the event (Lambda's
+    retries, then the function's DLQ), counted as poison, never a ``RecursionError``."""
+    from restorewatch.errors import EventError
+
+    event: Any = {"detail": {}}
+    for _ in range(100_000):
+        event = {"detail": event}
+    with pytest.raises(EventError, match=r"^event"):
+        handler(event)
+    assert emitted_metrics(capsys.readouterr().out)["PoisonRecords"] == [1]
+
+
+# --- IAM names are case-insensitive -----------------------------------------------------------------------
+
+
+def test_event_naming_the_role_in_another_case_rechecks_it(
+    stack: Stack, account: Account, handler: Handler
+) -> None:
+    """CloudTrail records the role name as the caller typed it; "Names of IAM entities ... are not
+    distinguished by case" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html),
+    so ``veeamrestorerole`` is ``VeeamRestoreRole``: the watcher re-checks it and alerts LOST (before,
+    nothing was re-checked). moto's IAM looks names up case-sensitively, so the watcher must read
+    the role by the name IAM gave it (the state's), and never report it DELETED for a spelling."""
+    handler.file(SWEEP)
+    handler.iam_calls.clear()
+    without_role_policy(account)
+    result = handler(fresh_event("iam-DetachRolePolicy", roleName="veeamrestorerole", policyArn=POLICY_ARN))
+    alerts = stack.alerts()
+    assert kinds(alerts) == [("LOST", ROLE_ARN)]
+    assert result == {"alerts": [alerts[0]["alert_id"]]}
+    assert handler.iam_calls["GetRole"] >= 1
+    assert "GetAccountAuthorizationDetails" not in handler.iam_calls  # the role alone, not a sweep
+
+
+def test_event_naming_the_user_in_another_case_rechecks_it(
+    stack: Stack, account: Account, handler: Handler
+) -> None:
+    handler.file(SWEEP)
+    without_group(account)
+    handler(fresh_event("iam-RemoveUserFromGroup", groupName=GROUP, userName="VEEAM-RESTORE"))
+    assert kinds(stack.alerts()) == [("LOST", USER_ARN)]
+
+
+def test_delete_role_in_another_case_is_deleted(stack: Stack, account: Account, handler: Handler) -> None:
+    handler.file(SWEEP)
+    role_deleted(account)
+    handler(fresh_event("iam-DeleteRole", roleName="VEEAMRESTOREROLE"))
+    assert kinds(stack.alerts()) == [("DELETED", ROLE_ARN)]
+
+
+def test_untag_role_in_another_case_is_unwatched(stack: Stack, account: Account, handler: Handler) -> None:
+    handler.file(SWEEP)
+    account.iam.untag_role(RoleName=ROLE, TagKeys=["restorewatch:profile"])
+    handler(fresh_event("iam-UntagRole", roleName="veeamRestoreRole", tagKeys=["restorewatch:profile"]))
+    assert kinds(stack.alerts()) == [("UNWATCHED", ROLE_ARN)]
+
+
+def test_unchanged_role_named_in_another_case_gives_no_alert(
+    stack: Stack, account: Account, handler: Handler
+) -> None:
+    """A harmless change to the role, spelt in another case: re-read, still compliant, no alert
+    (in particular no DELETED for the spelling moto's IAM does not know)."""
+    handler.file(SWEEP)
+    handler(fresh_event("iam-UpdateRole", roleName="veeamrestorerole", description="prod"))
+    assert stack.alerts() == []
+
+
+def test_group_named_in_another_case_is_rechecked(stack: Stack, account: Account, handler: Handler) -> None:
+    """``Backup-Operators`` for group ``backup-operators``: moto's IAM (case-sensitive) does not know
+    that spelling, so the watcher sweeps the account rather than conclude the change touched
+    nobody; the member user's LOST is found."""
+    handler.file(SWEEP)
+    group_deny(account)
+    params = {**params_of("iam-PutGroupPolicy"), "groupName": "Backup-Operators"}
+    handler(fresh_event("iam-PutGroupPolicy", **params))
+    assert kinds(stack.alerts()) == [("LOST", USER_ARN)]
+
+
+def test_policy_named_in_another_case_is_rechecked(stack: Stack, account: Account, handler: Handler) -> None:
+    """``CreatePolicyVersion`` on ``.../policy/veeamrestorepolicy`` for ``VeeamRestorePolicy``.
+
+    moto gap worked around: moto's ``ListEntitiesForPolicy`` answers a policy ARN it does not know
+    with empty lists, where IAM answers ``NoSuchEntity``
+    (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListEntitiesForPolicy.html#API_ListEntitiesForPolicy_Errors);
+    a hook on the watcher's IAM client gives IAM's answer for that spelling. The watcher then sweeps
+    the account instead of concluding that nobody uses the policy, and finds both LOST."""
+
+    def no_such_policy(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if params.get("PolicyArn") != POLICY_ARN:
+            error = {"Code": "NoSuchEntity", "Message": f"Policy {params.get('PolicyArn')} was not found."}
+            raise ClientError({"Error": error}, model.name)
+
+    handler.on_iam("ListEntitiesForPolicy", no_such_policy)
+    handler.file(SWEEP)
+    document = params_of("iam-CreatePolicyVersion")["policyDocument"]
+    account.iam.create_policy_version(PolicyArn=POLICY_ARN, PolicyDocument=document, SetAsDefault=True)
+    handler(
+        fresh_event(
+            "iam-CreatePolicyVersion",
+            policyArn=POLICY_ARN.replace("VeeamRestorePolicy", "veeamrestorepolicy"),
+            policyDocument=document,
+            setAsDefault=True,
+        )
+    )
+    assert kinds(stack.alerts()) == [("LOST", ROLE_ARN), ("LOST", USER_ARN)]
+
+
+# --- read-only records ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delivery", ["eventbridge", "sqs"])
+def test_read_only_record_causes_no_work(
+    stack: Stack, account: Account, handler: Handler, delivery: str
+) -> None:
+    """``readOnly: true`` (here ``GetRole``, a name the watcher does not map, which would sweep the
+    account): no IAM read, no sweep, no alert, nothing retried."""
+    handler.file(SWEEP)
+    heartbeat = stack.store().last_sweep()
+    without_role_policy(account)  # a sweep would find this
+    handler.iam_calls.clear()
+    event = fresh_event("iam-DetachRolePolicy", roleName=ROLE)
+    event["detail"].update(eventName="GetRole", readOnly=True)
+    result = handler(event if delivery == "eventbridge" else sqs_batch(event))
+    assert result.get("batchItemFailures", []) == []
+    assert result["alerts"] == []
+    assert handler.total_iam_calls == 0, handler.iam_calls
+    assert stack.alerts() == []
+    assert stack.store().last_sweep() == heartbeat

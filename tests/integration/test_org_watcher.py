@@ -254,16 +254,17 @@ def _run_fan_out(org: Org, handler: Handler) -> list[str]:
 
 def _sample(name: str, org: Org) -> dict[str, Any]:
     event = fresh_event(name)
-    params = event["detail"]["requestParameters"]
+    params = event["detail"]["requestParameters"] or {}  # service events have none
     ids = {
         "p-denyiamw1": org.scp,
         "ou-a1b2-workload1": org.ou,
         "r-a1b2": org.root,
         "444455556666": org.member,
     }
-    event["detail"]["requestParameters"] = {
-        k: ids.get(v, v) if isinstance(v, str) else v for k, v in params.items()
-    }
+    if params:
+        event["detail"]["requestParameters"] = {
+            k: ids.get(v, v) if isinstance(v, str) else v for k, v in params.items()
+        }
     if params.get("sourceParentId"):  # MoveAccount: out of the OU, back to the root
         event["detail"]["requestParameters"].update(sourceParentId=org.ou, destinationParentId=org.root)
     return event
@@ -291,6 +292,11 @@ def _nothing(_: Org) -> None:
     return None
 
 
+def _close_another_account(o: Org) -> None:
+    other = o.org.create_account(AccountName="retired", Email="retired@example.com")["CreateAccountStatus"]
+    o.org.close_account(AccountId=other["AccountId"])
+
+
 ORG_SCENARIOS = {
     "organizations-AttachPolicy": OrgScenario(_nothing, _attach, ("LOST",)),
     "organizations-DetachPolicy": OrgScenario(
@@ -308,6 +314,14 @@ ORG_SCENARIOS = {
         lambda o: o.org.disable_policy_type(RootId=o.root, PolicyType="SERVICE_CONTROL_POLICY"),
         ("RESTORED",),
     ),
+    # service-originated records (no userIdentity.type): accepted, and no SCP of the member changes
+    "organizations-CreateAccountResult": OrgScenario(
+        _attach,
+        lambda o: o.org.create_account(AccountName="sandbox", Email="sandbox@example.com"),
+        (),
+        dispatched=False,
+    ),
+    "organizations-CloseAccountResult": OrgScenario(_attach, _close_another_account, (), dispatched=False),
     "organizations-MoveAccount": OrgScenario(
         _attach,
         lambda o: o.org.move_account(AccountId=o.member, SourceParentId=o.ou, DestinationParentId=o.root),

@@ -34,6 +34,7 @@ from moto import mock_aws
 
 from restorewatch.alerts import render_alert
 from restorewatch.alerts.slack_send import SlackDeliveryError, SlackSender
+from restorewatch.errors import InputError
 from restorewatch.local.invoke import LocalLambdaContext
 from support.template import REPO_ROOT, load_template
 from unit.alerts.builders import T0
@@ -179,6 +180,8 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "restorewatch-slack")
     monkeypatch.setenv("SLACK_TIMEOUT_SECONDS", "0.5")
     monkeypatch.setenv("SLACK_RETRIES", "1")
+    # the stand-in is plain HTTP on 127.0.0.1, as an operator's allow-list entry would name it
+    monkeypatch.setenv("SLACK_WEBHOOK_ALLOWED_HOSTS", "http://127.0.0.1")
     name = f"slack_app_{uuid.uuid4().hex[:8]}"
     spec = importlib.util.spec_from_file_location(name, HANDLER_PATH)
     assert spec is not None
@@ -281,6 +284,53 @@ def test_handler_rejects_a_secret_without_url_without_echoing_it(
     assert TOKEN not in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://collector.example.net/services/" + TOKEN,  # a host nobody allowed
+        "https://hooks.slack.com.example.net/services/" + TOKEN,  # a look-alike of Slack's host
+        "https://hooks.slack.com@collector.example.net/services/" + TOKEN,  # Slack's host as a user name
+        "http://hooks.slack.com/services/" + TOKEN,  # Slack's host without TLS
+    ],
+)
+def test_handler_refuses_a_webhook_url_outside_slack_and_the_allow_list(
+    app: ModuleType,
+    slack: SlackStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    url: str,
+) -> None:
+    """A secret re-pointed at another host would send every alert there while Slack stays silent: the
+    handler refuses it with an error naming the host (never the URL), and raises, so the alert is not
+    lost: Lambda retries the invocation, then the Slack DLQ keeps it and its alarm fires (the wiring:
+    ``test_template_slack_dlq_wiring_on_subscription_and_invoke_config``)."""
+    put_secret(json.dumps({"url": url}), monkeypatch)
+    caplog.set_level(logging.INFO)
+    stdout = io.StringIO()
+    with (
+        pytest.raises(InputError, match=r"neither https://hooks\.slack\.com|user name") as raised,
+        redirect_stdout(stdout),
+    ):
+        app.lambda_handler(sns_event(alert_document()), LocalLambdaContext("SlackFunction", "req-1"))
+    assert slack.payloads == []
+    logs = caplog.text + stdout.getvalue()
+    assert "Slack dead-letter queue" in logs
+    assert TOKEN not in logs
+    assert TOKEN not in str(raised.value)
+
+
+def test_handler_posts_to_a_host_the_operator_allowed(
+    app: ModuleType, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Slack-compatible receiver is reachable once its host is in ``SLACK_WEBHOOK_ALLOWED_HOSTS``,
+    and only on the port the entry names (when it names one)."""
+    port = int(slack.url.split(":")[2].split("/")[0])
+    put_secret(slack.url, monkeypatch)
+    monkeypatch.setenv("SLACK_WEBHOOK_ALLOWED_HOSTS", f"chat.example.com, http://127.0.0.1:{port}")
+    assert invoke(app, sns_event(alert_document()))[0] == {"posted": [ALERT_ID]}
+    assert len(slack.payloads) == 1
+
+
 # -- the template's DLQ wiring, created in moto -----------------------------------------------------
 
 
@@ -290,11 +340,25 @@ def test_template_slack_dlq_wiring_on_subscription_and_invoke_config() -> None:
     function = resources["SlackFunction"]
     assert function["Condition"] == "HasSlack"
     invoke_config = function["Properties"]["EventInvokeConfig"]
-    event = function["Properties"]["Events"]["Alerts"]
-    assert event["Type"] == "SNS"
-    assert event["Properties"]["Topic"] == {"Ref": "AlertTopic"}
     dlq_ref = {"Fn::GetAtt": ["SlackDeadLetterQueue", "Arn"]}
-    assert event["Properties"]["RedrivePolicy"] == {"deadLetterTargetArn": dlq_ref}
+    # alerts and alarms, and the tamper notices (TamperTopic), each redriven to the Slack DLQ
+    events = function["Properties"]["Events"]
+    assert {name: e["Properties"]["Topic"] for name, e in events.items()} == {
+        "Alerts": {"Ref": "AlertTopic"},
+        "TamperNotices": {"Ref": "TamperTopic"},
+    }
+    for event in events.values():
+        assert event["Type"] == "SNS"
+        assert event["Properties"]["RedrivePolicy"] == {"deadLetterTargetArn": dlq_ref}
+    (redrives,) = resources["SlackDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert redrives["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert redrives["Condition"]["ArnEquals"]["aws:SourceArn"] == [
+        {"Ref": "AlertTopic"},
+        {"Ref": "TamperTopic"},
+    ]
+    assert function["Properties"]["Environment"]["Variables"]["SLACK_WEBHOOK_ALLOWED_HOSTS"] == {
+        "Ref": "SlackWebhookAllowedHosts"
+    }
     assert invoke_config["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": dlq_ref}
     role = resources["SlackRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     by_sid = {statement["Sid"]: statement for statement in role}

@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from restorewatch.engine import AccountSnapshot, Principal, RequestDecision, decide_request
+from support.deployed import ACCOUNT as DEPLOYED_ACCOUNT
+from support.deployed import ORGANIZATION_ID, Deployed
 from support.template import (
     FORWARDER_TEMPLATE_PATH,
     function_environment,
@@ -371,7 +374,8 @@ def test_outputs_name_topic_table_and_queues(template: dict[str, Any]) -> None:
 def policy_violations(statements: list[dict[str, Any]], own_resources: set[str]) -> list[str]:
     """Why these Allow statements are not least privilege for the watcher (empty list: they are).
 
-    Rules: no NotAction/NotResource; no "*" or "service:*" action; IAM actions only Get*/List*;
+    Rules: no NotAction/NotResource; no wildcard in any action ("*", "service:*", "iam:Get*"); IAM
+    actions only reads (Get.../List...);
     every non-read action only on resources that reference the stack's own ``own_resources``
     (Ref/GetAtt/Sub), except X-Ray's unscopable trace writes.
     """
@@ -391,6 +395,9 @@ def policy_violations(statements: list[dict[str, Any]], own_resources: set[str])
             service, _, name = action.partition(":")
             if name.startswith("*") or action == "*":
                 problems.append(f"{where}: {action} grants a whole service")
+                continue
+            if "*" in name or "?" in name:
+                problems.append(f"{where}: {action} is a wildcard")
                 continue
             if service.lower() == "iam" and not name.startswith(IAM_READ_VERBS):
                 problems.append(f"{where}: {action} is not IAM read-only")
@@ -445,7 +452,8 @@ def test_watcher_role_reads_iam_and_writes_its_own_table_topic_and_queues(resour
     for statement in _watcher_statements(resources):
         for action in _as_list(statement["Action"]):
             by_action.setdefault(action, []).extend(_as_list(statement["Resource"]))
-    assert {"iam:Get*", "iam:List*"} <= set(by_action)
+    assert "iam:GetAccountAuthorizationDetails" in by_action  # the IAM reads, one by one
+    assert not [action for action in by_action if "*" in action or "?" in action]
     assert by_action["sns:Publish"] == [{"Ref": "AlertTopic"}]
     table = {"Fn::GetAtt": ["StateTable", "Arn"]}
     index = {"Fn::Sub": "${StateTable.Arn}/index/by-account"}
@@ -501,6 +509,8 @@ def test_account_sweeps_one_per_invocation_at_bounded_concurrency(
         ({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, "whole service"),
         ({"Effect": "Allow", "Action": "iam:PutUserPolicy", "Resource": "*"}, "not IAM read-only"),
         ({"Effect": "Allow", "Action": "iam:GenerateCredentialReport", "Resource": "*"}, "not IAM read-only"),
+        ({"Effect": "Allow", "Action": "iam:Get*", "Resource": "*"}, "wildcard"),
+        ({"Effect": "Allow", "Action": "kms:GenerateDataKey*", "Resource": {"Ref": "AlertKey"}}, "wildcard"),
         ({"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}, "not only this stack"),
         ({"Effect": "Allow", "Action": "sns:Publish", "Resource": {"Ref": "SomeoneElsesTopic"}}, "not only"),
         ({"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "arn:aws:dynamodb:*"}, "not only"),
@@ -516,7 +526,7 @@ def test_policy_violations_detects_overbroad_statement(statement: dict[str, Any]
 
 def test_policy_violations_accepts_own_resource_writes() -> None:
     statements: list[dict[str, Any]] = [
-        {"Effect": "Allow", "Action": ["iam:Get*", "iam:List*"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["iam:GetRole", "iam:ListRolePolicies"], "Resource": "*"},
         {"Effect": "Allow", "Action": "sns:Publish", "Resource": {"Ref": "AlertTopic"}},
         {
             "Effect": "Allow",
@@ -588,3 +598,79 @@ def test_watcher_role_grants_exactly_the_dynamodb_operations_the_store_calls(
         "dynamodb:Scan",
     }
     assert granted == called
+
+
+# ------------------------------------------------------------------ member accounts (organization mode)
+
+MEMBER_ROLE = "arn:aws:iam::444455556666:role/RestoreWatchMemberReader"
+
+
+def _watcher_principal(*, organization: bool) -> Principal:
+    """The watcher's role as deployed, read by the engine like any IAM role."""
+    deployed = Deployed(organization=organization, slack=False)
+    document = deployed.resolve(_props(deployed.resources, "WatcherRole")["Policies"][0]["PolicyDocument"])
+    arn = f"arn:aws:iam::{DEPLOYED_ACCOUNT}:role/{deployed.physical_name('WatcherRole')}"
+    page = {
+        "UserDetailList": [],
+        "GroupDetailList": [],
+        "RoleDetailList": [
+            {
+                "Path": "/",
+                "RoleName": deployed.physical_name("WatcherRole"),
+                "RoleId": "AROAWATCHERROLEEXAMPLE",
+                "Arn": arn,
+                "RolePolicyList": [{"PolicyName": "restorewatch-watcher", "PolicyDocument": document}],
+                "AttachedManagedPolicies": [],
+                "Tags": [],
+            }
+        ],
+        "Policies": [],
+    }
+    return AccountSnapshot.from_pages([page]).principal(arn)
+
+
+@pytest.mark.parametrize(
+    ("resource_organization", "expected"),
+    [
+        (ORGANIZATION_ID, RequestDecision.ALLOWED),  # a member account of the watcher's organization
+        ("o-zz9y8x7w6v", RequestDecision.IMPLICIT_DENY),  # an account of another organization
+        (None, RequestDecision.IMPLICIT_DENY),  # an account in no organization: the key is absent
+    ],
+)
+def test_the_watcher_assumes_member_roles_only_inside_its_own_organization(
+    resource_organization: str | None, expected: RequestDecision
+) -> None:
+    """``sts:AssumeRole`` on ``arn:aws:iam::*:role/<MemberRoleName>`` is allowed only when the role's
+    account belongs to the watcher's own organization: ``aws:ResourceOrgID`` (the organization of the
+    account that owns the resource) equals ``${aws:PrincipalOrgID}`` (the watcher's). A role of that
+    name in any other account (another organization's, or a stand-alone account an attacker owns and
+    whose role trusts the watcher) is not assumed, so it cannot feed the watcher a false all-clear.
+
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+    """
+    context = {"aws:PrincipalOrgID": ORGANIZATION_ID, "aws:ResourceOrgID": resource_organization}
+    result = decide_request(_watcher_principal(organization=True), "sts:AssumeRole", MEMBER_ROLE, context)
+    assert result.decision is expected, result.explanation
+
+
+def test_outside_organization_mode_the_watcher_assumes_no_role() -> None:
+    """Single-account mode: the statement is an unconditional Deny (no condition can weaken it)."""
+    context = {"aws:PrincipalOrgID": ORGANIZATION_ID, "aws:ResourceOrgID": ORGANIZATION_ID}
+    result = decide_request(_watcher_principal(organization=False), "sts:AssumeRole", MEMBER_ROLE, context)
+    assert result.decision is RequestDecision.EXPLICIT_DENY
+    (statement,) = [
+        s
+        for s in _props(load_template()["Resources"], "WatcherRole")["Policies"][0]["PolicyDocument"][
+            "Statement"
+        ]
+        if s["Sid"] == "ReadMemberAccounts"
+    ]
+    assert statement["Condition"] == {
+        "Fn::If": [
+            "IsOrganizationMode",
+            {"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }

@@ -178,7 +178,7 @@ class Demo:
         """The demo account's HTML status report (what ``restorewatch report`` writes), from a live read
         of the watched principals only: the whole account on moto's server carries every AWS managed
         policy and takes seconds to page through."""
-        from restorewatch.cli.report import collect_checks
+        from restorewatch.cli.checks import collect_checks
         from restorewatch.engine import AccountSnapshot
         from restorewatch.inventory import IamReader
         from restorewatch.profiles import ProfileRegistry

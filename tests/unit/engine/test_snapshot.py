@@ -148,6 +148,37 @@ def test_snapshot_pages_merged():
     assert decide_request(snap.principal(user_arn()), "ec2:RunInstances").decision is RequestDecision.ALLOWED
 
 
+def test_snapshot_listing_that_says_more_follows_needs_the_page_that_ends_it():
+    """``IsTruncated: true`` ("there are more items to return") with no page that ends the listing
+    is an incomplete account, refused; the pages may come in any order.
+
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html
+    """
+    policy = managed_policy("P", doc(allow("ec2:*")))
+    first = {**auth_details(users=[user(managed=[policy])]), "IsTruncated": True, "Marker": "m"}
+    last = {**auth_details(policies=[policy]), "IsTruncated": False}
+    with pytest.raises(SnapshotError, match=r"incomplete account: more follows page 1 \(IsTruncated: true\)"):
+        AccountSnapshot.from_pages([first])
+    snap = AccountSnapshot.from_pages([last, first])
+    assert decide_request(snap.principal(user_arn()), "ec2:RunInstances").decision is RequestDecision.ALLOWED
+
+
+def test_snapshot_list_field_of_another_type_is_named_not_iterated():
+    """``AttachedManagedPolicies`` is a list of ``AttachedPolicy`` objects; an object in its place
+    (as in the AWS CLI reference's example output) is reported as such, not read key by key.
+
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_GroupDetail.html
+    """
+    policy = managed_policy("P", doc(allow("ec2:*")))
+    admins = group("admins", managed=[policy])
+    admins["AttachedManagedPolicies"] = admins["AttachedManagedPolicies"][0]
+    snap = snapshot(users=[user(groups=["admins"])], groups=[admins], policies=[policy])
+    with pytest.raises(
+        SnapshotError, match=r"group/admins: AttachedManagedPolicies is an object, not a list"
+    ):
+        snap.principal(user_arn())
+
+
 def test_snapshot_page_not_authorization_details_raises():
     """A page that is not ``get-account-authorization-details`` output is rejected.
 

@@ -200,7 +200,7 @@ def test_load_rejects_malformed_files(tmp_path: Path, name: str, text: str, frag
         ("s3:Get?bject", "wildcard"),
         ("*", "wildcard"),
         ("s3GetObject", "service:ActionName"),
-        ("S3:GetObject", "service:ActionName"),
+        ("s3_:GetObject", "service:ActionName"),
         ("s3:Get-Object", "service:ActionName"),
         ("s3:", "service:ActionName"),
         (" s3:GetObject", "service:ActionName"),
@@ -230,6 +230,17 @@ def test_valid_action_forms() -> None:
         "ec2:DescribeIpv6Pools",
     ]
     assert make_profile("x", actions, source="t").actions == tuple(actions)
+
+
+def test_actions_in_any_letter_case_are_valid_and_keep_their_spelling() -> None:
+    """In a policy "the prefix and the action name are case insensitive"; a profile is read the same way.
+
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+    """
+    profile = make_profile("x", ["IAM:ListUsers", "S3:GETOBJECT", "ec2:describeinstances"], source="t")
+    assert profile.actions == ("IAM:ListUsers", "S3:GETOBJECT", "ec2:describeinstances")
+    with pytest.raises(ProfileError, match=r"'iam:listusers' is listed twice \(also as 'IAM:ListUsers'\)"):
+        make_profile("x", ["IAM:ListUsers", "iam:listusers"], source="t")
 
 
 def test_duplicate_actions_rejected_case_insensitively() -> None:

@@ -20,7 +20,8 @@ import pytest
 
 from restorewatch.errors import EventError
 from restorewatch.watch.events import InvocationKind, parse_lambda_event, sweep_event
-from restorewatch.watch.targets import KNOWN_EVENT_NAMES
+from restorewatch.watch.org_events import OrgScope, plan_org_change
+from restorewatch.watch.targets import KNOWN_EVENT_NAMES, plan_targets
 
 EVENTS = Path(__file__).resolve().parents[3] / "events"
 EVENT_FILES = sorted(EVENTS.glob("*.json"))
@@ -125,13 +126,34 @@ def test_parse_lambda_event_sqs_bad_record_does_not_spoil_batch() -> None:
     assert "not JSON" in errors[1]
 
 
-def test_parse_lambda_event_sqs_missing_parameter_names_field() -> None:
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda e: e["detail"]["requestParameters"].pop("roleName"),
+        lambda e: e["detail"].update(requestParameters=None),
+        lambda e: e["detail"].pop("requestParameters"),
+    ],
+    ids=["without-roleName", "requestParameters-null", "requestParameters-absent"],
+)
+def test_parse_lambda_event_change_without_its_parameter_is_a_change(mutate: Any) -> None:
+    """CloudTrail's ``requestParameters`` is "the parameters, if any": a record without the one the
+    planner keys on is still a change, never an error (the planner sweeps the account instead; it
+    is the one place that checks parameters). Before, the parser rejected it and SQS retried it
+    to the DLQ. https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html"""
     event = load("iam-DetachRolePolicy.json")
-    del event["detail"]["requestParameters"]["roleName"]
+    mutate(event)
     parsed = parse_lambda_event({"Records": [sqs_record(event, "m-9")]})
-    (record,) = parsed.errors
-    assert "detail.requestParameters.roleName" in str(record.error)
-    assert "m-9" in str(record.error)
+    assert not parsed.errors
+    (change,) = parsed.changes
+    assert "roleName" not in change.request_parameters
+    assert plan_targets(change).sweep
+
+
+def test_parse_lambda_event_org_change_without_its_parameter_is_a_change() -> None:
+    event = load("organizations-AttachPolicy.json")
+    del event["detail"]["requestParameters"]["targetId"]
+    (change,) = parse_lambda_event(event).changes
+    assert plan_org_change(change).scope is OrgScope.ALL
 
 
 def test_parse_lambda_event_sqs_record_without_message_id_fails_batch() -> None:
@@ -180,16 +202,12 @@ def test_parse_lambda_event_manual_sweep_constant() -> None:
         (lambda e: e["detail"].update(eventTime="yesterday"), "detail.eventTime"),
         (lambda e: e["detail"].update(recipientAccountId="1234"), "detail.recipientAccountId"),
         (lambda e: e["detail"].pop("userIdentity"), "detail.userIdentity"),
-        (lambda e: e["detail"]["requestParameters"].pop("policyArn"), None),
-        (lambda e: e["detail"]["requestParameters"].pop("roleName"), "detail.requestParameters.roleName"),
+        (lambda e: e["detail"].update(requestParameters=["roleName"]), "detail.requestParameters"),
     ],
 )
-def test_parse_lambda_event_malformed_event_names_field(mutate: Any, field: str | None) -> None:
+def test_parse_lambda_event_malformed_event_names_field(mutate: Any, field: str) -> None:
     event = load("iam-DetachRolePolicy.json")
     mutate(event)
-    if field is None:  # policyArn is not needed to map the change: accepted
-        assert parse_lambda_event(event).changes
-        return
     with pytest.raises(EventError) as raised:
         parse_lambda_event(event)
     assert field in str(raised.value)
@@ -228,3 +246,93 @@ def test_watch_events_import_loads_no_pydantic() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- poison records: whatever one body does to the parser fails that record alone ----------------
+
+
+POISON_BODIES = {
+    # json.loads raises ValueError past sys.get_int_max_str_digits() (4,300 digits)
+    "5000-digit-integer": '{"detail": {"eventID": ' + "7" * 5000 + "}}",
+    # json.loads raises RecursionError
+    "100000-deep-nesting": "[" * 100_000 + "]" * 100_000,
+    "deep-object": '{"a":' * 100_000 + "1" + "}" * 100_000,
+    "lone-surrogate-key": '{"\\ud800": 1}',
+}
+
+
+@pytest.mark.parametrize("body", POISON_BODIES.values(), ids=POISON_BODIES.keys())
+def test_parse_lambda_event_poison_body_fails_its_record_only(body: str) -> None:
+    """A 5,000-digit integer (``ValueError``) or 100,000-deep nesting (``RecursionError``) escaped
+    the parser and failed the whole batch; now it is an error record of its own, the other records
+    parse. https://docs.python.org/3/library/stdtypes.html#int-max-str-digits"""
+    good = sqs_record(load("iam-DetachRolePolicy.json"), "good")
+    poison = sqs_record(body, "poison")
+    parsed = parse_lambda_event({"Records": [poison, good]})
+    assert [r.message_id for r in parsed.errors] == ["poison"]
+    assert "Records[0] (messageId poison)" in str(parsed.errors[0].error)
+    assert [c.event_name for c in parsed.changes] == ["DetachRolePolicy"]
+
+
+def test_parse_lambda_event_unexpected_parser_failure_fails_its_record_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Any exception the parsing of one body raises (here a validator's own bug) is that record's
+    error, named with its type; the batch still parses."""
+    from restorewatch.watch import events
+
+    real = events._one
+
+    def broken(event: object, where: str, message_id: str | None) -> Any:
+        if message_id == "odd":
+            raise KeyError("validator bug")
+        return real(event, where, message_id)
+
+    monkeypatch.setattr(events, "_one", broken)
+    good = sqs_record(load("iam-DetachRolePolicy.json"), "good")
+    odd = sqs_record(load("iam-DetachRolePolicy.json"), "odd")
+    parsed = parse_lambda_event({"Records": [odd, good]})
+    assert [r.message_id for r in parsed.errors] == ["odd"]
+    assert "KeyError" in str(parsed.errors[0].error)
+    assert len(parsed.changes) == 1
+
+
+def test_parse_lambda_event_deep_direct_event_is_an_event_error() -> None:
+    """A direct invocation that nests too deeply fails as an ``EventError`` (one clear line), not a
+    ``RecursionError`` traceback."""
+    event: Any = {"detail": {}}
+    for _ in range(100_000):
+        event = {"detail": event}
+    with pytest.raises(EventError, match="event"):
+        parse_lambda_event(event)
+
+
+# --- service-originated and read-only records -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["organizations-CreateAccountResult", "organizations-CloseAccountResult"])
+def test_parse_lambda_event_organizations_service_event_is_accepted(name: str) -> None:
+    """Organizations' service-originated records (``detail-type: AWS Service Event via CloudTrail``,
+    ``eventType: AwsServiceEvent``, ``userIdentity`` of ``accountId`` and ``invokedBy`` only, no
+    ``type``) were rejected as "not a CloudTrail event"; they parse, and change no SCP.
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/non-api-aws-service-events.html
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_cloudtrail-integration.html"""
+    event = load(f"{name}.json")
+    assert event["detail-type"] == "AWS Service Event via CloudTrail"
+    assert "type" not in event["detail"]["userIdentity"]
+    (change,) = parse_lambda_event(event).changes
+    assert change.event_name == name.removeprefix("organizations-")
+    assert change.actor_type is None
+    assert change.request_parameters == {}
+    plan = plan_org_change(change)
+    assert plan.no_effect, plan
+
+
+def test_parse_lambda_event_read_only_flag_is_kept() -> None:
+    event = load("iam-DetachRolePolicy.json")
+    assert parse_lambda_event(event).changes[0].read_only is False
+    event["detail"].update(eventName="GetRole", readOnly=True, requestParameters={"roleName": "r"})
+    change = parse_lambda_event(event).changes[0]
+    assert change.read_only is True
+    assert plan_targets(change).no_effect

@@ -1,4 +1,4 @@
-"""watch.targets: which principals an IAM change can affect (pure).
+"""watch.targets and watch.org_events: which principals (accounts) a change can affect (pure).
 
 IAM API reference for the rules the mapping relies on:
 https://docs.aws.amazon.com/IAM/latest/APIReference/API_Operations.html
@@ -11,12 +11,20 @@ from typing import Any
 
 import pytest
 
+from restorewatch.watch.org_events import (
+    ORG_EVENT_SOURCE,
+    ORG_REQUIRED_PARAMETERS,
+    OrgScope,
+    plan_org_change,
+)
 from restorewatch.watch.targets import (
     KNOWN_EVENT_NAMES,
+    REQUIRED_PARAMETERS,
     CloudTrailChange,
     Target,
     TargetKind,
     plan_targets,
+    same_name,
 )
 
 ACCOUNT = "111122223333"
@@ -33,15 +41,24 @@ USER_GONE, ROLE_GONE = TargetKind.USER_GONE, TargetKind.ROLE_GONE
 U, R, G = "veeam-restore", "VeeamRestoreRole", "backup-operators"
 
 
-def change(name: str, error_code: str | None = None, **params: Any) -> CloudTrailChange:
+def change(
+    name: str,
+    error_code: str | None = None,
+    *,
+    read_only: bool = False,
+    source: str = "iam.amazonaws.com",
+    **params: Any,
+) -> CloudTrailChange:
     return CloudTrailChange(
         event_id="e-1",
         event_name=name,
         event_time=datetime(2025, 3, 14, 10, 0, tzinfo=UTC),
         account=ACCOUNT,
         region="us-east-1",
+        event_source=source,
         request_parameters=params,
         error_code=error_code,
+        read_only=read_only,
     )
 
 
@@ -190,7 +207,66 @@ def test_plan_targets_every_known_event_has_a_mapping() -> None:
         (Target(ROLE_GONE, R, ACCOUNT), f"{IAM}role/VeeamRestoreRole", True),
         (Target(GROUP, "g", ACCOUNT), f"{IAM}user/g", False),
         (Target(USER, "u", ACCOUNT), "not-an-arn", False),
+        # IAM names are not distinguished by case: the event's spelling names the stored principal
+        (Target(ROLE, "veeamrestorerole", ACCOUNT), f"{IAM}role/VeeamRestoreRole", True),
+        (Target(ROLE_GONE, "VEEAMRESTOREROLE", ACCOUNT), f"{IAM}role/backup/VeeamRestoreRole", True),
+        (Target(USER, "Veeam-Restore", ACCOUNT), f"{IAM}user/veeam-restore", True),
+        (Target(USER_GONE, "VEEAM-RESTORE", ACCOUNT), f"{IAM}user/veeam-restore", True),
+        (Target(ROLE, "veeamrestorerole", ACCOUNT), f"{IAM}user/VeeamRestoreRole", False),
+        (Target(ROLE, "veeamrestorerole2", ACCOUNT), f"{IAM}role/VeeamRestoreRole", False),
     ],
 )
 def test_target_matches_principal_arn_any_path(target: Target, arn: str, expected: bool) -> None:
+    """Any path, and any letter case: "Names of IAM entities ... are not distinguished by case"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), so an event naming
+    ``veeamrestorerole`` changed ``VeeamRestoreRole``."""
     assert target.matches(arn) is expected
+
+
+def test_same_name_is_case_insensitive_only() -> None:
+    assert same_name("VeeamRestorePolicy", "veeamrestorepolicy")
+    assert same_name("backup-operators", "Backup-Operators")
+    assert not same_name("backup-operators", "backup_operators")
+
+
+# --- one place checks the parameters; read-only calls cause no work ------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED_PARAMETERS))
+def test_plan_targets_without_required_parameters_sweeps_the_account(name: str) -> None:
+    """``requestParameters`` null (or without the parameter the mapping keys on): the change is
+    still planned, as a sweep of its account, never dropped."""
+    plan = plan_targets(change(name))
+    assert plan.sweep
+    assert not plan.targets
+    assert f"requestParameters.{REQUIRED_PARAMETERS[name][0]}" in plan.reason
+
+
+@pytest.mark.parametrize("name", sorted(ORG_REQUIRED_PARAMETERS))
+def test_plan_org_change_without_required_parameters_rechecks_every_account(name: str) -> None:
+    plan = plan_org_change(change(name, source=ORG_EVENT_SOURCE))
+    assert plan.scope is OrgScope.ALL
+    assert f"requestParameters.{ORG_REQUIRED_PARAMETERS[name][0]}" in plan.reason
+
+
+@pytest.mark.parametrize("name", ["GetRole", "ListAttachedRolePolicies", "DetachRolePolicy", "Frobnicate"])
+def test_plan_targets_read_only_call_causes_no_work(name: str) -> None:
+    """``readOnly: true``: the call changed nothing. An unmapped name would otherwise sweep the
+    account. https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html"""
+    assert plan_targets(change(name, read_only=True)).no_effect
+    assert plan_targets(change(name, read_only=True, roleName="r", policyArn=POLICY)).no_effect
+
+
+@pytest.mark.parametrize("name", ["DescribePolicy", "ListAccounts", "AttachPolicy", "Frobnicate"])
+def test_plan_org_change_read_only_call_causes_no_work(name: str) -> None:
+    plan = plan_org_change(change(name, read_only=True, source=ORG_EVENT_SOURCE))
+    assert plan.no_effect
+    assert "read-only" in plan.reason
+
+
+@pytest.mark.parametrize("name", ["CreateAccountResult", "CloseAccountResult"])
+def test_plan_org_change_account_service_events_change_no_scp(name: str) -> None:
+    """Organizations' service-originated records of an account created or closed change no SCP of any
+    other account; an unmapped Organizations call still re-checks every account."""
+    assert plan_org_change(change(name, source=ORG_EVENT_SOURCE)).no_effect
+    assert plan_org_change(change("CreateOrganizationalUnit", source=ORG_EVENT_SOURCE)).scope is OrgScope.ALL

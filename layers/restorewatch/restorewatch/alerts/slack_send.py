@@ -6,7 +6,10 @@ backoff. A message that still fails raises ``SlackDeliveryError``: the Slack fun
 so Lambda's asynchronous retries and then the on-failure destination (the Slack DLQ) take over,
 while the email subscription of the same topic is unaffected.
 
-The webhook URL is a credential (whoever has it can post to the channel): it is never logged.
+The webhook URL is a credential (whoever has it can post to the channel): it is never logged. It
+must go to Slack (``https://hooks.slack.com/...``) or to a host the operator allowed
+(``SLACK_WEBHOOK_ALLOWED_HOSTS``, for Slack-compatible receivers): a secret changed to point at any
+other host would otherwise send every alert there, and Slack would stay silent.
 ``slack_sdk`` logs the request URL at INFO when it retries, so the client gets a logger of its own
 that drops records below WARNING and redacts the URL from whatever it does log.
 """
@@ -15,14 +18,25 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from restorewatch.errors import InputError, RestoreWatchError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["SlackDeliveryError", "SlackSender", "webhook_url_from_secret"]
+__all__ = [
+    "SLACK_WEBHOOK_HOST",
+    "AllowedHost",
+    "SlackDeliveryError",
+    "SlackSender",
+    "check_webhook_url",
+    "parse_allowed_hosts",
+    "webhook_url_from_secret",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +63,78 @@ class _Redact(logging.Filter):
         return True
 
 
-def webhook_url_from_secret(value: str | bytes | dict[str, Any]) -> str:
-    """The webhook URL from the secret: the URL, or JSON ``{"url": ...}`` (or ``"webhook_url"``)."""
+SLACK_WEBHOOK_HOST = "hooks.slack.com"
+_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+
+
+@dataclass(frozen=True, slots=True)
+class AllowedHost:
+    """A host the webhook URL may name: over ``scheme``, on ``port`` (``None``: any port)."""
+
+    host: str
+    scheme: str = "https"
+    port: int | None = None
+
+    def allows(self, scheme: str, host: str, port: int | None) -> bool:
+        return scheme == self.scheme and host == self.host and (self.port is None or port == self.port)
+
+
+def parse_allowed_hosts(text: str) -> tuple[AllowedHost, ...]:
+    """``SLACK_WEBHOOK_ALLOWED_HOSTS``: comma- or space-separated ``host`` (HTTPS, any port) or
+    ``scheme://host[:port]`` entries. A malformed entry is an ``InputError`` naming it."""
+    allowed: list[AllowedHost] = []
+    for entry in re.split(r"[\s,]+", text.strip()):
+        if not entry:
+            continue
+        parts = urlsplit(entry if "://" in entry else f"https://{entry}")
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        host = (parts.hostname or "").lower()
+        if (
+            parts.scheme not in ("https", "http")
+            or not _HOST.fullmatch(host)
+            or port == -1
+            or parts.username is not None
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise InputError(
+                f"SLACK_WEBHOOK_ALLOWED_HOSTS: {entry!r} is not a host name or scheme://host[:port]"
+            )
+        allowed.append(AllowedHost(host, parts.scheme, port))
+    return tuple(allowed)
+
+
+def check_webhook_url(url: str, allowed: tuple[AllowedHost, ...] = ()) -> str:
+    """``url`` if it goes to Slack's webhook host over HTTPS, or to an ``allowed`` host; otherwise an
+    ``InputError`` that names the host but never the URL (its path is the credential)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        raise InputError("the Slack webhook secret's URL has an invalid port") from None
+    host = (parts.hostname or "").lower()
+    if parts.username is not None or parts.password is not None:
+        raise InputError("the Slack webhook secret's URL carries a user name or password: refused")
+    slack = AllowedHost(SLACK_WEBHOOK_HOST, "https", None)
+    if any(entry.allows(scheme, host, port) for entry in (slack, *allowed)):
+        return url
+    where = f"{scheme}://{host}" + (f":{port}" if port is not None else "")
+    raise InputError(
+        f"the Slack webhook secret's URL goes to {where}, which is neither https://{SLACK_WEBHOOK_HOST} "
+        "nor a host of SLACK_WEBHOOK_ALLOWED_HOSTS (template parameter SlackWebhookAllowedHosts)"
+    )
+
+
+def webhook_url_from_secret(
+    value: str | bytes | dict[str, Any], allowed: tuple[AllowedHost, ...] = ()
+) -> str:
+    """The webhook URL from the secret: the URL, or JSON ``{"url": ...}`` (or ``"webhook_url"``),
+    checked by ``check_webhook_url``."""
     if isinstance(value, bytes):
         value = value.decode()
     if isinstance(value, str):
@@ -61,10 +145,10 @@ def webhook_url_from_secret(value: str | bytes | dict[str, Any]) -> str:
             url = text
     if isinstance(value, dict):
         url = str(value.get("url") or value.get("webhook_url") or "")
-    if not url.startswith(("https://", "http://")):
+    if not url.lower().startswith(("https://", "http://")):
         # never echo the value: it is a credential
         raise InputError("the Slack webhook secret holds no http(s) URL (a URL, or JSON with 'url')")
-    return url
+    return check_webhook_url(url, allowed)
 
 
 class SlackSender:

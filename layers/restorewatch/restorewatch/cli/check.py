@@ -5,18 +5,12 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from restorewatch.cli.checks import add_allow_empty_argument, check_profile, require_watched, tagged_checks
 from restorewatch.cli.inputs import add_snapshot_arguments, read_scps, require_principal, snapshot_from_args
 from restorewatch.cli.output import render_check_json, render_check_table, use_colour
-from restorewatch.compliance import ComplianceStatus, check_principal
-from restorewatch.errors import InputError, ProfileError
-from restorewatch.profiles import (
-    DEFAULT_TAG_KEY,
-    ProfileRegistry,
-    load_profile_file,
-    make_profile,
-    profile_names_from_tag,
-    tag_value,
-)
+from restorewatch.compliance import ComplianceStatus
+from restorewatch.errors import InputError
+from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry, load_profile_file, make_profile, tag_value
 
 if TYPE_CHECKING:
     import argparse
@@ -37,7 +31,8 @@ def register(subparsers: Subparsers) -> None:
         help="check principals against their restore profiles",
         description="Check that each watched user and role can still perform every action of its "
         "profile(s). Without --principal, every user and role carrying the watch tag is checked "
-        "against the profile(s) its tag names.",
+        "against the profile(s) its tag names. Exit 0 when every check is compliant, 1 otherwise, 2 "
+        "on bad input or when no principal carries the watch tag (unless --allow-empty).",
     )
     add_snapshot_arguments(parser)
     parser.add_argument(
@@ -66,6 +61,7 @@ def register(subparsers: Subparsers) -> None:
         "--tag-key", default=DEFAULT_TAG_KEY, help=f"the watch tag key (default {DEFAULT_TAG_KEY})"
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    add_allow_empty_argument(parser)
     parser.set_defaults(handler=run)
 
 
@@ -80,61 +76,44 @@ def _override(args: argparse.Namespace, registry: ProfileRegistry) -> tuple[Prof
     return None
 
 
-def _tagged_profiles(
-    snapshot: AccountSnapshot, arn: str, tag_key: str, registry: ProfileRegistry
-) -> tuple[Profile, ...] | None:
-    """The profiles the watch tag of ``arn`` names; None when it has no such tag."""
-    value = tag_value(snapshot.tags_of(arn), tag_key)
-    if value is None:
-        return None
-    try:
-        return tuple(registry.get(name) for name in profile_names_from_tag(value))
-    except ProfileError as exc:
-        raise ProfileError(f"principal {arn}: tag {tag_key}={value!r}: {exc}") from None
-
-
-def _targets(
-    args: argparse.Namespace, snapshot: AccountSnapshot, registry: ProfileRegistry
-) -> list[tuple[str, tuple[Profile, ...]]]:
-    """Which principals to check against which profiles; every input error is raised up front."""
-    override = _override(args, registry)
-    targets: list[tuple[str, tuple[Profile, ...]]] = []
-    if args.principal:
-        for arn in dict.fromkeys(args.principal):
-            require_principal(snapshot, arn)
-            profiles = override or _tagged_profiles(snapshot, arn, args.tag_key, registry)
-            if profiles is None:
-                raise InputError(
-                    f"principal {arn} has no {args.tag_key!r} tag; say what it needs with --profile, "
-                    "--profile-file or --action"
-                )
-            targets.append((arn, profiles))
-        return targets
-    for arn in snapshot.principal_arns():
-        if override is not None:
-            # The override replaces what the tag requires: the tag only selects the principal (and
-            # a tag naming an unknown profile is then no reason to stop).
-            if tag_value(snapshot.tags_of(arn), args.tag_key) is not None:
-                targets.append((arn, override))
-            continue
-        tagged = _tagged_profiles(snapshot, arn, args.tag_key, registry)
-        if tagged is not None:
-            targets.append((arn, tagged))
-    return targets
+def _selected(
+    args: argparse.Namespace, snapshot: AccountSnapshot, override: tuple[Profile, ...] | None
+) -> list[tuple[str, str | None]]:
+    """The principals to check with their watch tag values; a --principal that cannot be checked is
+    an input error, raised before anything is evaluated."""
+    if not args.principal:
+        tagged = ((arn, tag_value(snapshot.tags_of(arn), args.tag_key)) for arn in snapshot.principal_arns())
+        return [(arn, value) for arn, value in tagged if value is not None]
+    selected: dict[tuple[str, str | None], None] = {}
+    for given in args.principal:
+        arn = require_principal(snapshot, given)  # as the snapshot spells it: one row per principal
+        value = tag_value(snapshot.tags_of(arn), args.tag_key)
+        if value is None and override is None:
+            raise InputError(
+                f"principal {given} has no {args.tag_key!r} tag; say what it needs with --profile, "
+                "--profile-file or --action"
+            )
+        selected[arn, value] = None
+    return list(selected)
 
 
 def run(args: argparse.Namespace) -> int:
     snapshot = snapshot_from_args(args)
     scps = read_scps(args.scps)
     registry = ProfileRegistry.default(args.profile_path)
-    checks: dict[tuple[str, str], PrincipalCheck] = {}
-    for arn, profiles in _targets(args, snapshot, registry):
-        principal = snapshot.principal(arn)
-        for profile in profiles:
-            # keyed on the snapshot's ARN: --principal may spell the same ARN in another case
-            if (principal.arn, profile.name) not in checks:
-                checks[principal.arn, profile.name] = check_principal(principal, profile, scps)
-    ordered = [checks[key] for key in sorted(checks)]
+    override = _override(args, registry)
+    checks: list[PrincipalCheck] = []
+    for arn, value in _selected(args, snapshot, override):
+        if override is not None:
+            # The override replaces what the tag requires: the tag only selects the principal (and
+            # a tag naming an unknown profile is then no reason for an unknown row).
+            checks.extend(check_profile(snapshot, arn, profile, scps) for profile in override)
+        elif value is not None:
+            checks.extend(
+                tagged_checks(snapshot, arn, value, tag_key=args.tag_key, registry=registry, scps=scps)
+            )
+    require_watched(checks, snapshot, args.tag_key, allow_empty=args.allow_empty)
+    ordered = sorted(checks, key=lambda check: (check.arn, check.profile))
     if args.format == "json":
         text = render_check_json(ordered)
     else:

@@ -7,13 +7,13 @@ so that the CLI can print one line and exit 2.
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from restorewatch.engine import AccountSnapshot, parse_scps
-from restorewatch.errors import InputError, UnknownPrincipalError
+from restorewatch.engine.jsontext import load_json
+from restorewatch.errors import InputError, SnapshotError, UnknownPrincipalError
 
 if TYPE_CHECKING:
     import argparse
@@ -65,7 +65,7 @@ def _load_without_gc(text: str) -> object:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        data = json.loads(text)
+        data = load_json(text)
     finally:
         gc.freeze()
         if enabled:
@@ -85,10 +85,8 @@ def read_json(path: str, what: str) -> object:
         raise InputError(f"cannot read {what} {path}: not UTF-8 text") from None
     try:
         return _load_without_gc(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{what} {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+    except ValueError as exc:
+        raise InputError(f"{what} {path} is not valid JSON: {exc}") from None
 
 
 def read_auth_details(paths: list[str]) -> AccountSnapshot:
@@ -109,7 +107,10 @@ def read_auth_details(paths: list[str]) -> AccountSnapshot:
                     "output of `aws iam get-account-authorization-details`"
                 )
             pages.append(page)
-    return AccountSnapshot.from_pages(pages)
+    try:
+        return AccountSnapshot.from_pages(pages)
+    except SnapshotError as exc:  # its page numbers count across the files, in the order given
+        raise SnapshotError(f"auth details {' '.join(paths)}: {exc}") from None
 
 
 def load_live_snapshot(endpoint_url: str | None) -> AccountSnapshot:
@@ -178,9 +179,9 @@ def parse_context(text: str | None) -> dict[str, str | list[str]] | None:
         where = f"context file {text[1:]}"
     else:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"--context is not valid JSON: {exc.msg} at column {exc.colno}") from None
+            data = load_json(text)
+        except ValueError as exc:
+            raise InputError(f"--context is not valid JSON: {exc}") from None
         where = "--context"
     if not isinstance(data, Mapping):
         raise InputError(f"{where} must be a JSON object of condition keys to values")
@@ -190,10 +191,10 @@ def parse_context(text: str | None) -> dict[str, str | list[str]] | None:
         raise InputError(f"{where}: {exc}") from None
 
 
-def require_principal(snapshot: AccountSnapshot, arn: str) -> None:
-    """Fail clearly when ``arn`` is not a user or role of the snapshot."""
+def require_principal(snapshot: AccountSnapshot, arn: str) -> str:
+    """``arn`` as the snapshot spells it; fail clearly when it is not a user or role of the snapshot."""
     try:
-        snapshot.tags_of(arn)  # cheap: no policy is parsed
+        return snapshot.arn_of(arn)  # cheap: no policy is parsed
     except UnknownPrincipalError:
         raise UnknownPrincipalError(
             f"unknown principal {arn}: no user or role with this ARN in the auth details "

@@ -87,8 +87,8 @@ def render_check_table(checks: Sequence[PrincipalCheck], *, colour: bool, empty_
     counts = Counter(check.status.value for check in checks)
     summary = ", ".join(f"{counts[status.value]} {status.value}" for status in ComplianceStatus)
     lines.append("")
-    lines.append(f"{len(checks)} checked: {summary}")
     lines.append(f"AWS action catalog: {_catalog()}")
+    lines.append(f"{len(checks)} checked: {summary}")  # last: scripts read the summary there
     return "\n".join(lines).rstrip()
 
 

@@ -6,19 +6,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from restorewatch.cli.checks import add_allow_empty_argument, collect_checks, require_watched
 from restorewatch.cli.inputs import add_snapshot_arguments, read_scps, snapshot_from_args
-from restorewatch.compliance import ComplianceStatus, check_principal, unknown_check
-from restorewatch.errors import InputError
-from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry, profile_names_from_tag, tag_value
+from restorewatch.compliance import ComplianceStatus
+from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry
 
 if TYPE_CHECKING:
     import argparse
 
     from restorewatch.cli.app import Subparsers
-    from restorewatch.compliance import PrincipalCheck
-    from restorewatch.engine import AccountSnapshot, ScpLevels
 
-__all__ = ["collect_checks", "register", "run"]
+__all__ = ["register", "run"]
 
 
 def register(subparsers: Subparsers) -> None:
@@ -42,35 +40,8 @@ def register(subparsers: Subparsers) -> None:
         "--tag-key", default=DEFAULT_TAG_KEY, help=f"the watch tag key (default {DEFAULT_TAG_KEY})"
     )
     parser.add_argument("--title", default="RestoreWatch status report", help="the page's title")
+    add_allow_empty_argument(parser)
     parser.set_defaults(handler=run)
-
-
-def collect_checks(
-    snapshot: AccountSnapshot, registry: ProfileRegistry, tag_key: str, scps: ScpLevels | None = None
-) -> list[PrincipalCheck]:
-    """One check per tagged principal and profile; a tag the watcher cannot use is an ``unknown`` row
-    (the page shows it) rather than an error (the page would not be written)."""
-    checks: list[PrincipalCheck] = []
-    for arn in snapshot.principal_arns():
-        value = tag_value(snapshot.tags_of(arn), tag_key)
-        if value is None:
-            continue
-        try:
-            names = profile_names_from_tag(value)
-        except InputError as failure:
-            checks.append(unknown_check(arn, "(invalid tag)", f"watch tag {tag_key}={value!r}: {failure}"))
-            continue
-        for name in names:
-            try:
-                profile = registry.get(name)
-            except InputError as failure:
-                checks.append(unknown_check(arn, name, f"the watch tag names an unknown profile: {failure}"))
-                continue
-            try:
-                checks.append(check_principal(snapshot.principal(arn), profile, scps))
-            except InputError as failure:
-                checks.append(unknown_check(arn, name, str(failure), profile.actions))
-    return checks
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     scps = read_scps(args.scps)
     registry = ProfileRegistry.default(args.profile_path)
     checks = collect_checks(snapshot, registry, args.tag_key, scps)
+    require_watched(checks, snapshot, args.tag_key, allow_empty=args.allow_empty)
     source = "from " + (", ".join(args.auth_details) if args.auth_details else "the live account")
     page = render_report(checks, generated_at=datetime.now(UTC), title=args.title, source=source)
     out = Path(args.html)

@@ -10,12 +10,12 @@ a checker that guessed would report "allowed" for a document AWS reads different
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
 from restorewatch.engine.conditions import ConditionEntry, ConditionSyntaxError, parse_condition_block
+from restorewatch.engine.jsontext import load_json
 from restorewatch.engine.model import Effect, LayerKind, Policy, PolicySource, Statement
 from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher
 from restorewatch.engine.variables import parse_template
@@ -51,11 +51,9 @@ def decode_document(document: object) -> Mapping[str, Any]:
     if text[:1] != "{" and "%" in text:
         text = urllib.parse.unquote(text)  # IAM's API returns documents URL-encoded (RFC 3986)
     try:
-        decoded = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"invalid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
-    except RecursionError:
-        raise ValueError("invalid JSON (nested too deeply)") from None
+        decoded = load_json(text)
+    except ValueError as error:
+        raise ValueError(f"invalid JSON ({error})") from None
     if not isinstance(decoded, dict):
         raise ValueError("a policy document must be a JSON object")
     return decoded

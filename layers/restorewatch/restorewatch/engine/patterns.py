@@ -127,6 +127,12 @@ class WildcardPattern:
     tail: _Segment | None  # after the last ``*``; None when the pattern has no ``*``
     fixed: int  # characters any matching subject has at least
     case_sensitive: bool
+    # no ``?`` at all: every segment is its own text (the common case; matched with str methods only)
+    plain: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        segments = (self.head, *self.middle, *(() if self.tail is None else (self.tail,)))
+        object.__setattr__(self, "plain", all(segment.exact for segment in segments))
 
     def matches(self, subject: str) -> bool:
         if not self.case_sensitive:
@@ -138,9 +144,18 @@ class WildcardPattern:
         if size < self.fixed:
             return False
         end = size - tail.length
+        position = head.length
+        if self.plain:
+            if not (subject.startswith(head.anchor) and subject.endswith(tail.anchor)):
+                return False
+            for segment in self.middle:
+                found = subject.find(segment.anchor, position, end)
+                if found < 0:
+                    return False
+                position = found + segment.length
+            return True
         if not (head.at(subject, 0) and tail.at(subject, end)):
             return False
-        position = head.length
         for segment in self.middle:
             found = segment.find(subject, position, end)
             if found < 0:
@@ -188,29 +203,30 @@ class WildcardSet:
 
     Patterns without wildcards go in a set, ``prefix*`` patterns are matched with one
     ``str.startswith``; the rest are compiled only when first needed, since most statements of a
-    large account are never asked about the few services a profile needs. For a case-insensitive
-    set the patterns are folded here and the subject must be folded by the caller (``fold_case``).
+    large account are never asked about the few services a profile needs. A case-insensitive set
+    holds folded patterns, and the subject must be folded by the caller (``fold_case``).
     """
 
-    case_sensitive: bool
-    exact: frozenset[str]
-    prefixes: tuple[str, ...]
-    others: tuple[str, ...]
+    exact: frozenset[str] = field(repr=False, compare=False)
+    prefixes: tuple[str, ...] = field(repr=False, compare=False)
+    others: tuple[str, ...] = field(repr=False, compare=False)
+    case_sensitive: bool = field(repr=False, compare=False)
     _compiled: list[tuple[WildcardPattern, ...]] = field(default_factory=list, repr=False, compare=False)
 
-    @classmethod
-    def of(cls, patterns: Iterable[str], *, case_sensitive: bool) -> WildcardSet:
-        texts = tuple(patterns if case_sensitive else map(fold_case, patterns))
+    @staticmethod
+    def split(texts: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]:
+        """(exact patterns, prefixes of ``prefix*`` patterns, the others)."""
         exact = frozenset(text for text in texts if not has_wildcard(text))
         prefixes = tuple(t[:-1] for t in texts if t.endswith("*") and not has_wildcard(t[:-1]))
         others = tuple(
             t for t in texts if has_wildcard(t) and not (t.endswith("*") and not has_wildcard(t[:-1]))
         )
-        return cls(case_sensitive, exact, prefixes, others)
+        return exact, prefixes, others
 
-    @property
-    def empty(self) -> bool:
-        return not (self.exact or self.prefixes or self.others)
+    @classmethod
+    def of(cls, patterns: Iterable[str], *, case_sensitive: bool) -> WildcardSet:
+        texts = tuple(patterns if case_sensitive else map(fold_case, patterns))
+        return cls(*cls.split(texts), case_sensitive)
 
     def matches(self, subject: str) -> bool:
         if subject in self.exact or (self.prefixes and subject.startswith(self.prefixes)):
@@ -218,23 +234,20 @@ class WildcardSet:
         if not self.others:
             return False
         if not self._compiled:
-            self._compiled.append(
-                tuple(compile_wildcard(((text, False),), self.case_sensitive) for text in self.others)
-            )
+            # compared as they are: both sides are already folded when the set is case-insensitive
+            self._compiled.append(tuple(compile_wildcard(((text, False),), True) for text in self.others))
         return any(pattern.matches(subject) for pattern in self._compiled[0])
 
 
-@dataclass(frozen=True, slots=True)
-class ActionMatcher:
-    """The Action (or NotAction) list of a statement, case-folded (``fold_case``).
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionMatcher(WildcardSet):
+    """The Action (or NotAction) list of a statement: a case-insensitive ``WildcardSet``.
 
-    The set is built on first use: a policy is indexed by ``services`` alone, and most statements of
-    a large account are never asked about the few services a profile needs.
+    ``matches`` takes an action already folded (``fold_case``; ``str.lower`` for ASCII).
     """
 
-    patterns: tuple[str, ...]
+    patterns: tuple[str, ...]  # folded
     services: frozenset[str]  # service prefixes it can match; "*" when any
-    _set: list[WildcardSet] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def compile(cls, patterns: Iterable[str]) -> ActionMatcher:
@@ -243,28 +256,30 @@ class ActionMatcher:
         for pattern in folded:
             service, sep, _ = pattern.partition(":")
             services.add("*" if not sep or has_wildcard(service) else service)
-        return cls(folded, frozenset(services))
-
-    def matches(self, action: str) -> bool:
-        """``action`` must already be folded (``fold_case``; ``str.lower`` for ASCII)."""
-        if not self._set:
-            self._set.append(WildcardSet.of(self.patterns, case_sensitive=False))
-        return self._set[0].matches(action)
+        exact, prefixes, others = cls.split(folded)
+        return cls(
+            exact=exact,
+            prefixes=prefixes,
+            others=others,
+            case_sensitive=False,
+            patterns=folded,
+            services=frozenset(services),
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class ResourceMatcher:
     """The Resource (or NotResource) list of a statement, matched case-sensitively.
 
-    Entries without variables form one ``WildcardSet`` (built on first use: requirement checks never
-    match resources); entries with variables are rendered against the request context (their
-    substituted values literal) and matched one by one.
+    Entries without variables form one ``WildcardSet``, built on first use (requirement checks never
+    match resources, so most statements of a large account never need it); entries with variables
+    are rendered against the request context (their substituted values literal) one by one.
     """
 
     entries: tuple[str, ...]
     templates: tuple[Template, ...] = field(repr=False, compare=False)
-    _static_texts: tuple[str, ...] = field(repr=False, compare=False)
-    _static: list[WildcardSet] = field(default_factory=list, repr=False, compare=False)
+    _static: tuple[str, ...] = field(repr=False, compare=False)
+    _set: list[WildcardSet] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def compile(cls, entries: Iterable[str], templates: Iterable[Template]) -> ResourceMatcher:
@@ -277,10 +292,13 @@ class ResourceMatcher:
         return cls(entries, dynamic, static)
 
     def matches(self, resource: str, context: Context) -> bool:
-        if not self._static:
-            self._static.append(WildcardSet.of(self._static_texts, case_sensitive=True))
-        if self._static[0].matches(resource):
+        if "*" in self._static:
             return True
+        if self._static:
+            if not self._set:
+                self._set.append(WildcardSet.of(self._static, case_sensitive=True))
+            if self._set[0].matches(resource):
+                return True
         for template in self.templates:
             pieces = template.render(context)
             if pieces is not None and compile_wildcard(pieces, True).matches(resource):

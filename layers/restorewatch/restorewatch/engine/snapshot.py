@@ -4,6 +4,8 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationD
 
 Principals are built on demand and policies compiled once: a sweep of a large account only pays
 for the principals it evaluates, and a managed policy shared by a thousand roles is parsed once.
+Pages that say more follows, with no page that ends the listing, are refused: a check of part of an
+account would answer for principals and policies it never saw.
 """
 
 from __future__ import annotations
@@ -17,6 +19,36 @@ from restorewatch.engine.parse import parse_policy
 from restorewatch.errors import SnapshotError, UnknownPrincipalError
 
 _LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+_JSON_KINDS = {dict: "an object", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def _json_kind(value: object) -> str:
+    return _JSON_KINDS.get(type(value), type(value).__name__)
+
+
+def _list_field(raw: Mapping[str, Any], key: str, items: str) -> list[Any]:
+    """``raw[key]``, a list in every API response; anything else is named, never iterated as one
+    (iterating an object would read its keys as entries, and lose what it says)."""
+    value = raw.get(key)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    owner = raw.get("Arn") or raw.get("GroupName") or "an entry"
+    raise SnapshotError(f"{owner}: {key} is {_json_kind(value)}, not a list of {items}")
+
+
+def _more_follows(page: Mapping[str, Any], number: int) -> str | None:
+    """How ``page`` says that the listing goes on, or None when it ends it: the API's
+    ``IsTruncated``, or the ``NextToken`` the AWS CLI prints under ``--max-items``."""
+    truncated = page.get("IsTruncated", False)
+    if not isinstance(truncated, bool):
+        raise SnapshotError(f"page {number}: IsTruncated must be true or false, not {_json_kind(truncated)}")
+    if truncated:
+        return "IsTruncated: true"
+    if page.get("NextToken"):
+        return "NextToken"
+    return None
 
 
 def _tags(raw: Mapping[str, Any]) -> dict[str, str]:
@@ -47,12 +79,19 @@ class AccountSnapshot:
         roles: dict[str, Mapping[str, Any]] = {}
         groups: dict[str, Mapping[str, Any]] = {}
         policies: dict[str, Mapping[str, Any]] = {}
+        unfinished: dict[int, str] = {}  # page number -> how it says that more follows
+        ended = False
         for number, page in enumerate(pages, start=1):
             if not isinstance(page, Mapping) or not any(key in page for key in _LISTS):
                 raise SnapshotError(
                     f"page {number} is not get-account-authorization-details output "
                     f"(expected {', '.join(_LISTS)})"
                 )
+            more = _more_follows(page, number)
+            if more is None:
+                ended = True
+            else:
+                unfinished[number] = more
             for key, index, target in (
                 ("UserDetailList", "Arn", users),
                 ("RoleDetailList", "Arn", roles),
@@ -66,6 +105,15 @@ class AccountSnapshot:
                     if not isinstance(entry, Mapping) or not isinstance(entry.get(index), str):
                         raise SnapshotError(f"page {number}: an entry of {key} has no {index}")
                     target[entry[index]] = entry
+        if unfinished and not ended:
+            # Pages come in any order (a shell glob sorts page10 before page2), so the test is that
+            # some page ends the listing, not that the last one does.
+            which = ", ".join(f"page {number} ({more})" for number, more in unfinished.items())
+            raise SnapshotError(
+                f"incomplete account: more follows {which} and no page given ends the listing; give "
+                "every page, or the output of `aws iam get-account-authorization-details` without "
+                "--max-items or --no-paginate"
+            )
         return cls(users, roles, groups, policies)
 
     @property
@@ -79,6 +127,10 @@ class AccountSnapshot:
 
     def tags_of(self, arn: str) -> dict[str, str]:
         return _tags(self._raw(arn)[0])
+
+    def arn_of(self, arn: str) -> str:
+        """The ARN as the snapshot spells it (``arn`` may differ in letter case)."""
+        return str(self._raw(arn)[0]["Arn"])
 
     def _raw(self, arn: str) -> tuple[Mapping[str, Any], PrincipalKind]:
         if arn in self.users:
@@ -107,7 +159,10 @@ class AccountSnapshot:
             inline_key, owner_label = "RolePolicyList", f"role {raw.get('RoleName', '')}"
         identity = [*self._inline(raw, inline_key, owner_label, None), *self._attached(raw, None)]
         if kind is PrincipalKind.USER:
-            for group_name in raw.get("GroupList") or ():
+            for group_name in _list_field(raw, "GroupList", "group names"):
+                if not isinstance(group_name, str):
+                    found = _json_kind(group_name)
+                    raise SnapshotError(f"{real_arn}: GroupList holds {found}, not a group name")
                 group = self.groups.get(group_name)
                 if group is None:
                     raise SnapshotError(f"{real_arn} is in group {group_name!r}, which the snapshot lacks")
@@ -136,7 +191,7 @@ class AccountSnapshot:
         self, raw: Mapping[str, Any], key: str, owner: str | None, via_group: str | None
     ) -> list[Policy]:
         policies: list[Policy] = []
-        for entry in raw.get(key) or ():
+        for entry in _list_field(raw, key, "{PolicyName, PolicyDocument} objects"):
             name = entry.get("PolicyName", "?") if isinstance(entry, Mapping) else "?"
             source = PolicySource(LayerKind.IDENTITY, name, via_group=via_group, owner=owner)
             document = entry.get("PolicyDocument") if isinstance(entry, Mapping) else entry
@@ -145,7 +200,7 @@ class AccountSnapshot:
 
     def _attached(self, raw: Mapping[str, Any], via_group: str | None) -> list[Policy]:
         policies: list[Policy] = []
-        for entry in raw.get("AttachedManagedPolicies") or ():
+        for entry in _list_field(raw, "AttachedManagedPolicies", "{PolicyName, PolicyArn} objects"):
             arn = entry.get("PolicyArn") if isinstance(entry, Mapping) else None
             if not isinstance(arn, str):
                 raise SnapshotError(f"{raw.get('Arn')}: an attached managed policy has no PolicyArn")
@@ -167,7 +222,7 @@ class AccountSnapshot:
             raise SnapshotError(f"managed policy {arn} used by {used_by} is not in the snapshot's Policies")
         default = [
             v
-            for v in raw.get("PolicyVersionList") or ()
+            for v in _list_field(raw, "PolicyVersionList", "policy versions")
             if isinstance(v, Mapping) and v.get("IsDefaultVersion")
         ]
         if len(default) != 1:

@@ -8,12 +8,12 @@ misspelt key (``action``) would otherwise silently drop a requirement.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from restorewatch.engine.jsontext import load_json
 from restorewatch.errors import ProfileError
 from restorewatch.profiles.model import Profile, make_profile, require_known_actions
 
@@ -36,12 +36,14 @@ def _parse_text(text: str, origin: str, *, yaml_syntax: bool) -> object:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise ProfileError(f"{origin}: invalid YAML: {exc}") from None
+        except RecursionError:
+            raise ProfileError(f"{origin}: invalid YAML: nested too deeply") from None
+        except ValueError as exc:  # int() refusing a number too long to convert, as in JSON
+            raise ProfileError(f"{origin}: invalid YAML: {exc}") from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProfileError(
-            f"{origin}: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+        return load_json(text)
+    except ValueError as exc:
+        raise ProfileError(f"{origin}: invalid JSON: {exc}") from None
 
 
 def _profiles_from_data(data: object, origin: str, *, check_catalog: bool = True) -> list[Profile]:

@@ -33,8 +33,10 @@ DEFAULT_TAG_KEY = "restorewatch:profile"
 # contain whitespace; this set is also safe in file names, log lines and DynamoDB sort keys.
 _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 # A required action must be concrete: a wildcard would ask "can it do some of these?", which is
-# not a question a restore can rely on.
-_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+# not a question a restore can rely on. Any letter case, as in a policy: "The prefix and the action
+# name are case insensitive" (the engine matches that way too).
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+_ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,7 @@ def validate_action(action: object, *, where: str = "") -> str:
     if not _ACTION.match(action):
         raise ProfileError(
             f"{prefix}action {action!r} is not of the form service:ActionName "
-            "(service in lower case letters, digits and '-', action in letters and digits)"
+            "(service in letters, digits and '-', action in letters and digits)"
         )
     return action
 

@@ -2,11 +2,29 @@
 
 Three shapes arrive (see ``events/``):
 - one EventBridge event as the rule delivers it (``source: aws.iam``, ``detail-type: AWS API Call
-  via CloudTrail``, the CloudTrail record in ``detail``);
+  via CloudTrail``, the CloudTrail record in ``detail``), or a service-originated record
+  (``detail-type: AWS Service Event via CloudTrail``, ``eventType: AwsServiceEvent``; Organizations'
+  ``CreateAccountResult``), whose ``userIdentity`` has no ``type``, only ``accountId`` and
+  ``invokedBy`` (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/non-api-aws-service-events.html);
 - an SQS batch (``Records`` with ``eventSource: aws:sqs``) whose bodies are such events (or the
   scheduled event); each record keeps its ``messageId`` for partial batch failure, and a bad record
   is reported on its own, never spoiling the batch;
 - the schedule rule's ``Scheduled Event`` (``source: aws.events``), or ``{"restorewatch": "sweep"}``.
+
+This module checks the envelope and the record's shape only. Whether a change names what it must
+(``requestParameters.roleName`` for ``DetachRolePolicy``...) is the planners' question
+(``watch.targets``, ``watch.org_events``): a record without it is still a change, and the planner
+re-checks the whole account instead of the principal it cannot name.
+
+Poison records. Whatever one SQS body makes the parser do (a 5,000-digit integer is a
+``ValueError`` past Python's integer string limit, 100,000-deep nesting a ``RecursionError``,
+anything else) fails that record alone: it becomes a ``ParsedRecord`` with ``error`` set, and the
+handler reports it in ``batchItemFailures``. Such a record can never parse, so it is poison; it is
+deliberately *not* dropped: SQS delivers it ``maxReceiveCount`` times (5, template.yaml) and then
+moves it to the dead-letter queue, where the ``DeadLetterQueueAlarm`` makes it visible and the body
+is kept 14 days for someone to read (and redrive, once the parser knows that shape). Dropping it
+would leave only a log line; retrying a parse costs nothing. The handler logs each delivery at
+ERROR and counts it in the ``PoisonRecords`` metric.
 
 The Powertools Parser models (pydantic) are built on first use, so importing this module costs
 nothing and the engine never loads pydantic. The result holds only standard-library values.
@@ -16,23 +34,25 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime  # noqa: TC003 (the lazily built pydantic models resolve it)
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from restorewatch.errors import EventError
 from restorewatch.watch.fanout import is_account_sweep, parse_account_sweep
-from restorewatch.watch.org_events import ORG_EVENT_SOURCE, ORG_REQUIRED_PARAMETERS
-from restorewatch.watch.targets import REQUIRED_PARAMETERS, CloudTrailChange
+from restorewatch.watch.org_events import ORG_EVENT_SOURCE
+from restorewatch.watch.targets import CloudTrailChange
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+SERVICE_EVENT_DETAIL_TYPE = "AWS Service Event via CloudTrail"
 SCHEDULED_DETAIL_TYPE = "Scheduled Event"
 MANUAL_SWEEP: Mapping[str, str] = {"restorewatch": "sweep"}
+_T = TypeVar("_T")
 
 
 class InvocationKind(enum.Enum):
@@ -125,8 +145,11 @@ def _models() -> _Models:
         attributes: dict[str, Any] | None = None
 
     class UserIdentity(BaseModel):
+        """Service-originated records (``AwsServiceEvent``) carry no ``type``: ``accountId`` and
+        ``invokedBy`` only (CloudTrail userIdentity element, AWS service events)."""
+
         model_config = ConfigDict(extra="allow")
-        type: str
+        type: str | None = None
         principalId: str | None = None
         arn: str | None = None
         accountId: str | None = None
@@ -161,7 +184,9 @@ def _models() -> _Models:
 
     class IamCloudTrailEvent(EventBridgeModel):
         source: Literal["aws.iam", "aws.organizations"]
-        detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
+        detail_type: Literal["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"] = Field(
+            alias="detail-type"
+        )
         detail: CloudTrailIamDetail
 
     class ScheduledEvent(EventBridgeModel):
@@ -197,13 +222,8 @@ def _change(event: Mapping[str, Any], where: str) -> CloudTrailChange:
     detail = parsed.detail
     if (parsed.source == "aws.organizations") != (detail.eventSource == ORG_EVENT_SOURCE):
         raise EventError(f"{where}: source {parsed.source} does not match {detail.eventSource}")
+    # null or without the parameter a planner keys on: still a change (the planner sweeps instead)
     params: dict[str, Any] = detail.requestParameters or {}
-    required = ORG_REQUIRED_PARAMETERS if detail.eventSource == ORG_EVENT_SOURCE else REQUIRED_PARAMETERS
-    if not detail.errorCode:
-        for key in required.get(detail.eventName, ()):
-            value = params.get(key)
-            if not isinstance(value, str) or not value:
-                raise EventError(f"{where}: detail.requestParameters.{key}: required for {detail.eventName}")
     identity = detail.userIdentity
     actor = identity.arn
     if identity.sessionContext is not None and identity.sessionContext.sessionIssuer is not None:
@@ -225,6 +245,7 @@ def _change(event: Mapping[str, Any], where: str) -> CloudTrailChange:
         error_message=detail.errorMessage,
         request_id=detail.requestID,
         eventbridge_id=parsed.id,
+        read_only=detail.readOnly is True,
     )
 
 
@@ -259,10 +280,44 @@ def _one(event: object, where: str, message_id: str | None) -> ParsedRecord:
     return ParsedRecord(message_id, change=_change(event, where))
 
 
-def _sqs_record(index: int, record: object) -> ParsedRecord:
-    """One SQS record; a bad body becomes an error record (needs a messageId to be reported)."""
+def _guarded(where: str, parse: Callable[[], _T]) -> _T:
+    """``parse()``, with any failure turned into an ``EventError`` naming ``where``.
+
+    Bad input can make a parser fail in ways nobody listed (a huge integer, deep nesting, a
+    validator's own bug): whatever it is, it is this input's fault and must fail this input alone.
+    """
+    try:
+        return parse()
+    except EventError:
+        raise
+    except RecursionError:
+        raise EventError(f"{where}: nested too deeply to parse") from None
+    except Exception as exc:  # any failure of one input fails that input only
+        raise EventError(f"{where}: cannot be parsed: {type(exc).__name__}: {exc}") from None
+
+
+def _json_body(text: str, where: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EventError(f"{where}: body is not JSON: {exc}") from None
+    except ValueError as exc:  # an integer over sys.get_int_max_str_digits() digits
+        raise EventError(f"{where}: body is not usable JSON: {exc}") from None
+
+
+def _sqs_body(record: object, where: str, message_id: str) -> ParsedRecord:
     from pydantic import ValidationError
 
+    try:
+        parsed: Any = _models().sqs_record.model_validate(record)
+    except ValidationError as exc:
+        raise EventError(f"{where}: {_describe(exc)}") from None
+    return _one(_json_body(parsed.body, where), f"{where} body", message_id)
+
+
+def _sqs_record(index: int, record: object) -> ParsedRecord:
+    """One SQS record; a record that cannot be parsed, for whatever reason, becomes an error record
+    (poison: see the module docstring). Only a record without a ``messageId`` fails the batch."""
     where = f"Records[{index}]"
     message_id = record.get("messageId") if isinstance(record, Mapping) else None
     if not isinstance(message_id, str) or not message_id:
@@ -270,15 +325,7 @@ def _sqs_record(index: int, record: object) -> ParsedRecord:
         raise EventError(f"{where}.messageId: missing; the batch cannot report this record")
     where = f"{where} (messageId {message_id})"
     try:
-        parsed: Any = _models().sqs_record.model_validate(record)
-    except ValidationError as exc:
-        return ParsedRecord(message_id, error=EventError(f"{where}: {_describe(exc)}"))
-    try:
-        body = json.loads(parsed.body)
-    except json.JSONDecodeError as exc:
-        return ParsedRecord(message_id, error=EventError(f"{where}: body is not JSON: {exc}"))
-    try:
-        return _one(body, f"{where} body", message_id)
+        return _guarded(where, lambda: _sqs_body(record, where, message_id))
     except EventError as exc:
         return ParsedRecord(message_id, error=exc)
 
@@ -301,7 +348,7 @@ def parse_lambda_event(event: dict[str, Any]) -> ParsedInvocation:
         return ParsedInvocation(
             InvocationKind.SQS, tuple(_sqs_record(i, record) for i, record in enumerate(records))
         )
-    record = _one(event, "event", None)
+    record = _guarded("event", lambda: _one(event, "event", None))
     kind = InvocationKind.SWEEP if record.sweep is not None else InvocationKind.EVENTBRIDGE
     return ParsedInvocation(kind, (record,))
 
@@ -315,6 +362,7 @@ __all__ = [
     "CLOUDTRAIL_DETAIL_TYPE",
     "MANUAL_SWEEP",
     "SCHEDULED_DETAIL_TYPE",
+    "SERVICE_EVENT_DETAIL_TYPE",
     "InvocationKind",
     "ParsedInvocation",
     "ParsedRecord",

@@ -12,6 +12,13 @@ Organizations rules this relies on (AWS Organizations API reference):
   detaches every SCP; enabling it attaches FullAWSAccess everywhere);
 - ``AttachPolicy``/``DetachPolicy`` do not say the policy's type: a tag or backup policy is
   re-evaluated too, which costs a re-check and changes nothing.
+- ``CreateAccountResult`` and ``CloseAccountResult`` are service-originated records (``eventType:
+  AwsServiceEvent``, no ``requestParameters``) of an account joining or leaving service: no SCP of
+  any other account changes, and a new account has no watched principal yet (the next scheduled
+  sweep, which lists the organization's accounts, covers it).
+
+``ORG_REQUIRED_PARAMETERS`` is checked here only: a call without the parameter re-checks every
+account. A read-only call (``readOnly: true``) never causes work.
 """
 
 from __future__ import annotations
@@ -39,6 +46,11 @@ ORG_REQUIRED_PARAMETERS: Mapping[str, tuple[str, ...]] = {
     "MoveAccount": ("accountId",),
 }
 ORG_EVENT_NAMES = frozenset(ORG_REQUIRED_PARAMETERS)
+# service-originated records (AwsServiceEvent) that change no SCP of any watched account
+ORG_SERVICE_EVENTS_WITHOUT_EFFECT: Mapping[str, str] = {
+    "CreateAccountResult": "a new account has no watched principal yet; the next sweep covers it",
+    "CloseAccountResult": "closing an account changes no other account's SCPs",
+}
 
 
 class OrgScope(enum.Enum):
@@ -69,6 +81,10 @@ def plan_org_change(change: CloudTrailChange) -> OrgPlan:
     params = change.request_parameters
     if change.error_code:
         return OrgPlan(OrgScope.NONE, reason=f"{name} failed ({change.error_code}): nothing changed")
+    if change.read_only:
+        return OrgPlan(OrgScope.NONE, reason=f"{name} is a read-only call: nothing changed")
+    if name in ORG_SERVICE_EVENTS_WITHOUT_EFFECT:
+        return OrgPlan(OrgScope.NONE, reason=f"{name}: {ORG_SERVICE_EVENTS_WITHOUT_EFFECT[name]}")
     if name not in ORG_EVENT_NAMES:
         # an unmapped Organizations call: re-check everything rather than miss a change
         return OrgPlan(OrgScope.ALL, reason=f"{name} is not mapped: every account")
@@ -97,6 +113,7 @@ __all__ = [
     "ORG_EVENT_NAMES",
     "ORG_EVENT_SOURCE",
     "ORG_REQUIRED_PARAMETERS",
+    "ORG_SERVICE_EVENTS_WITHOUT_EFFECT",
     "OrgPlan",
     "OrgScope",
     "is_org_change",

@@ -169,9 +169,6 @@ class Watcher:
         for target in plan.targets:
             resolved = self._resolve(run, target, reader)
             if resolved is None:
-                logger.info(
-                    "%s names over %d principals: sweeping instead", target.name, self._settings.sweep_over
-                )
                 return self._sweep_instead(change, started, received_at, run)
             to_read.update(dict.fromkeys(resolved))
         if to_read:
@@ -233,7 +230,10 @@ class Watcher:
 
     def _resolve(self, run: _Run, target: Target, reader: IamReader) -> tuple[str, ...] | None:
         """The tagged principals ``target`` names; records what is gone or unreadable on the way.
-        ``None``: too many to read one by one (``WatchSettings.sweep_over``), nothing was recorded."""
+        ``None``: sweep the account instead, nothing was recorded: too many principals to read one
+        by one (``WatchSettings.sweep_over``), or a group or policy IAM does not know by the name
+        the event gives (deleted since, or, names being case-insensitive, spelt in another case
+        than a case-sensitive lookup knows)."""
         if target.kind in (TargetKind.USER_GONE, TargetKind.ROLE_GONE):
             for state in run.watched.matching(target):
                 self._record_gone(run, Gone(state.principal, state.profile, GoneReason.DELETED))
@@ -243,12 +243,24 @@ class Watcher:
             return ()  # not watched: costs no IAM read (the sweep picks up a principal tagged later)
         try:
             resolution = reader.resolve(target, wide_over=self._settings.sweep_over)
+            # IAM names are case-insensitive: a watched principal the event spells in another case
+            # is read by the name IAM gave it (the state's), never reported gone for a spelling
+            for name in run.watched.other_spellings(target) if resolution.missing else ():
+                resolution = reader.resolve(replace(target, name=name), wide_over=self._settings.sweep_over)
+                if not resolution.missing:
+                    break
         except ReadError as failure:
             # the target itself could not be read: the principals it names are unknown
             self._unreadable(run, run.watched.matching(target), failure)
             run.summary.retry_reasons.append(str(failure))
             return ()
         if resolution.wide:
+            logger.info(
+                "%s names over %d principals: sweeping instead", target.name, self._settings.sweep_over
+            )
+            return None
+        if resolution.missing and not single:
+            logger.info("IAM knows no %s %s: sweeping instead", target.kind.value, target.name)
             return None
         for arn in resolution.unwatched:
             for state in run.watched.of(arn):

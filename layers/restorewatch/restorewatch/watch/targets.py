@@ -11,7 +11,16 @@ IAM rules this mapping relies on (IAM API reference):
 - ``DeletePolicy`` fails while the policy is attached or used as a boundary, and ``DeleteGroup``
   fails while the group has members or policies: the detachments and removals that must come
   first have their own events, so these two change nothing by themselves;
-- ``UpdateUser`` with ``newUserName`` or ``newPath`` changes the user's ARN: the old ARN is gone.
+- ``UpdateUser`` with ``newUserName`` or ``newPath`` changes the user's ARN: the old ARN is gone;
+- names of users, groups, roles and policies "are not distinguished by case"
+  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): CloudTrail records
+  the name as the caller typed it, so ``veeamrestorerole`` names the role ``VeeamRestoreRole``
+  (``Target.matches``).
+
+This module is the one place that decides whether a change names what it must
+(``REQUIRED_PARAMETERS``): the parser accepts a record whose ``requestParameters`` is null or lacks
+the parameter, and ``plan_targets`` re-checks the whole account instead. A read-only call
+(``readOnly: true``) never causes work.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ class CloudTrailChange:
     error_message: str | None = None
     request_id: str | None = None
     eventbridge_id: str | None = None  # the EventBridge envelope's id
+    read_only: bool = False  # CloudTrail's ``readOnly``: the call changed nothing
 
 
 class TargetKind(enum.Enum):
@@ -85,7 +95,8 @@ class Target:
         return None
 
     def matches(self, arn: str) -> bool:
-        """Is ``arn`` the principal this target names? (Any path: CloudTrail gives only the name.)"""
+        """Is ``arn`` the principal this target names? Any path (CloudTrail gives only the name), any
+        letter case (IAM names are case-insensitive: ``veeamrestorerole`` is ``VeeamRestoreRole``)."""
         kind = self.principal_kind
         if kind is None:
             return False
@@ -93,7 +104,12 @@ class Target:
         if len(parts) != 6 or parts[2] != "iam" or parts[4] != self.account:
             return False
         resource = parts[5]
-        return resource.startswith(f"{kind}/") and resource.rsplit("/", 1)[-1] == self.name
+        return resource.startswith(f"{kind}/") and same_name(resource.rsplit("/", 1)[-1], self.name)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Do two IAM user, group, role or policy names name the same entity? (Case-insensitive.)"""
+    return a.casefold() == b.casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +164,7 @@ KNOWN_EVENT_NAMES: frozenset[str] = (
     )
 )
 
-# the request parameter each event needs to be mapped (the parser checks them too)
+# the request parameters each event needs to be mapped: checked here only (``plan_targets``)
 REQUIRED_PARAMETERS: Mapping[str, tuple[str, ...]] = {
     **dict.fromkeys(_USER_POLICY | _USER_BOUNDARY, ("userName",)),
     **dict.fromkeys(_ROLE_POLICY | _ROLE_BOUNDARY, ("roleName",)),
@@ -204,6 +220,8 @@ def plan_targets(change: CloudTrailChange, tag_key: str = WATCH_TAG_KEY) -> Targ
     name = change.event_name
     if change.error_code:
         return _nothing(f"{name} failed ({change.error_code}): nothing changed")
+    if change.read_only:
+        return _nothing(f"{name} is a read-only call: nothing changed")
     if change.event_source != "iam.amazonaws.com" or name not in KNOWN_EVENT_NAMES:
         return _sweep(f"{change.event_source} {name} is not mapped: sweep")
     params = change.request_parameters
@@ -292,4 +310,5 @@ __all__ = [
     "TargetKind",
     "TargetPlan",
     "plan_targets",
+    "same_name",
 ]

@@ -3,6 +3,11 @@
 A change to a principal nobody watches costs no IAM read at all, because the state table is the
 index of watched principals. In organization mode the table holds every member account, and a run
 reads its own account's states only (``Store.states_in_account``, the ``by-account`` index).
+
+An event names a principal as its caller typed it, and IAM names are case-insensitive
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): ``matching`` finds
+the stored principal in any letter case, and ``other_spellings`` gives its name as IAM stored it
+(the state's ARNs come from IAM's own answers), to read it by when the event's spelling is unknown.
 """
 
 from __future__ import annotations
@@ -57,4 +62,10 @@ class WatchedIndex:
         return list(self._load().get(arn, ()))
 
     def matching(self, target: Target) -> list[StoredState]:
+        """The watched principals ``target`` names (any path, any letter case)."""
         return [state for arn, states in self._load().items() if target.matches(arn) for state in states]
+
+    def other_spellings(self, target: Target) -> list[str]:
+        """The names, as the state knows them, of the principals ``target`` names in another case."""
+        names = {state.principal.rsplit("/", 1)[-1] for state in self.matching(target)}
+        return sorted(names - {target.name})
