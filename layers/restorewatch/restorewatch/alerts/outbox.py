@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from restorewatch.errors import RestoreWatchError
 from restorewatch.state.model import LastAlert, PendingAlert, Presence, StoredState, alert_id_for
 from restorewatch.state.store import StateConflictError, StateStoreError
-from restorewatch.watch.diff import Gone, Transition, transitions
+from restorewatch.watch.diff import Gone, Transition, fail_closed, scps_evaluated, transitions
 
 from .digest import AlertBatch, render_digest
 from .render import render_alert
@@ -82,6 +82,8 @@ class RecordResult:
     revision: int | None = None
     flushed: tuple[str, ...] = ()  # earlier pending alerts this run published first
     pending: PendingAlert | None = None  # the alert held back (DEFERRED)
+    # the check as saved: fail-closed (``watch.diff.fail_closed``) when it knew less than the state
+    check: PrincipalCheck | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +149,15 @@ class Outbox:
                 continue
             if previous is not None and previous.observed_at > observed_at:
                 logger.info("stale evaluation of %s / %s ignored", principal, profile)
-                return RecordResult(Outcome.STALE, flushed=tuple(flushed))
+                stale = None if isinstance(current, Gone) else fail_closed(previous, current)
+                return RecordResult(Outcome.STALE, flushed=tuple(flushed), check=stale)
             if isinstance(current, Gone) and (previous is None or not previous.watched):
                 return RecordResult(Outcome.IGNORED, flushed=tuple(flushed))
-            transition = transitions(previous, current, alert_on_degraded=self.settings.alert_on_degraded)
-            state = self._next_state(previous, current, transition, observed_at, trigger)
+            # diffed and saved alike: a check that knew less than the stored state is fail-closed
+            settled = current if isinstance(current, Gone) else fail_closed(previous, current)
+            transition = transitions(previous, settled, alert_on_degraded=self.settings.alert_on_degraded)
+            state = self._next_state(previous, settled, transition, observed_at, trigger)
+            check = None if isinstance(settled, Gone) else settled
             try:
                 self.store.save(state, expected_revision=previous.revision if previous else None)
             except StateConflictError:
@@ -159,7 +165,9 @@ class Outbox:
                     logger.info("concurrent write on %s / %s: re-reading", principal, profile)
                     continue
             if state.pending_alert is None:
-                return RecordResult(Outcome.SAVED, revision=state.revision, flushed=tuple(flushed))
+                return RecordResult(
+                    Outcome.SAVED, revision=state.revision, flushed=tuple(flushed), check=check
+                )
             logger.info("transition %s of %s / %s", state.pending_alert.kind.value, principal, profile)
             result = RecordResult(
                 Outcome.ALERTED,
@@ -167,6 +175,7 @@ class Outbox:
                 alert_id=state.pending_alert.alert_id,
                 revision=state.revision,
                 flushed=tuple(flushed),
+                check=check,
             )
             if batch is not None:
                 batch.add(state, state.pending_alert)
@@ -302,6 +311,7 @@ class Outbox:
             last_alert=last_alert,
             pending_alert=pending,
             updated_at=now,
+            scps_evaluated=scps_evaluated(previous, current),
         )
 
     def _landed(self, state: StoredState) -> bool:

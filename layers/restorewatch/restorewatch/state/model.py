@@ -99,6 +99,9 @@ class StoredState:
     last_alert: LastAlert | None = None
     pending_alert: PendingAlert | None = None
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # the high-water mark of what was known: SCPs were evaluated for this principal, and no definite
+    # answer (SCPs do not apply) has come since. A check that cannot read them then is fail-closed.
+    scps_evaluated: bool = False
 
     @property
     def key(self) -> tuple[str, str]:

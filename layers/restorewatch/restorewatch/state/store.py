@@ -386,6 +386,8 @@ def item_from_state(state: StoredState) -> Item:
         item["account"] = {"S": state.account}
     if state.error is not None:
         item["error"] = {"S": state.error}
+    if state.scps_evaluated:
+        item["scps_evaluated"] = {"BOOL": True}
     if state.last_alert is not None:
         last = state.last_alert
         item["last_alert_id"] = {"S": last.alert_id}
@@ -431,6 +433,7 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
         last_alert=last_alert,
         pending_alert=None if pending is None else _pending_from_map(pending["M"]),
         updated_at=parse_time(item["updated_at"]["S"]),
+        scps_evaluated=bool(item.get("scps_evaluated", {}).get("BOOL", False)),  # absent: items before it
     )
 
 

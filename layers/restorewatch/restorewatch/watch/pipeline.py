@@ -26,6 +26,7 @@ from restorewatch.compliance import (
     SCPS_NOT_CONFIGURED,
     ComplianceStatus,
     PrincipalCheck,
+    ScpFailure,
     check_principal,
     unknown_check,
 )
@@ -67,6 +68,7 @@ class _Run:
     org: OrgView | None = None
     reader: IamReader | None = None
     names: dict[str, str | None] = field(default_factory=dict)
+    scps_retry: set[str] = field(default_factory=set)  # accounts whose SCPs a retry may read
     batch: AlertBatch | None = None  # digest mode: the alerts this run holds back
 
 
@@ -378,7 +380,12 @@ class Watcher:
 
     def _scps_for(self, run: _Run, account: str) -> tuple[ScpLevels | None, ScpCoverage | None]:
         if run.org is not None:
-            return run.org.levels(account), run.org.coverage(account)
+            coverage = run.org.coverage(account)
+            if coverage.failure is ScpFailure.TRANSIENT and account not in run.scps_retry:
+                # the check is fail-closed unknown (watch.diff.fail_closed); a retry may read them
+                run.scps_retry.add(account)
+                run.summary.retry_reasons.append(f"SCPs of account {account}: {coverage.error}")
+            return run.org.levels(account), coverage
         if self._scps is not None:
             return self._scps.levels(account), None
         return None, SCPS_NOT_CONFIGURED  # say so in the alert: never pretend SCPs allow
@@ -414,12 +421,11 @@ class Watcher:
             self._record(run, unknown_check(state.principal, state.profile, str(failure), state.actions))
 
     def _record(self, run: _Run, check: PrincipalCheck) -> None:
-        run.summary.checks.append(check)
-        run.summary.results.append(
-            self._outbox.record(
-                check, observed_at=run.observed_at, trigger=run.trigger, batch=self._batch(run)
-            )
+        result = self._outbox.record(
+            check, observed_at=run.observed_at, trigger=run.trigger, batch=self._batch(run)
         )
+        run.summary.results.append(result)
+        run.summary.checks.append(result.check or check)  # as saved: fail-closed if it knew less
 
     def _record_gone(self, run: _Run, gone: Gone) -> None:
         run.summary.gone.append(gone)
