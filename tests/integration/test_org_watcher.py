@@ -570,11 +570,17 @@ def _faults_on_organizations(handler: Handler, monkeypatch: pytest.MonkeyPatch) 
 TOO_MANY_REQUESTS_NAME = "TooManyRequestsException"
 
 
-@pytest.mark.parametrize("code", [TOO_MANY_REQUESTS_NAME, "AccessDeniedException"])
-@pytest.mark.parametrize("scp_removed_meanwhile", [False, True], ids=["still-denied", "scp-removed"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        (code, removed)
+        for code in (TOO_MANY_REQUESTS_NAME, "AccessDeniedException")
+        for removed in (False, True)
+    ],
+    ids=lambda case: f"{case[0]}-{'scp-removed' if case[1] else 'still-denied'}",
+)
 def test_organizations_unreadable_after_an_scp_loss_is_unknown_never_restored(
-    code: str,
-    scp_removed_meanwhile: bool,
+    case: tuple[str, bool],
     org: Org,
     stack: Stack,
     monkeypatch: pytest.MonkeyPatch,
@@ -593,6 +599,7 @@ def test_organizations_unreadable_after_an_scp_loss_is_unknown_never_restored(
     """
     from faults.injection import Fault, Mode
 
+    code, scp_removed_meanwhile = case
     handler = _central_watcher(org, stack, monkeypatch, request)
     deny = org.org.create_policy(
         Content=DENY_RUN_INSTANCES, Description="", Name="DenyRunInstances", Type="SERVICE_CONTROL_POLICY"
@@ -674,3 +681,26 @@ def test_organizations_unreadable_at_first_sight(
         assert alerts == []
         assert state.status is ComplianceStatus.COMPLIANT
     assert not state.scps_evaluated
+
+
+def test_organizations_reads_get_the_same_retry_policy_as_iam_reads(
+    org: Org, stack: Stack, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """The watcher's Organizations client is built like its IAM client (``inventory.make_client``):
+    botocore's adaptive retries, and ``AWS_MAX_ATTEMPTS`` (8 in the template) counting every
+    attempt. Pinned on the clients the handler really builds, and by counting the attempts a
+    throttled ``ListPoliciesForTarget`` gets before it becomes a ``ReadError``."""
+    from faults.injection import Fault, Mode
+
+    handler = _central_watcher(org, stack, monkeypatch, request)
+    handler({"restorewatch": "sweep"})
+    organizations, iam = handler.clients["organizations"], handler.clients["iam"]
+    assert organizations.meta.config.retries == iam.meta.config.retries
+    attempts = int(stack.environment["AWS_MAX_ATTEMPTS"])
+    assert organizations.meta.config.retries == {"mode": "adaptive", "total_max_attempts": attempts}
+    injector = _faults_on_organizations(handler, monkeypatch)
+    throttled = Fault(TOO_MANY_REQUESTS_NAME, 400, TOO_MANY_REQUESTS_NAME, TOO_MANY_REQUESTS_NAME)
+    injector.inject("organizations.ListPoliciesForTarget", throttled, Mode.EVERY)
+    handler(sqs_batch(*_drain(org)))
+    assert injector.calls["organizations.ListPoliciesForTarget"] == 1  # one read, cached for the run
+    assert injector.attempts["organizations.ListPoliciesForTarget"] == attempts
