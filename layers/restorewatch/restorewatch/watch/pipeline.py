@@ -68,12 +68,12 @@ class _Run:
     summary: RunSummary
     trigger: CloudTrailChange | None
     started_at: datetime  # before any read: when a sweep began, what its report is dated
+    # when the IAM data behind the evaluations being recorded was read (state.model.Observation):
+    # a change run's read, or the sweep's policy listing and the page being evaluated
+    seen: Observation
     watched: WatchedIndex
     org: OrgView | None = None
     reader: IamReader | None = None
-    # when the IAM data behind the evaluations being recorded was read (state.model.Observation):
-    # a change run's read, or the sweep's policy listing and the page being evaluated
-    seen: Observation | None = None
     read_account: str | None = None  # the account whose reader a principal is read again with
     read_again: Counter[str] = field(default_factory=Counter)
     reread_iam_calls: int = 0
@@ -136,9 +136,9 @@ class Watcher:
             RunSummary(swept=swept, account=account),
             trigger,
             started_at,
+            Observation(started_at),
             WatchedIndex(self._store, index_account),
             org=self._org_factory() if self._org_factory is not None else None,
-            seen=Observation(started_at),
         )
 
     def _reader_for(self, account: str | None) -> IamReader:
@@ -462,7 +462,6 @@ class Watcher:
         run.summary.results.append(result)
 
     def _save(self, run: _Run, current: PrincipalCheck | Gone) -> RecordResult:
-        assert run.seen is not None
         return self._outbox.record(
             current,
             observed_at=run.seen.observed_at,
