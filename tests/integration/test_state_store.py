@@ -409,6 +409,28 @@ def test_outbox_older_evaluation_arriving_late_is_stale(aws: Aws) -> None:
     assert kinds(aws.messages()) == ["LOST"]  # no false RESTORED from the older read
 
 
+def test_outbox_overlapping_evaluations_write_nothing_and_say_so(aws: Aws) -> None:
+    """A sweep's page read at +10 with the policies it listed at 0, against a change run that read
+    everything at +5: each saw something the other did not, so neither replaces the other
+    (``Outcome.OVERLAPPED``: the watcher reads the principal again). An evaluation read at +11
+    replaces the sweep's; one read at -1 is stale."""
+    box = outbox(aws, Clock())
+    sweep = box.record(
+        lost("s3:GetObject"), observed_at=T0 + timedelta(seconds=10), read_from=T0, trigger=None
+    )
+    assert sweep.outcome is Outcome.ALERTED
+    change_run = box.record(check(), observed_at=T0 + timedelta(seconds=5), trigger=detach_event())
+    assert change_run.outcome is Outcome.OVERLAPPED
+    assert box.record(check(), observed_at=T0 - timedelta(seconds=1), trigger=None).outcome is Outcome.STALE
+    state = aws.store().get(ROLE_ARN, PROFILE)
+    assert state is not None
+    assert (state.revision, state.observed_at, state.read_from) == (1, T0 + timedelta(seconds=10), T0)
+    assert kinds(aws.messages()) == ["LOST"]
+    again = box.record(check(), observed_at=T0 + timedelta(seconds=11), trigger=detach_event())
+    assert again.outcome is Outcome.ALERTED
+    assert kinds(aws.messages()) == ["RESTORED"]
+
+
 class FailingPublisher:
     def __init__(self, error: BaseException) -> None:
         self.error = error

@@ -163,14 +163,14 @@ class Outbox:
                 if delivered is not None:
                     flushed.append(delivered)
                 continue
+            if isinstance(current, Gone) and (previous is None or not previous.watched):
+                return RecordResult(Outcome.IGNORED, flushed=tuple(flushed))
             order = seen.order(previous.observation) if previous is not None else Order.NEWER
             if order is not Order.NEWER:
                 outcome = Outcome.STALE if order is Order.OLDER else Outcome.OVERLAPPED
                 logger.info("%s evaluation of %s / %s not saved", outcome.value, principal, profile)
                 unsaved = None if isinstance(current, Gone) else fail_closed(previous, current)
                 return RecordResult(outcome, flushed=tuple(flushed), check=unsaved)
-            if isinstance(current, Gone) and (previous is None or not previous.watched):
-                return RecordResult(Outcome.IGNORED, flushed=tuple(flushed))
             # diffed and saved alike: a check that knew less than the stored state is fail-closed
             settled = current if isinstance(current, Gone) else fail_closed(previous, current)
             transition = transitions(previous, settled, alert_on_degraded=self.settings.alert_on_degraded)
