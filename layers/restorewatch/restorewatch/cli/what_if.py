@@ -158,7 +158,13 @@ def render_table(rows: Sequence[WhatIfRow]) -> str:
         lines.append(
             "  ".join(value.ljust(width) for value, width in zip(cell, [*widths, 0], strict=True)).rstrip()
         )
-        for title, actions in (("lost", row.lost), ("degraded", row.degraded), ("restored", row.restored)):
+        listed = (
+            ("lost", row.lost),
+            ("degraded", row.degraded),
+            ("unknown", row.unknown),
+            ("restored", row.restored),
+        )
+        for title, actions in listed:
             if actions:
                 lines.append(f"    {title}: {', '.join(actions)}")
         if row.headline and row.kind is not None and row.blocks:

@@ -19,7 +19,7 @@ from restorewatch.cli.checks import tagged_checks
 from restorewatch.compliance import ActionCheck, ComplianceStatus, overall_status, unknown_check
 from restorewatch.engine import AccountSnapshot, LayerKind, PolicySource, RequirementStatus, parse_policy
 from restorewatch.profiles import tag_value
-from restorewatch.state import AlertKind, Presence, StoredState
+from restorewatch.state import AlertKind, LastAlert, Presence, StoredState
 from restorewatch.watch.diff import Gone, GoneReason, transitions
 from restorewatch.whatif.overlay import ALLOW_ALL
 
@@ -50,7 +50,8 @@ class WhatIfRow:
     """One watched (principal, profile): its status before and after, and which actions change.
 
     ``before`` is None when the principal was not watched for the profile (new, or newly tagged);
-    ``after`` is a status word of ``check``, or ``deleted`` / ``unwatched``. ``kind`` is the alert the
+    ``after`` is a status word of ``check``, or ``deleted`` / ``unwatched``. ``unknown`` lists the
+    actions whose answer after the change cannot be known (never a pass). ``kind`` is the alert the
     watcher would send after the change (None: none).
     """
 
@@ -61,6 +62,7 @@ class WhatIfRow:
     lost: tuple[str, ...]
     degraded: tuple[str, ...]
     restored: tuple[str, ...]
+    unknown: tuple[str, ...]
     reasons: tuple[str, ...]
     fix: tuple[str, ...]
     kind: AlertKind | None
@@ -69,7 +71,7 @@ class WhatIfRow:
     @property
     def blocks(self) -> bool:
         """Would this change break (or hide) a restore? Unknown is never a pass."""
-        return bool(self.lost or self.degraded) or self.after in _BLOCKING_AFTER
+        return bool(self.lost or self.degraded or self.unknown) or self.after in _BLOCKING_AFTER
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class WhatIfRow:
             "lost": list(self.lost),
             "degraded": list(self.degraded),
             "restored": list(self.restored),
+            "unknown": list(self.unknown),
             "reasons": list(self.reasons),
             "fix": list(self.fix),
         }
@@ -122,7 +125,16 @@ def _unsure(check: PrincipalCheck, uncertainties: Sequence[Uncertainty]) -> Prin
 
 
 def _state(check: PrincipalCheck) -> StoredState:
-    """The check before the change, as the watcher would have stored it."""
+    """The check before the change, as the watcher would have stored it: a principal that could not
+    restore had been alerted on, so a change that mends it is RESTORED."""
+    statuses = {action.status for action in check.actions}
+    last_alert = None
+    if RequirementStatus.DENIED in statuses:
+        last_alert = LastAlert("what-if", AlertKind.LOST, _EPOCH)
+    elif RequirementStatus.UNKNOWN in statuses or check.error is not None:
+        last_alert = LastAlert("what-if", AlertKind.UNKNOWN, _EPOCH)
+    elif RequirementStatus.PARTIAL in statuses:
+        last_alert = LastAlert("what-if", AlertKind.DEGRADED, _EPOCH)
     return StoredState(
         principal=check.arn,
         profile=check.profile,
@@ -135,6 +147,7 @@ def _state(check: PrincipalCheck) -> StoredState:
         kind=check.kind,
         account=check.account,
         error=check.error,
+        last_alert=last_alert,
         updated_at=_EPOCH,
     )
 
@@ -223,6 +236,7 @@ class _Comparison:
         restored = tuple(
             a for a, s in new.items() if s is RequirementStatus.ALLOWED and old.get(a) in (denied, partial)
         )
+        unknown = tuple(a for a, s in new.items() if s is RequirementStatus.UNKNOWN)
         return WhatIfRow(
             arn=arn,
             profile=profile,
@@ -231,6 +245,7 @@ class _Comparison:
             lost=lost,
             degraded=degraded,
             restored=restored,
+            unknown=unknown,
             reasons=tuple(self._reasons(arn, after, transition)),
             fix=tuple(self._fix(after, transition)),
             kind=transition.kind if transition is not None else None,
@@ -239,7 +254,7 @@ class _Comparison:
 
     def _reasons(self, arn: str, after: PrincipalCheck | None, transition: Transition | None) -> list[str]:
         lines: list[str] = []
-        if after is not None and after.status is ComplianceStatus.UNKNOWN:
+        if after is not None and any(a.status is RequirementStatus.UNKNOWN for a in after.actions):
             lines += [f"Known only after apply: {u.what}" for u in self.after.uncertainties(arn)]
         if transition is not None:
             lines += why_lines(transition)
@@ -248,16 +263,15 @@ class _Comparison:
         return lines
 
     def _fix(self, after: PrincipalCheck | None, transition: Transition | None) -> list[str]:
+        unknown = after is not None and any(a.status is RequirementStatus.UNKNOWN for a in after.actions)
         if transition is None:
-            return (
-                list(_UNKNOWN_FIX) if after is not None and after.status is ComplianceStatus.UNKNOWN else []
-            )
+            return list(_UNKNOWN_FIX) if unknown else []
         if transition.kind is AlertKind.UNKNOWN:
             # the alert's advice is about the watcher's reads; here the plan is what cannot be known
             if after is not None and after.error is not None and not self.after.unknown_tags.get(after.arn):
                 return fix_lines(transition)
             return list(_UNKNOWN_FIX)
-        return fix_lines(transition)
+        return [*fix_lines(transition), *(["", *_UNKNOWN_FIX] if unknown else [])]
 
 
 def compare(

@@ -787,6 +787,8 @@ class _Overlay:
         if self.scps_changed or self.everyone:
             for table in (self.before.users, self.before.roles, self.users, self.roles):
                 touched.update(table)
+        # a principal something unknown may reach is touched, even if nothing known changed
+        touched.update(arn for arn, items in uncertain.items() if items)
         return touched, {arn: _unique(items) for arn, items in uncertain.items() if items}
 
 
