@@ -76,7 +76,7 @@ def _document(value: Any, what: str) -> Any:
     """A policy document, or ``Unknown`` when any part of it is known only after deployment."""
     unknown = first_unknown(value)
     if unknown is not None:
-        return Unknown(f"{what}#document", f"{what}: its policy document uses {unknown.what}")
+        return Unknown(f"{what}#document", f"its policy document uses {unknown.what}")
     return value
 
 
