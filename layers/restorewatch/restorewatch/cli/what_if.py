@@ -13,20 +13,19 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from restorewatch.cli.checks import add_allow_empty_argument
 from restorewatch.cli.inputs import add_snapshot_arguments, read_json, read_scp_levels, snapshot_from_args
-from restorewatch.engine import parse_scps
-from restorewatch.errors import InputError
+from restorewatch.engine import AccountSnapshot, account_of, parse_scps
+from restorewatch.errors import InputError, ReadError
 from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry, tag_value
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from restorewatch.cli.app import Subparsers
-    from restorewatch.engine import AccountSnapshot
     from restorewatch.whatif import Change, WhatIfRow
 
 __all__ = ["register", "run"]
@@ -92,7 +91,42 @@ def _parameters(pairs: Sequence[str]) -> dict[str, str]:
     return parameters
 
 
-def _changes(args: argparse.Namespace, snapshot: AccountSnapshot) -> list[Change]:
+def _account_id(args: argparse.Namespace, snapshot: AccountSnapshot) -> str:
+    """The account's id: from its principals or policies, else (live) from STS."""
+    if snapshot.account_id:
+        return snapshot.account_id
+    for arn in snapshot.policies:
+        account = account_of(arn)
+        if account.isdigit():
+            return account
+    if args.auth_details:
+        return ""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from restorewatch.inventory import make_client
+
+    try:
+        return str(make_client("sts", endpoint_url=args.endpoint_url).get_caller_identity()["Account"])
+    except (BotoCoreError, ClientError) as exc:
+        raise ReadError("GetCallerIdentity", None, type(exc).__name__, str(exc)) from None
+
+
+def _fetch_missing(args: argparse.Namespace, snapshot: AccountSnapshot, missing: set[str]) -> AccountSnapshot:
+    """The live account's managed policies that a planned change attaches and nobody used before."""
+    from restorewatch.inventory import IamReader, iam_client
+
+    reader = IamReader(iam_client(args.endpoint_url))
+    fetched: dict[str, Mapping[str, Any]] = {}
+    for arn in sorted(missing):
+        try:
+            fetched[arn] = reader.managed_policy(arn)
+        except ReadError as failure:  # the row that uses it says it is missing
+            print(f"restorewatch: note: {failure}", file=sys.stderr)
+    policies = {**snapshot.policies, **fetched}
+    return AccountSnapshot(snapshot.users, snapshot.roles, snapshot.groups, policies)
+
+
+def _changes(args: argparse.Namespace, snapshot: AccountSnapshot, account: str) -> list[Change]:
     if args.parameter and args.template is None:
         raise InputError("--parameter applies only to --template")
     if args.terraform_plan is not None:
@@ -101,14 +135,18 @@ def _changes(args: argparse.Namespace, snapshot: AccountSnapshot) -> list[Change
         from restorewatch.whatif.terraform import plan_changes
 
         plan = read_json(args.terraform_plan, "Terraform plan")
-        return plan_changes(plan, origin=args.terraform_plan, account=snapshot.account_id)
+        return plan_changes(plan, origin=args.terraform_plan, account=account)
     from restorewatch.whatif.cloudformation import change_set_changes, template_changes
 
     if args.change_set is not None:
         if args.stack_name is None:
             raise InputError("--change-set needs --stack-name (the stack the change set belongs to)")
         return change_set_changes(
-            args.change_set, args.stack_name, snapshot=snapshot, endpoint_url=args.endpoint_url
+            args.change_set,
+            args.stack_name,
+            snapshot=snapshot,
+            endpoint_url=args.endpoint_url,
+            account=account,
         )
     return template_changes(
         args.template,
@@ -116,6 +154,7 @@ def _changes(args: argparse.Namespace, snapshot: AccountSnapshot) -> list[Change
         parameters=_parameters(args.parameter),
         stack_name=args.stack_name,
         endpoint_url=args.endpoint_url,
+        account=account,
     )
 
 
@@ -184,14 +223,19 @@ def render_table(rows: Sequence[WhatIfRow]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     # imported here: the other subcommands start without the what-if modules
-    from restorewatch.whatif import apply_changes, compare
+    from restorewatch.whatif import apply_changes, compare, missing_policies
 
     snapshot = snapshot_from_args(args)
     scp_levels = read_scp_levels(args.scps)
     before_scps = parse_scps(scp_levels)
     registry = ProfileRegistry.default(args.profile_path)
-    changes = _changes(args, snapshot)
-    after = apply_changes(snapshot, changes, scp_levels=scp_levels, tag_key=args.tag_key)
+    account = _account_id(args, snapshot)
+    changes = _changes(args, snapshot, account)
+    after = apply_changes(snapshot, changes, scp_levels=scp_levels, tag_key=args.tag_key, account=account)
+    missing = missing_policies(after)
+    if missing and not args.auth_details:
+        snapshot = _fetch_missing(args, snapshot, missing)
+        after = apply_changes(snapshot, changes, scp_levels=scp_levels, tag_key=args.tag_key, account=account)
     rows = compare(snapshot, before_scps, after, registry=registry, tag_key=args.tag_key)
     if not args.allow_empty:
         _require_watched(snapshot, rows, args.tag_key)

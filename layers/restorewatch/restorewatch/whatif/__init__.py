@@ -7,7 +7,7 @@ laid over the account (``overlay``) and compared, principal by principal, with t
 
 from restorewatch.whatif.changes import Change, EntityKind, Unknown
 from restorewatch.whatif.compare import WhatIfRow, compare
-from restorewatch.whatif.overlay import AfterState, Uncertainty, apply_changes
+from restorewatch.whatif.overlay import AfterState, Uncertainty, apply_changes, missing_policies
 from restorewatch.whatif.terraform import plan_changes
 
 __all__ = [
@@ -19,5 +19,6 @@ __all__ = [
     "WhatIfRow",
     "apply_changes",
     "compare",
+    "missing_policies",
     "plan_changes",
 ]

@@ -157,7 +157,12 @@ def _managed_policy_names(snapshot: AccountSnapshot) -> dict[str, str]:
 
 
 def _prepare(
-    template: Mapping[str, Any], origin: str, *, snapshot: AccountSnapshot, parameters: Mapping[str, str]
+    template: Mapping[str, Any],
+    origin: str,
+    *,
+    snapshot: AccountSnapshot,
+    parameters: Mapping[str, str],
+    account: str,
 ) -> Mapping[str, Any]:
     if is_sam(template):
         template = transform_sam(
@@ -165,7 +170,7 @@ def _prepare(
             origin=origin,
             parameters=parameters,
             region=_region(),
-            account=snapshot.account_id,
+            account=account,
             managed_policies=_managed_policy_names(snapshot),
         )
     check_cycles(template, origin)
@@ -180,17 +185,21 @@ def template_changes(
     stack_name: str | None,
     endpoint_url: str | None,
     deployed: DeployedStack | None = None,
+    account: str | None = None,
 ) -> list[Change]:
     """The IAM changes of deploying the template at ``path`` (as an update of ``stack_name`` when
     that stack exists: read live unless ``deployed`` is given)."""
-    template = _prepare(load_template(Path(path)), path, snapshot=snapshot, parameters=parameters)
+    account = account or snapshot.account_id
+    template = _prepare(
+        load_template(Path(path)), path, snapshot=snapshot, parameters=parameters, account=account
+    )
     if stack_name is not None and deployed is None:
         from restorewatch.inventory import make_client
         from restorewatch.whatif.stack import StackReader
 
         reader = StackReader(make_client("cloudformation", endpoint_url=endpoint_url))
         deployed = reader.deployed(stack_name, origin=path)
-    account, region = snapshot.account_id, _region()
+    region = _region()
     physical = dict(deployed.physical) if deployed is not None else {}
     after = StackResolver(
         template,
@@ -205,7 +214,9 @@ def template_changes(
     if deployed is not None:
         old_template = deployed.template
         if is_sam(old_template):  # a processed template has no transform left; an original may
-            old_template = _prepare(old_template, f"of stack {stack_name}", snapshot=snapshot, parameters={})
+            old_template = _prepare(
+                old_template, f"of stack {stack_name}", snapshot=snapshot, parameters={}, account=account
+            )
         known = set(old_template.get("Parameters") or {})
         before = StackResolver(
             old_template,
@@ -289,8 +300,10 @@ def change_set_changes(
     snapshot: AccountSnapshot,
     endpoint_url: str | None,
     changes: list[Mapping[str, Any]] | None = None,
+    account: str | None = None,
 ) -> list[Change]:
     """The IAM changes of a change set (read live unless ``changes`` are given)."""
+    account = account or snapshot.account_id
     if changes is None:
         from restorewatch.inventory import make_client
         from restorewatch.whatif.stack import StackReader
@@ -309,12 +322,12 @@ def change_set_changes(
         if action in ("Import", "SyncWithActual"):
             continue  # the resource itself does not change
         before = (
-            _change_set_state(change, "BeforeContext", snapshot.account_id, replaced=replaced)
+            _change_set_state(change, "BeforeContext", account, replaced=replaced)
             if action in ("Modify", "Remove", "Dynamic")
             else None
         )
         after = (
-            _change_set_state(change, "AfterContext", snapshot.account_id, replaced=replaced)
+            _change_set_state(change, "AfterContext", account, replaced=replaced)
             if action in ("Add", "Modify", "Dynamic")
             else None
         )

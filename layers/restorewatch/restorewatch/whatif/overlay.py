@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from restorewatch.engine import ScpLevels
     from restorewatch.whatif.changes import Change, Name
 
-__all__ = ["ALLOW_ALL", "AfterState", "Uncertainty", "apply_changes"]
+__all__ = ["ALLOW_ALL", "AfterState", "Uncertainty", "apply_changes", "missing_policies"]
 
 # The best case of a document nobody knows yet: it allows everything and denies nothing.
 ALLOW_ALL: Mapping[str, Any] = {
@@ -132,9 +132,11 @@ def apply_changes(
     *,
     scp_levels: list[list[Any]] | None,
     tag_key: str,
+    account: str | None = None,
 ) -> AfterState:
-    """The account after ``changes`` (``scp_levels``: the raw ``--scps`` levels, or None)."""
-    overlay = _Overlay(snapshot, scp_levels, tag_key)
+    """The account after ``changes`` (``scp_levels``: the raw ``--scps`` levels, or None;
+    ``account``: the account id, when the snapshot has no principal to tell it)."""
+    overlay = _Overlay(snapshot, scp_levels, tag_key, account or snapshot.account_id)
     for change in sorted(changes, key=_phase):
         overlay.apply(change)
     return overlay.result()
@@ -200,10 +202,12 @@ class _Scps:
 
 
 class _Overlay:
-    def __init__(self, snapshot: AccountSnapshot, scp_levels: list[list[Any]] | None, tag_key: str) -> None:
+    def __init__(
+        self, snapshot: AccountSnapshot, scp_levels: list[list[Any]] | None, tag_key: str, account: str
+    ) -> None:
         self.before = snapshot
         self.tag_key = tag_key
-        self.account = snapshot.account_id
+        self.account = account
         self.users: dict[str, Mapping[str, Any]] = dict(snapshot.users)
         self.roles: dict[str, Mapping[str, Any]] = dict(snapshot.roles)
         self.groups: dict[str, Mapping[str, Any]] = dict(snapshot.groups)
@@ -790,6 +794,26 @@ class _Overlay:
         # a principal something unknown may reach is touched, even if nothing known changed
         touched.update(arn for arn, items in uncertain.items() if items)
         return touched, {arn: _unique(items) for arn, items in uncertain.items() if items}
+
+
+def missing_policies(after: AfterState) -> set[str]:
+    """The managed policies touched principals use after the change that the account data lacks (an
+    AWS managed policy nobody used before, that a new role attaches)."""
+    snapshot = after.snapshot
+    missing: set[str] = set()
+    for arn in after.touched:
+        entry = snapshot.users.get(arn) or snapshot.roles.get(arn)
+        if entry is None:
+            continue
+        entries = [entry, *(snapshot.groups.get(g) or {} for g in entry.get("GroupList") or ())]
+        used = {item.get("PolicyArn") for e in entries for item in e.get("AttachedManagedPolicies") or ()}
+        boundary = entry.get("PermissionsBoundary")
+        if isinstance(boundary, Mapping):
+            used.add(boundary.get("PermissionsBoundaryArn"))
+        missing |= {
+            u for u in used if isinstance(u, str) and u.startswith("arn:") and u not in snapshot.policies
+        }
+    return missing
 
 
 def _unique(items: Iterable[Uncertainty]) -> list[Uncertainty]:
