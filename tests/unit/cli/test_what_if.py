@@ -69,7 +69,8 @@ def test_json_output_of_the_fixture_plan(capsys: pytest.CaptureFixture[str]) -> 
     assert by_name["restore-role"]["degraded"] == ["iam:PassRole", "s3:GetObject"]
     # the alert's explanation and fix, word for word
     assert by_name["dr-operator"]["reasons"] == [
-        "- ec2:CreateVolume is denied by Deny statement 'NoVolumes' of inline policy no-volumes via group readers"
+        "- ec2:CreateVolume is denied by Deny statement 'NoVolumes' of inline policy no-volumes"
+        " via group readers"
     ]
     assert by_name["dr-operator"]["fix"][0] == "An explicit Deny blocks ec2:CreateVolume:"
 
@@ -139,23 +140,18 @@ def test_bad_input_is_exit_2_and_one_line(
         "{bad-version}": {"format_version": "2.0", "resource_changes": []},
         "{state}": {"format_version": "1.0", "terraform_version": "1.9.8", "values": {"root_module": {}}},
     }
-    resolved = []
-    for arg in args:
-        if arg in files:
-            path = tmp_path / "input.json"
-            path.write_text(json.dumps(files[arg]))
-            arg = str(path)
-        elif arg == "{missing}":
-            arg = str(tmp_path / "missing.json")
-        elif arg == "{cycle}":
-            path = tmp_path / "cycle.yaml"
-            path.write_text(
-                "Resources:\n"
-                "  A: {Type: AWS::IAM::Group, Properties: {GroupName: !Sub '${B}-a'}}\n"
-                "  B: {Type: AWS::IAM::Group, Properties: {GroupName: !Ref A}}\n"
-            )
-            arg = str(path)
-        resolved.append(arg)
+    (tmp_path / "input.json").write_text(json.dumps(files.get(next((a for a in args if a in files), ""), {})))
+    (tmp_path / "cycle.yaml").write_text(
+        "Resources:\n"
+        "  A: {Type: AWS::IAM::Group, Properties: {GroupName: !Sub '${B}-a'}}\n"
+        "  B: {Type: AWS::IAM::Group, Properties: {GroupName: !Ref A}}\n"
+    )
+    placeholders = {
+        **dict.fromkeys(files, str(tmp_path / "input.json")),
+        "{missing}": str(tmp_path / "missing.json"),
+        "{cycle}": str(tmp_path / "cycle.yaml"),
+    }
+    resolved = [placeholders.get(arg, arg) for arg in args]
     code, out, err = _run(capsys, *resolved)
     assert code == 2
     assert out == ""
