@@ -135,8 +135,8 @@ def run(
     data = plan.json() if isinstance(plan, Plan) else plan
     changes = plan_changes(data, origin="plan.json", account=ACCOUNT)
     after = apply_changes(snapshot, changes, scp_levels=scps, tag_key="restorewatch:profile")
-    rows = compare(snapshot, parse_scps(scps), after, registry=registry(), tag_key="restorewatch:profile")
-    return {(row.arn.rsplit("/", 1)[-1], row.profile): row for row in rows}
+    report = compare(snapshot, parse_scps(scps), after, registry=registry(), tag_key="restorewatch:profile")
+    return {(row.arn.rsplit("/", 1)[-1], row.profile): row for row in report.rows}
 
 
 def row(rows: dict[tuple[str, str], WhatIfRow], name: str) -> WhatIfRow:

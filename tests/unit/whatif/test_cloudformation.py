@@ -41,8 +41,8 @@ TRUST = {
 def _rows(changes: Sequence[Change], scps: list[list[Any]] | None = None) -> dict[str, WhatIfRow]:
     snapshot = account()
     after = apply_changes(snapshot, changes, scp_levels=scps, tag_key="restorewatch:profile")
-    rows = compare(snapshot, parse_scps(scps), after, registry=registry(), tag_key="restorewatch:profile")
-    return {row.arn.split(":", 5)[5]: row for row in rows}
+    report = compare(snapshot, parse_scps(scps), after, registry=registry(), tag_key="restorewatch:profile")
+    return {row.arn.split(":", 5)[5]: row for row in report.rows}
 
 
 def _template(path: Path, resources: dict[str, Any], **extra: Any) -> str:
@@ -74,11 +74,19 @@ def test_a_new_stack_with_every_resource_type() -> None:
         "user/cfn-operator": (None, "compliant", (), ()),  # through its group (Ref of the Group)
         "role/legacy-restore": ("compliant", "non_compliant", ("ec2:CreateVolume",), ()),  # AWS::IAM::Policy
         "user/restore-operator": ("compliant", "degraded", (), ("iam:PassRole",)),  # AWS::IAM::UserPolicy
-        # the SCP attached to the account (a Deny of an action no profile needs) touches everyone
-        "role/backup/restore-role": ("compliant", "compliant", (), ()),
-        "user/dr-operator": ("compliant", "compliant", (), ()),
-        "user/retired-operator": ("compliant", "compliant", (), ()),
     }
+    # the SCP attached to the account touches everyone, but denies an action no profile needs
+    snapshot = account()
+    after = apply_changes(
+        snapshot,
+        _changes(str(FIXTURES / "template-all-types.yaml")),
+        scp_levels=scp_levels(),
+        tag_key="restorewatch:profile",
+    )
+    report = compare(
+        snapshot, parse_scps(scp_levels()), after, registry=registry(), tag_key="restorewatch:profile"
+    )
+    assert report.unchanged == 3  # restore-role, dr-operator, retired-operator
 
 
 def _deployed(

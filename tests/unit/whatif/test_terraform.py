@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from restorewatch.engine import AccountSnapshot
+from restorewatch.engine import AccountSnapshot, parse_scps
 from restorewatch.errors import InputError
 from restorewatch.state import AlertKind
 from restorewatch.whatif import apply_changes, compare, plan_changes
@@ -261,7 +261,7 @@ def test_replacing_a_role_creates_it_bare() -> None:
     snapshot = account()
     changes = plan_changes(plan.json(), origin="plan.json", account=ACCOUNT)
     after = apply_changes(snapshot, changes, scp_levels=None, tag_key="restorewatch:profile")
-    new, old = compare(snapshot, None, after, registry=registry(), tag_key="restorewatch:profile")
+    new, old = compare(snapshot, None, after, registry=registry(), tag_key="restorewatch:profile").rows
     assert (old.arn, new.arn) == (arn("role", "legacy-restore"), arn("role", "legacy-restore", "/backup/"))
     assert (old.after, old.kind) == ("deleted", AlertKind.DELETED)
     assert (new.before, new.after, new.lost) == (None, "non_compliant", RESTORE_ACTIONS)
@@ -352,7 +352,7 @@ def test_restoring_a_lost_action_is_restored() -> None:
     plan = Plan().change("aws_iam_role_policy_attachment.legacy", ["create"], None, detach).json()
     changes = plan_changes(plan, origin="plan.json", account=ACCOUNT)
     after = apply_changes(snapshot, changes, scp_levels=None, tag_key="restorewatch:profile")
-    (legacy,) = compare(snapshot, None, after, registry=registry(), tag_key="restorewatch:profile")
+    (legacy,) = compare(snapshot, None, after, registry=registry(), tag_key="restorewatch:profile").rows
     assert (legacy.before, legacy.after, legacy.restored) == ("non_compliant", "compliant", RESTORE_ACTIONS)
     assert legacy.kind is AlertKind.RESTORED
     assert not legacy.blocks
@@ -398,7 +398,7 @@ def test_an_scp_attached_where_the_account_is_not_changes_nothing() -> None:
             {"policy_id": "p-restoreguard", "target_id": "ou-ab12-22222222"},
         )
     )
-    assert all(not r.lost and not r.blocks for r in run(plan, scps=scp_levels()).values())
+    assert run(plan, scps=scp_levels()) == {}
     to_ou = (
         Plan()
         .change("aws_organizations_policy.guard", ["create"], None, guard)
@@ -423,6 +423,34 @@ def test_every_level_must_allow_so_detaching_the_only_allow_denies() -> None:
     )
     rows = run(plan, scps=scp_levels())
     assert all(r.lost == RESTORE_ACTIONS for r in rows.values())
+
+
+def test_an_scp_statement_that_covers_no_required_action_changes_no_answer() -> None:
+    """An SCP level is evaluated from its statements: one that covers none of a principal's actions
+    leaves every answer as it was, and the principal is counted, not listed.
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html"""
+    before = _scp("p-0denyleave1", "DenyLeaveOrg", document(deny("organizations:LeaveOrganization")))
+    after = {**before, "content": document(deny(["organizations:LeaveOrganization", "s3:DeleteBucket"]))}
+    plan = Plan().change("aws_organizations_policy.deny_leave", ["update"], before, after).json()
+    snapshot = account()
+    changes = plan_changes(plan, origin="plan.json", account=ACCOUNT)
+    state = apply_changes(snapshot, changes, scp_levels=scp_levels(), tag_key="restorewatch:profile")
+    report = compare(
+        snapshot, parse_scps(scp_levels()), state, registry=registry(), tag_key="restorewatch:profile"
+    )
+    assert (report.rows, report.unchanged, report.blocks) == ((), 5, False)
+    # a Deny with a wildcard that covers a required action is a change for everyone
+    after = {
+        **before,
+        "content": document(
+            deny(["organizations:LeaveOrganization", "s3:Get*"]),
+        ),
+    }
+    rows = run(
+        Plan().change("aws_organizations_policy.deny_leave", ["update"], before, after), scps=scp_levels()
+    )
+    assert len(rows) == 5
+    assert {r.lost for r in rows.values()} == {("s3:GetObject",)}
 
 
 def test_an_scp_change_needs_the_scp_levels() -> None:

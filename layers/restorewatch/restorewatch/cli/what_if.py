@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from restorewatch.cli.app import Subparsers
-    from restorewatch.whatif import Change, WhatIfRow
+    from restorewatch.whatif import Change, WhatIfReport, WhatIfRow
 
 __all__ = ["register", "run"]
 
@@ -181,9 +181,15 @@ def _verdict(row: WhatIfRow) -> str:
     return "IMPROVED" if row.restored else "no change"
 
 
-def render_table(rows: Sequence[WhatIfRow]) -> str:
+def render_table(report: WhatIfReport) -> str:
+    rows = report.rows
+    unchanged = (
+        f"{report.unchanged} more watched principal(s) touched by the change, every answer unchanged."
+        if report.unchanged
+        else ""
+    )
     if not rows:
-        return "No watched principal is touched by the planned IAM changes."
+        return unchanged or "No watched principal is touched by the planned IAM changes."
     header = ("IF APPLIED", "PRINCIPAL", "PROFILE", "BEFORE -> AFTER")
     cells = [
         (_verdict(row), row.arn, row.profile, f"{row.before or '(not watched)'} -> {row.after}")
@@ -217,7 +223,9 @@ def render_table(rows: Sequence[WhatIfRow]) -> str:
     counts = Counter(_verdict(row) for row in rows)
     summary = ", ".join(f"{count} {verdict}" for verdict, count in sorted(counts.items()))
     blocking = sum(row.blocks for row in rows)
-    lines += ["", f"{len(rows)} watched principal-profile pairs touched ({summary}); {blocking} would block."]
+    lines += ["", f"{len(rows)} watched principal-profile pairs changed ({summary}); {blocking} would block."]
+    if unchanged:
+        lines.append(unchanged)
     return "\n".join(lines)
 
 
@@ -236,13 +244,13 @@ def run(args: argparse.Namespace) -> int:
     if missing and not args.auth_details:
         snapshot = _fetch_missing(args, snapshot, missing)
         after = apply_changes(snapshot, changes, scp_levels=scp_levels, tag_key=args.tag_key, account=account)
-    rows = compare(snapshot, before_scps, after, registry=registry, tag_key=args.tag_key)
+    report = compare(snapshot, before_scps, after, registry=registry, tag_key=args.tag_key)
     if not args.allow_empty:
-        _require_watched(snapshot, rows, args.tag_key)
+        _require_watched(snapshot, report.rows, args.tag_key)
     for note in after.notes:
         print(f"restorewatch: note: {note}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps({"principals": [row.as_dict() for row in rows]}, indent=2))
+        print(json.dumps({"principals": [row.as_dict() for row in report.rows]}, indent=2))
     else:
-        print(render_table(rows))
-    return 1 if any(row.blocks for row in rows) else 0
+        print(render_table(report))
+    return 1 if report.blocks else 0

@@ -6,7 +6,7 @@ laid over the account (``overlay``) and compared, principal by principal, with t
 """
 
 from restorewatch.whatif.changes import Change, EntityKind, Unknown
-from restorewatch.whatif.compare import WhatIfRow, compare
+from restorewatch.whatif.compare import WhatIfReport, WhatIfRow, compare
 from restorewatch.whatif.overlay import AfterState, Uncertainty, apply_changes, missing_policies
 from restorewatch.whatif.terraform import plan_changes
 
@@ -16,6 +16,7 @@ __all__ = [
     "EntityKind",
     "Uncertainty",
     "Unknown",
+    "WhatIfReport",
     "WhatIfRow",
     "apply_changes",
     "compare",

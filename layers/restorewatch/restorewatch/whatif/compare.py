@@ -10,6 +10,8 @@ profile is ``Gone``, as the watcher says it: DELETED or UNWATCHED.
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,14 +19,23 @@ from typing import TYPE_CHECKING, Any
 from restorewatch.alerts.email import fix_lines, headline, why_lines
 from restorewatch.cli.checks import tagged_checks
 from restorewatch.compliance import ActionCheck, ComplianceStatus, overall_status, unknown_check
-from restorewatch.engine import AccountSnapshot, LayerKind, PolicySource, RequirementStatus, parse_policy
-from restorewatch.profiles import tag_value
+from restorewatch.engine import (
+    AccountSnapshot,
+    LayerKind,
+    Policy,
+    PolicySource,
+    RequirementStatus,
+    decode_document,
+    parse_policy,
+)
+from restorewatch.errors import InputError
+from restorewatch.profiles import profile_names_from_tag, tag_value
 from restorewatch.state import AlertKind, LastAlert, Presence, StoredState
 from restorewatch.watch.diff import Gone, GoneReason, transitions
 from restorewatch.whatif.overlay import ALLOW_ALL
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from restorewatch.compliance import PrincipalCheck
     from restorewatch.engine import Principal, ScpLevels
@@ -32,7 +43,7 @@ if TYPE_CHECKING:
     from restorewatch.watch.diff import Transition
     from restorewatch.whatif.overlay import AfterState, Uncertainty
 
-__all__ = ["UNKNOWN_PROFILE", "WhatIfRow", "compare"]
+__all__ = ["UNKNOWN_PROFILE", "WhatIfReport", "WhatIfRow", "compare"]
 
 # the profile column of a principal whose tags, so profiles, are known only after apply
 UNKNOWN_PROFILE = "(known after apply)"
@@ -124,6 +135,53 @@ def _unsure(check: PrincipalCheck, uncertainties: Sequence[Uncertainty]) -> Prin
     return dataclasses.replace(check, actions=actions, status=overall_status(a.status for a in actions))
 
 
+def _level_statements(level: Sequence[Any]) -> set[tuple[str, str]]:
+    """A level's statements, each with the name of the SCP it is in (explanations name it)."""
+    keys: set[tuple[str, str]] = set()
+    for entry in level:
+        document: Any = entry
+        name = ""
+        if isinstance(entry, Mapping) and "Statement" not in entry:
+            name = str(entry.get("Name") or entry.get("PolicyName") or entry.get("Id") or "")
+            document = entry.get("Content") or entry.get("Document") or entry.get("PolicyDocument")
+        decoded = decode_document(document)
+        statements = decoded.get("Statement")
+        for statement in statements if isinstance(statements, list) else [statements]:
+            text = json.dumps({"Version": decoded.get("Version"), "Statement": statement}, sort_keys=True)
+            keys.add((name, text))
+    return keys
+
+
+def _scp_delta(
+    before: Sequence[Sequence[Any]] | None, after: Sequence[Sequence[Any]] | None
+) -> Policy | bool:
+    """The SCP statements the change adds or removes, as one policy (only which actions they cover
+    matters), False when none, True when any action may be affected (levels added or unreadable).
+
+    An SCP level is evaluated from its statements alone
+    (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html):
+    an action no added or removed statement covers gets the same answer from the SCPs after the change.
+    """
+    if before is None and after is None:
+        return False
+    if before is None or after is None or len(before) != len(after):
+        return True
+    changed: list[Any] = []
+    try:
+        for old, new in zip(before, after, strict=True):
+            changed += [
+                json.loads(text)["Statement"] for _, text in _level_statements(old) ^ _level_statements(new)
+            ]
+        if not changed:
+            return False
+        document = {"Version": "2012-10-17", "Statement": changed}
+        return parse_policy(
+            document, PolicySource(LayerKind.SCP, "the SCP statements the change adds or removes")
+        )
+    except (ValueError, TypeError, AttributeError, InputError):
+        return True
+
+
 def _state(check: PrincipalCheck) -> StoredState:
     """The check before the change, as the watcher would have stored it: a principal that could not
     restore had been alerted on, so a change that mends it is RESTORED."""
@@ -169,6 +227,50 @@ class _Comparison:
         self.after_scps = after.scps
         self.registry = registry
         self.tag_key = tag_key
+        self.scp_delta = _scp_delta(after.before_scp_levels, after.scp_levels)
+
+    def _actions(self, arn: str) -> list[str] | None:
+        """The actions the watch tag of ``arn`` requires, before the change (None: not watched)."""
+        value = tag_value(self.before.tags_of(arn), self.tag_key)
+        if value is None:
+            return None
+        actions: list[str] = []
+        try:
+            for name in profile_names_from_tag(value):
+                actions += self.registry.get(name).actions
+        except InputError:
+            pass  # an unusable tag: an unknown row before and after alike
+        return actions
+
+    def _unchanged(self, arn: str, actions: Sequence[str]) -> bool:
+        """Whether the change leaves every answer of ``arn`` as it was: the same principal, groups and
+        policies (the overlay copies what it changes), and no SCP statement added or removed that
+        covers one of its actions. Then the check before is the check after, without evaluating."""
+        old, new = self.before, self.after_snapshot
+        entry = old.users.get(arn) or old.roles.get(arn)
+        if entry is None or entry is not (new.users.get(arn) or new.roles.get(arn)):
+            return False
+        if self.after.uncertainties(arn) or self.scp_delta is True:
+            return False
+        groups = [g for g in entry.get("GroupList") or () if isinstance(g, str)]
+        if any(old.groups.get(g) is not new.groups.get(g) for g in groups):
+            return False
+        used = [item.get("PolicyArn") for item in entry.get("AttachedManagedPolicies") or ()]
+        used += [
+            item.get("PolicyArn")
+            for g in groups
+            for item in (old.groups.get(g) or {}).get("AttachedManagedPolicies") or ()
+        ]
+        boundary = entry.get("PermissionsBoundary")
+        if isinstance(boundary, Mapping):
+            used.append(boundary.get("PermissionsBoundaryArn"))
+        if any(old.policies.get(p) is not new.policies.get(p) for p in used if isinstance(p, str)):
+            return False
+        delta = self.scp_delta
+        if delta is False:
+            return True
+        assert isinstance(delta, Policy)
+        return not any(delta.covering(action.lower()) for action in actions)
 
     def _checks(
         self, snapshot: AccountSnapshot, arn: str, scps: ScpLevels | None
@@ -195,15 +297,28 @@ class _Comparison:
             checks[profile] = unknown_check(arn, profile, error, actions)
         return checks
 
-    def rows(self) -> list[WhatIfRow]:
+    def rows(self) -> WhatIfReport:
         rows: list[WhatIfRow] = []
+        unchanged = 0
         for arn in sorted(self.after.touched):
+            known = arn not in self.after.unknown_tags
+            if known and (arn in self.before.users or arn in self.before.roles):
+                actions = self._actions(arn)
+                if actions is None and self.before.tags_of(arn) == self._after_tags(arn):
+                    continue  # not watched, before or after
+                if actions is not None and self._unchanged(arn, actions):
+                    unchanged += 1
+                    continue
             before = self._checks(self.before, arn, self.before_scps)
             after = self._after_checks(arn, before)
             exists = arn in self.after_snapshot.users or arn in self.after_snapshot.roles
             for profile in sorted(set(before) | set(after)):
                 rows.append(self._row(arn, profile, before.get(profile), after.get(profile), exists))
-        return rows
+        return WhatIfReport(tuple(rows), unchanged)
+
+    def _after_tags(self, arn: str) -> dict[str, str] | None:
+        snapshot = self.after_snapshot
+        return snapshot.tags_of(arn) if arn in snapshot.users or arn in snapshot.roles else None
 
     def _row(
         self,
@@ -274,6 +389,20 @@ class _Comparison:
         return [*fix_lines(transition), *(["", *_UNKNOWN_FIX] if unknown else [])]
 
 
+@dataclass(frozen=True, slots=True)
+class WhatIfReport:
+    """``rows``: one per watched (principal, profile) whose answers the change may alter, by ARN;
+    ``unchanged``: watched principals it touches but provably leaves as they were (an SCP statement
+    that covers none of their actions, a policy change elsewhere)."""
+
+    rows: tuple[WhatIfRow, ...]
+    unchanged: int
+
+    @property
+    def blocks(self) -> bool:
+        return any(row.blocks for row in self.rows)
+
+
 def compare(
     before: AccountSnapshot,
     before_scps: ScpLevels | None,
@@ -281,6 +410,6 @@ def compare(
     *,
     registry: ProfileRegistry,
     tag_key: str,
-) -> list[WhatIfRow]:
-    """One row per watched (principal, profile) the change touches, before or after it, by ARN."""
+) -> WhatIfReport:
+    """What the change does to every watched principal it touches, before or after it."""
     return _Comparison(before, before_scps, after, registry=registry, tag_key=tag_key).rows()

@@ -100,6 +100,7 @@ class AfterState:
 
     snapshot: AccountSnapshot
     scp_levels: list[list[Any]] | None
+    before_scp_levels: list[list[Any]] | None
     touched: frozenset[str]
     uncertain: Mapping[str, tuple[Uncertainty, ...]]
     everyone: tuple[Uncertainty, ...]
@@ -213,6 +214,7 @@ class _Overlay:
         self.groups: dict[str, Mapping[str, Any]] = dict(snapshot.groups)
         self.policies: dict[str, Mapping[str, Any]] = dict(snapshot.policies)
         self.scps = _Scps.of(scp_levels, self.account) if scp_levels is not None else None
+        self.before_scp_levels = scp_levels
         self._owned: set[tuple[str, str]] = set()  # entries copied already (table, key)
         self._names: dict[EntityKind, dict[str, str]] = {}  # lower-case name -> key (ARN or name)
         self._created: dict[tuple[EntityKind, str], str] = {}  # unknown name key -> pseudo name
@@ -728,6 +730,7 @@ class _Overlay:
         return AfterState(
             snapshot=snapshot,
             scp_levels=self.scps.levels if self.scps is not None else None,
+            before_scp_levels=self.before_scp_levels,
             touched=frozenset(touched),
             uncertain={arn: tuple(items) for arn, items in uncertain.items()},
             everyone=tuple(self.everyone),
