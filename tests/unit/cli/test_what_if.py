@@ -170,3 +170,17 @@ def test_an_account_nobody_watches_is_an_error_unless_allowed(
     assert "no watched principal (tag key 'wrong:key')" in err
     code, _, _ = _run(capsys, "--terraform-plan", plan, "--tag-key", "wrong:key", "--allow-empty")
     assert code == 0
+
+
+def test_a_nested_stack_is_named_as_not_read(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    template = tmp_path / "nested.yaml"
+    template.write_text(
+        "Resources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n"
+        "    Properties: {TemplateURL: https://example.com/child.yaml}\n"
+    )
+    code, _, err = _run(capsys, "--template", str(template))
+    assert code == 0
+    assert err.strip() == (
+        "restorewatch: note: Child: a nested stack is not read: run what-if on its template too "
+        "(its IAM changes are not in this answer)"
+    )

@@ -525,3 +525,33 @@ def test_the_fixture_plan_with_every_resource_type() -> None:
 def test_bad_plans_are_refused(plan: object, message: str) -> None:
     with pytest.raises(InputError, match=message):
         plan_changes(plan, origin="plan.json", account=ACCOUNT)
+
+
+def test_exclusive_policy_resources() -> None:
+    """aws_iam_role_policy_attachments_exclusive detaches what it does not list;
+    aws_iam_user_policies_exclusive deletes the inline policies it does not name."""
+    attachments = Plan().change(
+        "aws_iam_role_policy_attachments_exclusive.legacy",
+        ["create"],
+        None,
+        {"role_name": "legacy-restore", "policy_arns": [arn("policy", "ObjectRead")]},
+    )
+    assert row(run(attachments), "legacy-restore").lost == RESTORE_ACTIONS[:4]
+    inline = (
+        Plan()
+        .change(
+            "aws_iam_user_policy.dr_deny",
+            ["create"],
+            None,
+            {"name": "old-deny", "user": "dr-operator", "policy": document(deny("iam:PassRole"))},
+        )
+        .change(
+            "aws_iam_user_policies_exclusive.dr",
+            ["create"],
+            None,
+            {"user_name": "dr-operator", "policy_names": []},
+        )
+    )
+    # the exclusive list is applied last: the Deny the plan adds is deleted again
+    dr = row(run(inline), "dr-operator")
+    assert (dr.before, dr.after, dr.lost) == ("compliant", "compliant", ())

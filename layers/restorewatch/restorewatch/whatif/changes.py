@@ -27,7 +27,9 @@ __all__ = [
     "Detach",
     "DetachScp",
     "EntityKind",
+    "KeepInlines",
     "Name",
+    "Note",
     "PutInline",
     "PutPolicy",
     "PutScp",
@@ -79,6 +81,13 @@ class Change:
     """``source`` names what planned it (a resource address or logical id), for explanations."""
 
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note(Change):
+    """Something the reader could not evaluate, said to the user (``text``)."""
+
+    text: str
 
 
 # -- users, roles and groups -------------------------------------------------------------------
@@ -141,6 +150,15 @@ class SetInlines(Change):
     kind: EntityKind
     owner: Name
     policies: Value[Mapping[str, Value[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class KeepInlines(Change):
+    """Only these inline policies stay (an exclusive list of names: the others are deleted)."""
+
+    kind: EntityKind
+    owner: Name
+    names: Value[frozenset[Name]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from restorewatch.errors import InputError
 from restorewatch.local.template import load_template
 from restorewatch.whatif.cfn_changes import SUPPORTED_TYPES, ResourceState, resource_changes
 from restorewatch.whatif.cfn_resolve import StackResolver
-from restorewatch.whatif.changes import EntityKind, Unknown
+from restorewatch.whatif.changes import EntityKind, Note, Unknown
 from restorewatch.whatif.sam import is_sam, transform_sam
 
 if TYPE_CHECKING:
@@ -230,7 +230,15 @@ def template_changes(
         before_states = _states(before)
     after_states = _states(after)
     tags = _current_tags(snapshot)
-    changes: list[Change] = []
+    changes: list[Change] = [
+        Note(
+            logical_id,
+            "a nested stack is not read: run what-if on its template too (its IAM changes are not "
+            "in this answer)",
+        )
+        for logical_id, spec in after.resources.items()
+        if spec.get("Type") == "AWS::CloudFormation::Stack"
+    ]
     for logical_id in sorted(set(before_states) | set(after_states)):
         changes += resource_changes(
             logical_id, before_states.get(logical_id), after_states.get(logical_id), current_tags=tags

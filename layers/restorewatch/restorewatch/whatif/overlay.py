@@ -38,6 +38,8 @@ from restorewatch.whatif.changes import (
     Detach,
     DetachScp,
     EntityKind,
+    KeepInlines,
+    Note,
     PutInline,
     PutPolicy,
     PutScp,
@@ -120,6 +122,8 @@ def _phase(change: Change) -> int:
     before it is created again, and attached to only once it exists."""
     if isinstance(change, DeleteEntity | Detach | DeleteInline | RemoveMember | DeletePolicy):
         return 0
+    if isinstance(change, KeepInlines | SetAttached | SetInlines | SetMembers | SetPolicyHolders):
+        return 3  # exclusive settings: after whatever else the plan adds
     if isinstance(change, DeleteScp | DetachScp):
         return 0
     if isinstance(change, CreateEntity | PutPolicy | PutScp):
@@ -296,6 +300,9 @@ class _Overlay:
                 "nor created by the change; the change was not applied"
             )
 
+    def _apply_Note(self, change: Note) -> None:
+        self.notes.append(f"{change.source}: {change.text}")
+
     def _apply_CreateEntity(self, change: CreateEntity) -> None:
         kind = change.kind
         plain = change.name if isinstance(change.name, str) else _pseudo(change.name)
@@ -440,6 +447,22 @@ class _Overlay:
                 ),
             }
             for name, document in change.policies.items()
+        ]
+
+    def _apply_KeepInlines(self, change: KeepInlines) -> None:
+        key = self._key(change.kind, change.owner)
+        if key is None:
+            self._missing(change.kind, change.owner, change, removal=True)
+            return
+        entry = self._own(change.kind, key)
+        names = change.names
+        if isinstance(names, Unknown) or any(isinstance(n, Unknown) for n in names):
+            what = f"{change.source}: the inline policies it keeps"
+            self.uncertain[(change.kind, key)].append(Uncertainty(LayerKind.IDENTITY, what, total=True))
+            return
+        kept = {str(name) for name in names}
+        entry[_LISTS[change.kind][0]] = [
+            p for p in self._inline_list(change.kind, entry) if p.get("PolicyName") in kept
         ]
 
     def _attached(self, entry: dict[str, Any]) -> list[Any]:

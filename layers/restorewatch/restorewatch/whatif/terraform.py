@@ -35,6 +35,7 @@ from restorewatch.whatif.changes import (
     Detach,
     DetachScp,
     EntityKind,
+    KeepInlines,
     PutInline,
     PutPolicy,
     PutScp,
@@ -376,6 +377,20 @@ def _attachment(plan: _Plan, resource: _Resource, removing: bool, adding: bool) 
         yield Attach(resource.address, kind, owner, plan.value(resource, "policy_arn", "arn"))
 
 
+def _exclusive(plan: _Plan, resource: _Resource, removing: bool, adding: bool) -> Iterator[Change]:
+    """aws_iam_{role,user,group}_policies_exclusive and ..._policy_attachments_exclusive: the
+    inline policy names or managed policy ARNs the entity keeps; destroying one stops managing."""
+    kind_word, _, what = resource.type.removeprefix("aws_iam_").partition("_")
+    kind = _ENTITY_TYPES[f"aws_iam_{kind_word}"]
+    if not adding or resource.after is None:
+        return
+    owner = plan.value(resource, f"{kind_word}_name", "name")
+    if what == "policies_exclusive":
+        yield KeepInlines(resource.address, kind, owner, _names(plan.value(resource, "policy_names")))
+    else:
+        yield SetAttached(resource.address, kind, owner, _names(plan.value(resource, "policy_arns", "arn")))
+
+
 def _names(value: Any) -> Any:
     """A set of names or ARNs; one followed reference stands for a set of one."""
     if isinstance(value, Unknown):
@@ -505,6 +520,12 @@ _HANDLERS: dict[str, Callable[[_Plan, _Resource, bool, bool], Iterator[Change]]]
     "aws_iam_group_membership": _group_members,
     "aws_iam_policy": _policy,
     "aws_iam_policy_attachment": _policy_attachment,
+    "aws_iam_role_policies_exclusive": _exclusive,
+    "aws_iam_user_policies_exclusive": _exclusive,
+    "aws_iam_group_policies_exclusive": _exclusive,
+    "aws_iam_role_policy_attachments_exclusive": _exclusive,
+    "aws_iam_user_policy_attachments_exclusive": _exclusive,
+    "aws_iam_group_policy_attachments_exclusive": _exclusive,
     "aws_organizations_policy": _scp,
     "aws_organizations_policy_attachment": _scp_attachment,
 }
