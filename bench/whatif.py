@@ -34,6 +34,7 @@ SIZE = 5000
 SEED = 1
 TARGET_WALL_S = 2.0
 PROVIDER = "registry.terraform.io/hashicorp/aws"
+NEW_ID = {"id": True}  # after_unknown of a resource Terraform creates: its id is known after apply
 
 
 def _change(address: str, actions: list[str], before: Any, after: Any, unknown: Any = None) -> dict[str, Any]:
@@ -66,22 +67,24 @@ def build_plan(account: dict[str, Any], rng: random.Random) -> tuple[dict[str, A
     for n, role in enumerate(rng.sample(watched_roles, 10)):
         doc = _document("Deny", ["ec2:DeleteVolume"]) if n % 2 else _document("Allow", ["s3:GetObject"])
         after = {"name": f"whatif-{n}", "role": role["RoleName"], "policy": doc}
-        changes.append(_change(f"aws_iam_role_policy.inline_{n}", ["create"], None, after, {"id": True}))
+        changes.append(_change(f"aws_iam_role_policy.inline_{n}", ["create"], None, after, NEW_ID))
     attached = [(r, a) for r in watched_roles + watched_users for a in r.get("AttachedManagedPolicies", [])]
     for n, (principal, attachment) in enumerate(rng.sample(attached, 10)):
         kind = "role" if "RoleName" in principal else "user"
-        before = {kind: principal.get("RoleName") or principal.get("UserName"), "policy_arn": attachment["PolicyArn"]}
+        owner = principal.get("RoleName") or principal.get("UserName")
+        before = {kind: owner, "policy_arn": attachment["PolicyArn"]}
         changes.append(_change(f"aws_iam_{kind}_policy_attachment.detach_{n}", ["delete"], before, None))
     for n, policy in enumerate(rng.sample(customer, 5)):
         before = {"arn": policy["Arn"], "name": policy["PolicyName"], "path": policy.get("Path", "/")}
         after = {**before, "policy": _document("Allow", ["ec2:Describe*", "s3:List*"])}
         changes.append(_change(f"aws_iam_policy.rewrite_{n}", ["update"], {**before, "policy": "{}"}, after))
     for n, user in enumerate(rng.sample(watched_users or users, 5)):
-        after = {"name": f"whatif-{n}", "user": user["UserName"], "policy": _document("Deny", ["iam:CreateRole"])}
-        changes.append(_change(f"aws_iam_user_policy.guard_{n}", ["create"], None, after, {"id": True}))
+        guard = _document("Deny", ["iam:CreateRole"])
+        after = {"name": f"whatif-{n}", "user": user["UserName"], "policy": guard}
+        changes.append(_change(f"aws_iam_user_policy.guard_{n}", ["create"], None, after, NEW_ID))
     for n, group in enumerate(rng.sample(groups, 5)):
         after = {"group": group["GroupName"], "policy_arn": rng.choice(customer)["Arn"]}
-        changes.append(_change(f"aws_iam_group_policy_attachment.extra_{n}", ["create"], None, after, {"id": True}))
+        changes.append(_change(f"aws_iam_group_policy_attachment.extra_{n}", ["create"], None, after, NEW_ID))
     for n, role in enumerate(rng.sample(watched_roles, 5)):
         tags = {t["Key"]: t["Value"] for t in role["Tags"]}
         before = {"name": role["RoleName"], "path": role["Path"], "tags": tags, "tags_all": tags}
@@ -89,11 +92,13 @@ def build_plan(account: dict[str, Any], rng: random.Random) -> tuple[dict[str, A
         changes.append(_change(f"aws_iam_role.retag_{n}", ["update"], before, after))
     for n, user in enumerate(rng.sample(users, 5)):
         after = {"user": user["UserName"], "groups": [rng.choice(groups)["GroupName"]]}
-        changes.append(_change(f"aws_iam_user_group_membership.join_{n}", ["create"], None, after, {"id": True}))
+        changes.append(_change(f"aws_iam_user_group_membership.join_{n}", ["create"], None, after, NEW_ID))
     for n, role in enumerate(rng.sample(watched_roles, 2)):
         policy = {"name": f"WhatIfNew{n}", "path": "/", "policy": _document("Deny", ["s3:DeleteObject"])}
-        changes.append(_change(f"aws_iam_policy.new_{n}", ["create"], None, policy, {"arn": True, "id": True}))
+        unknown = {"arn": True, "id": True}
+        changes.append(_change(f"aws_iam_policy.new_{n}", ["create"], None, policy, unknown))
         attach = {"role": role["RoleName"]}
+        address = f"aws_iam_policy.new_{n}"
         changes.append(
             _change(f"aws_iam_role_policy_attachment.new_{n}", ["create"], None, attach, {"policy_arn": True})
         )
@@ -103,12 +108,14 @@ def build_plan(account: dict[str, Any], rng: random.Random) -> tuple[dict[str, A
                 "mode": "managed",
                 "type": "aws_iam_role_policy_attachment",
                 "name": f"new_{n}",
-                "expressions": {"policy_arn": {"references": [f"aws_iam_policy.new_{n}.arn", f"aws_iam_policy.new_{n}"]}},
+                "expressions": {"policy_arn": {"references": [f"{address}.arn", address]}},
             }
         )
     full = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    guard_before = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}]}
-    guard_after = {**guard_before, "Statement": [*guard_before["Statement"], {"Effect": "Deny", "Action": "backup:DeleteBackupVault", "Resource": "*"}]}
+    leave = {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}
+    vaults = {"Effect": "Deny", "Action": "backup:DeleteBackupVault", "Resource": "*"}
+    guard_before = {"Version": "2012-10-17", "Statement": [leave]}
+    guard_after = {"Version": "2012-10-17", "Statement": [leave, vaults]}
     scp = {"id": "p-guard0001", "name": "Guard", "type": "SERVICE_CONTROL_POLICY"}
     changes.append(
         _change(
@@ -119,13 +126,15 @@ def build_plan(account: dict[str, Any], rng: random.Random) -> tuple[dict[str, A
         )
     )
     assert len(changes) == 50, len(changes)
+    full_access = {"Name": "FullAWSAccess", "Id": "p-FullAWSAccess", "Content": full}
+    ou = "OU (ou-ab12-11111111)"
     levels = [
-        [{"Name": "FullAWSAccess", "Id": "p-FullAWSAccess", "Content": full, "Target": "root r-ab12"}],
+        [{**full_access, "Target": "root r-ab12"}],
         [
-            {"Name": "FullAWSAccess", "Id": "p-FullAWSAccess", "Content": full, "Target": "OU (ou-ab12-11111111)"},
-            {"Name": "Guard", "Id": "p-guard0001", "Content": guard_before, "Target": "OU (ou-ab12-11111111)"},
+            {**full_access, "Target": ou},
+            {"Name": "Guard", "Id": "p-guard0001", "Content": guard_before, "Target": ou},
         ],
-        [{"Name": "FullAWSAccess", "Id": "p-FullAWSAccess", "Content": full, "Target": "account 111122223333"}],
+        [{**full_access, "Target": "account 111122223333"}],
     ]
     plan = {
         "format_version": "1.2",
@@ -143,10 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--python", default=sys.executable, help="the interpreter that runs the CLI")
     parser.add_argument("--no-write", action="store_true", help="print only; do not write bench/results/")
-    parser.add_argument("--enforce", action="store_true", help=f"exit 1 when the median is over {TARGET_WALL_S} s")
+    parser.add_argument(
+        "--enforce", action="store_true", help=f"exit 1 when the median is {TARGET_WALL_S} s or more"
+    )
     args = parser.parse_args(argv)
     if not args.generator.is_file():
-        print(f"bench/whatif.py: no account generator at {args.generator} (../shared is not in a fresh clone)")
+        print(f"bench/whatif.py: no account generator at {args.generator} (a fresh clone has no ../shared)")
         return 0
     account_path = account_file(args.generator, SIZE, SEED, regenerate=False)
     account = json.loads(account_path.read_text())
@@ -171,18 +182,21 @@ def main(argv: list[str] | None = None) -> int:
     with output.open("wb") as out:
         kept = run_child(command, stdout=out)
     rows = json.loads(output.read_text())["principals"]
-    blocking = sum(bool(r["lost"] or r["degraded"] or r["unknown"]) or r["after"] in ("deleted", "unwatched", "unknown") for r in rows)
+    gone = ("deleted", "unwatched", "unknown")
+    blocking = sum(bool(r["lost"] or r["degraded"] or r["unknown"]) or r["after"] in gone for r in rows)
     wall = statistics.median(walls)
     info = machine()
     lines = [
         "# What-if benchmark",
         "",
-        f"`{' '.join(['python', '-m', 'restorewatch.cli', *command[3:]])}` (paths under bench/.cache), "
+        f"`{' '.join(['python', '-m', 'restorewatch.cli', *command[3:]]).replace(str(REPO) + '/', '')}`, "
         f"{args.runs} runs, {time.strftime('%Y-%m-%d')}, {info.get('cpu', '?')}, load average {_loadavg()}.",
         "",
-        "| account | plan | rows (watched pairs touched) | blocking | exit | wall (median) | wall (min) | CPU | peak RSS |",
+        "| account | plan | rows (answers may change) | blocking | exit | wall (median) | wall (min) | CPU "
+        "| peak RSS |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-        f"| {SIZE} principals, seed {SEED} | {len(plan['resource_changes'])} changes | {len(rows)} | {blocking} "
+        f"| {SIZE} principals, seed {SEED} | {len(plan['resource_changes'])} changes | {len(rows)} "
+        f"| {blocking} "
         f"| {kept['returncode']} | {wall:.2f} s | {min(walls):.2f} s | {statistics.median(cpus):.2f} s "
         f"| {max(peaks) / 1024 / 1024:.0f} MB |",
         "",
@@ -193,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "whatif-latest.md").write_text(report + "\n")
-        figures = {"walls_s": walls, "cpu_s": cpus, "peak_rss_bytes": peaks, "rows": len(rows), "machine": info}
+        figures = {"walls_s": walls, "cpu_s": cpus, "peak_rss_bytes": peaks, "rows": len(rows)}
+        figures["machine"] = info
         (RESULTS / "whatif-latest.json").write_text(json.dumps(figures, indent=2) + "\n")
     return 1 if args.enforce and wall >= TARGET_WALL_S else 0
 
