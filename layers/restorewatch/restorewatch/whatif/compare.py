@@ -32,7 +32,7 @@ from restorewatch.errors import InputError
 from restorewatch.profiles import profile_names_from_tag, tag_value
 from restorewatch.state import AlertKind, LastAlert, Presence, StoredState
 from restorewatch.watch.diff import Gone, GoneReason, transitions
-from restorewatch.whatif.overlay import ALLOW_ALL
+from restorewatch.whatif.best_case import ALLOW_ALL
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

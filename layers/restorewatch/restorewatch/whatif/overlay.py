@@ -19,13 +19,13 @@ unknown, denials included.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.engine import AccountSnapshot, LayerKind, parse_scps
+from restorewatch.whatif.best_case import ALLOW_ALL, Uncertainty
 from restorewatch.whatif.changes import (
     AddMember,
     Attach,
@@ -44,7 +44,6 @@ from restorewatch.whatif.changes import (
     PutPolicy,
     PutScp,
     RemoveMember,
-    ScpRef,
     SetAttached,
     SetBoundary,
     SetInlines,
@@ -53,6 +52,7 @@ from restorewatch.whatif.changes import (
     SetTags,
     Unknown,
 )
+from restorewatch.whatif.scp_overlay import ScpOverlay
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -62,31 +62,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ALLOW_ALL", "AfterState", "Uncertainty", "apply_changes", "missing_policies"]
 
-# The best case of a document nobody knows yet: it allows everything and denies nothing.
-ALLOW_ALL: Mapping[str, Any] = {
-    "Version": "2012-10-17",
-    "Statement": [{"Sid": "KnownOnlyAfterApply", "Effect": "Allow", "Action": "*", "Resource": "*"}],
-}
-
 _LISTS = {
     EntityKind.USER: ("UserPolicyList", "user"),
     EntityKind.ROLE: ("RolePolicyList", "role"),
     EntityKind.GROUP: ("GroupPolicyList", "group"),
 }
-_TARGET_ID = re.compile(r"\b(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|\d{12})\b")
-
-
-@dataclass(frozen=True, slots=True)
-class Uncertainty:
-    """Something about a principal known only after apply.
-
-    ``layer`` is where the best case was applied; ``total`` makes every answer unknown, denials
-    included (the overlay could not even apply a best case).
-    """
-
-    layer: LayerKind
-    what: str
-    total: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,61 +131,6 @@ def _pseudo(value: Unknown) -> str:
     return f"<{value.key}>"
 
 
-@dataclass(slots=True)
-class _Scps:
-    """The SCP levels (root first) being changed, and where each level sits in the organization."""
-
-    levels: list[list[Any]]
-    targets: list[set[str]] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, levels: list[list[Any]], account: str) -> _Scps:
-        copied = [list(level) for level in levels]
-        targets: list[set[str]] = []
-        for number, level in enumerate(copied):
-            ids: set[str] = set()
-            for entry in level:
-                if isinstance(entry, Mapping):
-                    for key in ("Target", "TargetId"):
-                        ids.update(_TARGET_ID.findall(str(entry.get(key) or "")))
-            if number == 0:
-                ids.add("#root")
-            if number == len(copied) - 1 and account:
-                ids.add(account)
-            targets.append(ids)
-        return cls(copied, targets)
-
-    def place(self, target: Name) -> list[int] | None:
-        """The levels ``target`` is, ``[]`` when it is not on this account's path, ``None`` when
-        that cannot be told (an OU level of the SCP file that names no target)."""
-        if isinstance(target, Unknown):
-            return None
-        if target.startswith("r-"):
-            return [0] if self.levels else []
-        found = [number for number, ids in enumerate(self.targets) if target in ids]
-        if found:
-            return found
-        if re.fullmatch(r"\d{12}", target):
-            return []  # another account
-        unnamed = [n for n in range(1, len(self.levels) - 1) if len(self.targets[n]) == 0]
-        return None if unnamed else []
-
-    @staticmethod
-    def matches(entry: object, ref: ScpRef) -> bool | None:
-        """Whether ``entry`` is the SCP ``ref``; None when nothing tells (a plain document, or an
-        entry with only a name when only the policy id is known)."""
-        if not isinstance(entry, Mapping) or "Statement" in entry:
-            return None
-        policy_id = ref.policy_id
-        entry_id, entry_arn = entry.get("Id"), str(entry.get("Arn") or "")
-        if isinstance(policy_id, str) and (entry_id or entry_arn):
-            return entry_id == policy_id or entry_arn.endswith(f"/{policy_id}")
-        entry_name = entry.get("Name") or entry.get("PolicyName")
-        if isinstance(ref.name, str) and entry_name:
-            return bool(entry_name == ref.name)
-        return None
-
-
 class _Overlay:
     def __init__(
         self, snapshot: AccountSnapshot, scp_levels: list[list[Any]] | None, tag_key: str, account: str
@@ -217,19 +142,16 @@ class _Overlay:
         self.roles: dict[str, Mapping[str, Any]] = dict(snapshot.roles)
         self.groups: dict[str, Mapping[str, Any]] = dict(snapshot.groups)
         self.policies: dict[str, Mapping[str, Any]] = dict(snapshot.policies)
-        self.scps = _Scps.of(scp_levels, self.account) if scp_levels is not None else None
+        self.scp = ScpOverlay(scp_levels, account)
         self.before_scp_levels = scp_levels
         self._owned: set[tuple[str, str]] = set()  # entries copied already (table, key)
         self._names: dict[EntityKind, dict[str, str]] = {}  # lower-case name -> key (ARN or name)
         self._created: dict[tuple[EntityKind, str], str] = {}  # unknown name key -> pseudo name
-        self._new_scps: dict[str, tuple[Any, str | None]] = {}  # id, name or key -> content, unknown
         self.touched_entities: set[tuple[EntityKind, str]] = set()  # (kind, key)
         self.touched_policies: set[str] = set()
-        self.scps_changed = False
         self.uncertain: dict[tuple[EntityKind, str], list[Uncertainty]] = defaultdict(list)
         self.uncertain_policies: dict[str, str] = {}
         self.of_kind: dict[EntityKind, list[Uncertainty]] = defaultdict(list)
-        self.everyone: list[Uncertainty] = []
         self.unknown_tags: dict[str, str] = {}
         self.notes: list[str] = []
 
@@ -627,122 +549,17 @@ class _Overlay:
 
     # -- SCPs --------------------------------------------------------------------------------------
 
-    def _scp_unplaced(self, change: Change, what: str, *, total: bool) -> None:
-        """An SCP change that may reach this account's levels, but nobody can say which."""
-        self.scps_changed = True
-        self.everyone.append(Uncertainty(LayerKind.SCP, f"{change.source}: {what}", total=total))
-        if self.scps is not None and not total:
-            for level in self.scps.levels:
-                level.append({"Name": f"{change.source} (known only after apply)", "Content": ALLOW_ALL})
-
-    def _scp_keys(self, ref: ScpRef) -> list[str]:
-        keys = [ref.policy_id if isinstance(ref.policy_id, str) else _pseudo(ref.policy_id)]
-        if isinstance(ref.name, str):
-            keys.append(f"name:{ref.name}")
-        return keys
-
-    def _scp_content(self, change: Change, content: Any, what: str | None) -> Any:
-        """``content`` placed at one of this account's levels: a best case says so."""
-        self.scps_changed = True
-        if what is not None:
-            self.everyone.append(Uncertainty(LayerKind.SCP, f"{change.source}: {what}"))
-        return content
-
     def _apply_PutScp(self, change: PutScp) -> None:
-        content: Any = change.document
-        what = None
-        if isinstance(content, Unknown):
-            what, content = f"SCP document ({content.what})", ALLOW_ALL
-        for key in self._scp_keys(change.policy):
-            self._new_scps[key] = (content, what)
-        if self.scps is None:
-            self._no_scps(change)
-            return
-        unsure = False
-        for level in self.scps.levels:
-            for number, entry in enumerate(level):
-                found = _Scps.matches(entry, change.policy)
-                if found:
-                    level[number] = {**entry, "Content": self._scp_content(change, content, what)}
-                unsure = unsure or found is None
-        if unsure and not isinstance(change.policy.policy_id, Unknown):
-            # an existing policy the SCP file cannot tell apart from the others
-            what = (
-                "an SCP of the SCP file that cannot be told apart (give each an Id or Name) may be this one"
-            )
-            self._scp_unplaced(change, what, total=True)
+        self.scp.put(change)
 
     def _apply_DeleteScp(self, change: DeleteScp) -> None:
-        if self.scps is None:
-            self._no_scps(change)
-            return
-        for level in self.scps.levels:
-            kept = [entry for entry in level if not _Scps.matches(entry, change.policy)]
-            if len(kept) != len(level):
-                self.scps_changed = True
-                level[:] = kept
+        self.scp.delete(change)
 
     def _apply_AttachScp(self, change: AttachScp) -> None:
-        if self.scps is None:
-            self._no_scps(change)
-            return
-        known = [self._new_scps[k] for k in self._scp_keys(change.policy) if k in self._new_scps]
-        content, what = known[0] if known else (None, None)
-        if content is None:
-            content = next(
-                (
-                    entry.get("Content") or entry.get("Document") or entry.get("PolicyDocument")
-                    for level in self.scps.levels
-                    for entry in level
-                    if _Scps.matches(entry, change.policy)
-                ),
-                None,
-            )
-        levels = self.scps.place(change.target)
-        if levels is None:
-            self._scp_unplaced(change, f"an SCP attached to {self._target_word(change.target)}", total=False)
-            return
-        name = change.policy.name if isinstance(change.policy.name, str) else None
-        policy_id = change.policy.policy_id if isinstance(change.policy.policy_id, str) else None
-        if content is None:
-            label = policy_id or name or change.source
-            what, content = (
-                f"the content of SCP {label}, which neither the plan nor the SCP file has",
-                ALLOW_ALL,
-            )
-        for number in levels:
-            entry: dict[str, Any] = {"Name": name or policy_id or change.source, "Target": str(change.target)}
-            if policy_id:
-                entry["Id"] = policy_id
-            entry["Content"] = self._scp_content(change, content, what)
-            self.scps.levels[number].append(entry)
+        self.scp.attach(change)
 
     def _apply_DetachScp(self, change: DetachScp) -> None:
-        if self.scps is None:
-            self._no_scps(change)
-            return
-        levels = self.scps.place(change.target)
-        if levels is None:
-            target = self._target_word(change.target)
-            self._scp_unplaced(change, f"an SCP detached from {target}", total=True)
-            return
-        for number in levels:
-            level = self.scps.levels[number]
-            found = [_Scps.matches(entry, change.policy) for entry in level]
-            if True in found:
-                level.pop(found.index(True))
-                self.scps_changed = True
-            elif None in found:
-                what = "an SCP detached from a level whose SCPs cannot be told apart (give each an Id)"
-                self._scp_unplaced(change, what, total=True)
-
-    def _target_word(self, target: Name) -> str:
-        return target.what if isinstance(target, Unknown) else f"{target}, which the SCP file does not place"
-
-    def _no_scps(self, change: Change) -> None:
-        what = "an SCP change, which can be evaluated only with --scps (the account's SCP levels)"
-        self.everyone.append(Uncertainty(LayerKind.SCP, f"{change.source}: {what}"))
-        self.scps_changed = True
+        self.scp.detach(change)
 
     # -- the result ------------------------------------------------------------------------------
 
@@ -752,11 +569,11 @@ class _Overlay:
         tags = dict(self.unknown_tags)
         return AfterState(
             snapshot=snapshot,
-            scp_levels=self.scps.levels if self.scps is not None else None,
+            scp_levels=self.scp.levels.levels if self.scp.levels is not None else None,
             before_scp_levels=self.before_scp_levels,
             touched=frozenset(touched),
             uncertain={arn: tuple(items) for arn, items in uncertain.items()},
-            everyone=tuple(self.everyone),
+            everyone=tuple(self.scp.everyone),
             unknown_tags=tags,
             notes=tuple(self.notes),
         )
@@ -814,7 +631,7 @@ class _Overlay:
             for arn in (*before_table, *self._table(principal_kind)):
                 touched.add(arn)
                 uncertain[arn].extend(items)
-        if self.scps_changed or self.everyone:
+        if self.scp.changed or self.scp.everyone:
             for table in (self.before.users, self.before.roles, self.users, self.roles):
                 touched.update(table)
         # a principal something unknown may reach is touched, even if nothing known changed
