@@ -325,3 +325,31 @@ def test_a_change_set_without_property_values_is_refused() -> None:
     changes = [{"Action": "Add", "LogicalResourceId": "P", "ResourceType": "AWS::IAM::RolePolicy"}]
     with pytest.raises(InputError, match="no AfterContext"):
         change_set_changes("cs", "restore", snapshot=account(), endpoint_url=None, changes=changes)
+
+
+def test_the_deployed_stack_gives_parameter_values_the_new_template_still_declares(tmp_path: Path) -> None:
+    """A parameter without a default takes the stack's current value (UsePreviousValue); a parameter
+    the new template dropped is no error."""
+    old = {
+        "Parameters": {"User": {"Type": "String"}, "Dropped": {"Type": "String"}},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    }
+    resources = {
+        "Guard": {
+            "Type": "AWS::IAM::UserPolicy",
+            "Properties": {
+                "UserName": {"Ref": "User"},
+                "PolicyName": "guard",
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Deny", "Action": "ec2:CreateVolume", "Resource": "*"}],
+                },
+            },
+        }
+    }
+    path = _template(tmp_path / "t.yaml", resources, Parameters={"User": {"Type": "String"}})
+    deployed = _deployed(
+        old, {"Topic": "arn:aws:sns:us-east-1:111122223333:t"}, {"User": "dr-operator", "Dropped": "x"}
+    )
+    rows = _rows(_changes(path, stack_name="ops", deployed=deployed))
+    assert rows["user/dr-operator"].lost == ("ec2:CreateVolume",)

@@ -148,6 +148,11 @@ def _states(resolver: StackResolver) -> dict[str, ResourceState]:
     return states
 
 
+def _declared(template: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, str]:
+    declared = template.get("Parameters") or {}
+    return {key: value for key, value in values.items() if key in declared}
+
+
 def _managed_policy_names(snapshot: AccountSnapshot) -> dict[str, str]:
     return {
         str(entry.get("PolicyName")): arn
@@ -206,7 +211,8 @@ def template_changes(
         account=account,
         region=region,
         stack_name=stack_name,
-        parameters={**(deployed.parameters if deployed else {}), **parameters},
+        # the deployed values of the parameters the new template still has, then the given ones
+        parameters={**_declared(template, deployed.parameters if deployed else {}), **parameters},
         physical=physical,
         origin=path,
     )
@@ -217,13 +223,12 @@ def template_changes(
             old_template = _prepare(
                 old_template, f"of stack {stack_name}", snapshot=snapshot, parameters={}, account=account
             )
-        known = set(old_template.get("Parameters") or {})
         before = StackResolver(
             old_template,
             account=account,
             region=region,
             stack_name=stack_name,
-            parameters={k: v for k, v in deployed.parameters.items() if k in known},
+            parameters=_declared(old_template, deployed.parameters),
             physical=physical,
             origin=f"of stack {stack_name}",
         )
