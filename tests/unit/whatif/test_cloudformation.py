@@ -166,38 +166,58 @@ def test_a_generated_name_is_one_unknown_value_everywhere_it_is_used(tmp_path: P
     assert (new.before, new.after, new.blocks) == (None, "compliant", False)
 
 
-def test_a_policy_naming_a_resource_the_stack_has_not_made_yet_is_unknown(tmp_path: Path) -> None:
-    resources = {
+def _vault_policy(statement: dict[str, Any]) -> dict[str, Any]:
+    return {
         "Vault": {"Type": "AWS::S3::Bucket"},
         "Read": {
             "Type": "AWS::IAM::Policy",
             "Properties": {
                 "PolicyName": "vault",
                 "Roles": ["legacy-restore"],
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Deny",
-                            "Action": "s3:GetObject",
-                            "NotResource": {"Fn::Sub": "${Vault.Arn}/*"},
-                        }
-                    ],
-                },
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]},
             },
         },
     }
-    path = _template(tmp_path / "t.yaml", resources)
+
+
+def test_a_resource_the_stack_has_not_made_yet_stands_in_by_its_shape(tmp_path: Path) -> None:
+    """A Deny of s3:GetObject on everything but one bucket's objects is resource-limited (partial)
+    whatever the bucket's name: its ARN stands in as arn:aws:s3:::<Vault>, which, like the real
+    name, is no wildcard. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notresource.html"""
+    statement = {"Effect": "Deny", "Action": "s3:GetObject", "NotResource": {"Fn::Sub": "${Vault.Arn}/*"}}
+    path = _template(tmp_path / "t.yaml", _vault_policy(statement))
     legacy = _rows(_changes(path))["role/legacy-restore"]
+    assert (legacy.after, legacy.degraded) == ("degraded", ("s3:GetObject",))
+    assert "arn:aws:s3:::<Vault>/*" in legacy.reasons[0]
+    # once the stack has the bucket, its ARN is the real one, and the answer the same
+    deployed = _deployed(
+        {"Resources": _vault_policy(statement)}, {"Vault": "vault-bucket", "Read": "restore-Read-1"}
+    )
+    legacy = _rows(_changes(path, stack_name="restore", deployed=deployed))["role/legacy-restore"]
+    assert (legacy.after, legacy.degraded) == ("degraded", ("s3:GetObject",))
+    assert "arn:aws:s3:::vault-bucket/*" in legacy.reasons[0]
+
+
+def test_a_value_with_no_known_shape_makes_the_document_unknown(tmp_path: Path) -> None:
+    """An imported value, or an unknown value in a condition (a stand-in could change what the
+    condition matches), leaves the whole document unknown: never a pass."""
+    imported = {"Effect": "Deny", "Action": "s3:GetObject", "Resource": {"Fn::ImportValue": "vault-arn"}}
+    legacy = _rows(_changes(_template(tmp_path / "a.yaml", _vault_policy(imported))))["role/legacy-restore"]
     assert legacy.after == "unknown"
     assert legacy.reasons[0] == (
         "Known only after apply: Read: inline policy vault "
-        "(its policy document uses Ref Vault (AWS::S3::Bucket), known after deployment)"
+        "(its policy document uses Fn::ImportValue, known after deployment)"
     )
-    # once the stack has the bucket, its ARN is known: a Deny of all but its objects is resource-limited
-    deployed = _deployed({"Resources": resources}, {"Vault": "vault-bucket", "Read": "restore-Read-1"})
-    legacy = _rows(_changes(path, stack_name="restore", deployed=deployed))["role/legacy-restore"]
-    assert (legacy.after, legacy.degraded) == ("degraded", ("s3:GetObject",))
+    conditional = {
+        "Effect": "Deny",
+        "Action": "s3:GetObject",
+        "Resource": "*",
+        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["Vault", "Arn"]}}},
+    }
+    legacy = _rows(_changes(_template(tmp_path / "b.yaml", _vault_policy(conditional))))[
+        "role/legacy-restore"
+    ]
+    assert legacy.after == "unknown"
 
 
 def test_parameters_and_conditions(tmp_path: Path) -> None:

@@ -73,11 +73,53 @@ class ResourceState:
 
 
 def _document(value: Any, what: str) -> Any:
-    """A policy document, or ``Unknown`` when any part of it is known only after deployment."""
+    """A policy document, or ``Unknown`` when any part of it is known only after deployment.
+
+    One exception: a ``Resource`` or ``NotResource`` naming a resource the stack has not made yet
+    (``!Sub ${Vault.Arn}/*``) is given a stand-in of the same shape (``arn:aws:s3:::<Vault>/*``).
+    The real name is a name too, never a wildcard, so the statement covers the same actions on as
+    much of ``*`` (some resources, not all) and every answer is the same.
+    """
     unknown = first_unknown(value)
-    if unknown is not None:
-        return Unknown(f"{what}#document", f"its policy document uses {unknown.what}")
-    return value
+    if unknown is None:
+        return value
+    stood_in = _with_stand_ins(value)
+    if stood_in is not None:
+        return stood_in
+    return Unknown(f"{what}#document", f"its policy document uses {unknown.what}")
+
+
+def _stand_in(item: Any) -> Any:
+    """``item`` with its unknown resource names stood in for, or None when one cannot be."""
+    if isinstance(item, Unknown):
+        return item.placeholder
+    return None if first_unknown(item) is not None else item
+
+
+def _with_stand_ins(document: Any) -> Any:
+    if not isinstance(document, dict) or first_unknown(
+        {k: v for k, v in document.items() if k != "Statement"}
+    ):
+        return None
+    statements = document.get("Statement")
+    listed = statements if isinstance(statements, list) else [statements]
+    rewritten: list[Any] = []
+    for statement in listed:
+        if not isinstance(statement, dict):
+            return None
+        new: dict[str, Any] = {}
+        for key, item in statement.items():
+            if key in ("Resource", "NotResource"):
+                items = [_stand_in(element) for element in (item if isinstance(item, list) else [item])]
+                if any(element is None for element in items):
+                    return None
+                new[key] = items if isinstance(item, list) else items[0]
+            elif first_unknown(item) is not None:
+                return None  # an action, effect or condition nobody knows: no stand-in is the same
+            else:
+                new[key] = item
+        rewritten.append(new)
+    return {**document, "Statement": rewritten if isinstance(statements, list) else rewritten[0]}
 
 
 def _names(values: Any) -> list[Name]:

@@ -31,6 +31,18 @@ _NAMES = {
 }
 
 
+# other resource types a policy commonly names: the property that names one, and its ARN
+_NAMED = {
+    "AWS::S3::Bucket": ("BucketName", "arn:aws:s3:::{name}"),
+    "AWS::DynamoDB::Table": ("TableName", "arn:aws:dynamodb:{region}:{account}:table/{name}"),
+    "AWS::Lambda::Function": ("FunctionName", "arn:aws:lambda:{region}:{account}:function:{name}"),
+    "AWS::SQS::Queue": ("QueueName", "arn:aws:sqs:{region}:{account}:{name}"),
+    "AWS::SNS::Topic": ("TopicName", "arn:aws:sns:{region}:{account}:{name}"),
+    "AWS::KMS::Key": (None, "arn:aws:kms:{region}:{account}:key/{name}"),
+}
+_ARN_ATTRIBUTES = frozenset({"Arn", "PolicyArn", "TopicArn"})
+
+
 def first_unknown(value: Any) -> Unknown | None:
     """The first ``Unknown`` inside ``value`` (any depth), or None."""
     if isinstance(value, Unknown):
@@ -117,6 +129,14 @@ class StackResolver(TemplateResolver):
             return self._name(name)
         if kind == "AWS::IAM::ManagedPolicy":
             return self.get_att(name, "PolicyArn")
+        if kind == "AWS::SNS::Topic":  # Ref of a topic is its ARN, of a queue its URL
+            return self.get_att(name, "TopicArn")
+        if kind == "AWS::SQS::Queue":
+            return self.concat(
+                [f"https://sqs.{self.region}.amazonaws.com/{self.account}/", self._other_name(name)]
+            )
+        if kind in _NAMED:
+            return self._other_name(name)
         if name in self.physical:
             return self.physical[name]
         return self._unknown(f"{name}.Ref", f"Ref {name} ({kind}), known after deployment")
@@ -130,7 +150,28 @@ class StackResolver(TemplateResolver):
         if logical_id in self.physical:
             physical = self.physical[logical_id]
             return physical.rsplit("/", 1)[-1] if physical.startswith("arn:") else physical
-        return self._unknown(f"{logical_id}.Ref", f"the name CloudFormation generates for {logical_id}")
+        return self._generated(logical_id)
+
+    def _generated(self, logical_id: str) -> Unknown:
+        what = f"the name CloudFormation gives {logical_id}"
+        return Unknown(f"{logical_id}.Ref", what, placeholder=f"<{logical_id}>")
+
+    def _other_name(self, logical_id: str) -> Any:
+        """The name (or id) of a bucket, table, function, queue, topic or key of the template."""
+        kind = str(self.resources[logical_id].get("Type"))
+        field = _NAMED[kind][0]
+        properties = self.resources[logical_id].get("Properties") or {}
+        if field is not None and field in properties:
+            return self.resolve(properties[field])
+        physical = self.physical.get(logical_id)
+        if physical is None:
+            return self._generated(logical_id)
+        # a queue's physical id is its URL, a topic's its ARN: the name is the last part
+        return (
+            physical.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+            if kind.startswith(("AWS::SQS", "AWS::SNS"))
+            else physical
+        )
 
     def _path(self, logical_id: str) -> Any:
         path = (self.resources[logical_id].get("Properties") or {}).get("Path", "/")
@@ -140,14 +181,19 @@ class StackResolver(TemplateResolver):
         if logical_id not in self.resources:
             raise InputError(f"template {self.origin}: Fn::GetAtt names no resource {logical_id!r}")
         kind = str(self.resources[logical_id].get("Type"))
-        if kind in _NAMES and attribute in ("Arn", "PolicyArn"):
-            name, path = self._name(logical_id), self._path(logical_id)
-            if isinstance(name, Unknown) or isinstance(path, Unknown):
-                return self._unknown(f"{logical_id}.Arn", f"the ARN of {logical_id}, known after deployment")
-            return f"arn:aws:iam::{self.account}:{_NAMES[kind][1]}{path}{name}"
-        if kind == "AWS::S3::Bucket" and attribute == "Arn":
-            bucket = self.ref(logical_id)
-            return bucket if isinstance(bucket, Unknown) else f"arn:aws:s3:::{bucket}"
+        if kind in _NAMES and attribute in _ARN_ATTRIBUTES:
+            return self.concat(
+                [
+                    f"arn:aws:iam::{self.account}:{_NAMES[kind][1]}",
+                    self._path(logical_id),
+                    self._name(logical_id),
+                ]
+            )
+        if kind in _NAMED and attribute in _ARN_ATTRIBUTES:
+            head, _, tail = (
+                _NAMED[kind][1].format(region=self.region, account=self.account, name="\0").partition("\0")
+            )
+            return self.concat([head, self._other_name(logical_id), tail])
         return self._unknown(f"{logical_id}.{attribute}", f"{logical_id}.{attribute}, known after deployment")
 
     def intrinsic(self, key: str, argument: Any) -> Any:
@@ -161,7 +207,9 @@ class StackResolver(TemplateResolver):
 
     def concat(self, parts: list[Any]) -> Any:
         unknown = [part for part in parts if isinstance(part, Unknown)]
-        if unknown:
-            keys = "+".join(part.key for part in unknown)
-            return Unknown(keys, "; ".join(part.what for part in unknown))
-        return super().concat(parts)
+        if not unknown:
+            return super().concat(parts)
+        keys = "+".join(part.key for part in unknown)
+        stand_ins = [part.placeholder if isinstance(part, Unknown) else str(part) for part in parts]
+        placeholder = "".join(p for p in stand_ins if p is not None) if None not in stand_ins else None
+        return Unknown(keys, "; ".join(part.what for part in unknown), placeholder)

@@ -60,6 +60,9 @@ class Unknown:
 
     key: str
     what: str
+    # a stand-in of the same shape (``arn:aws:s3:::<Vault>``) for a physical name or ARN, whose
+    # unknown part is a name: never a wildcard; None when the shape is not known
+    placeholder: str | None = None
 
 
 Value: TypeAlias = T | Unknown
