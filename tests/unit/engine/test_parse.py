@@ -215,6 +215,20 @@ def test_parse_action_without_service_prefix_raises():
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
     """
     assert "service:action" in _malformed(doc(allow("RunInstances"))).problem
+    assert "service:action" in _malformed(doc(allow(":RunInstances"))).problem
+
+
+def test_parse_empty_action_name_matches_nothing():
+    """``"s3:"`` names no action: it matches nothing (issue 14, point 8), as an action name AWS does
+    not have does, instead of aborting the run; the other actions of the statement still count.
+
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
+    """
+    policy = parse_policy(doc(allow(["s3:", "ec2:RunInstances"])), PolicySource(LayerKind.IDENTITY, "p"))
+    statement = policy.statements[0]
+    assert statement.covers("ec2:runinstances")
+    assert not statement.covers("s3:getobject")
+    assert not any(statement.covers(f"s3:{name}") for name in ("listbucket", "putobject", "*"))
 
 
 def test_parse_unknown_operator_raises():

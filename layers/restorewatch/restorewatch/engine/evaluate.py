@@ -10,8 +10,8 @@ Layers are the identity policies (together), the permissions boundary (if any) a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
 from restorewatch.engine.model import (
     Effect,
@@ -28,10 +28,14 @@ from restorewatch.engine.model import (
     Statement,
     StatementRef,
 )
+from restorewatch.engine.patterns import fold_case
+from restorewatch.engine.scope import Scoped, catalog_view, statement_scope
+from restorewatch.engine.service_rules import ServiceRule, always_allowing, reserving
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from restorewatch.engine.catalog import ActionCatalog, ActionFacts
     from restorewatch.engine.conditions import ConditionEntry
 
 ScpLevels = tuple[tuple[Policy, ...], ...]
@@ -42,6 +46,17 @@ class Layer:
     kind: LayerKind
     policies: tuple[Policy, ...]
     scp_level: int | None = None
+    # service prefix -> the policies with a statement that can cover an action of it
+    _by_service: dict[str, tuple[Policy, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    def policies_for(self, service: str) -> tuple[Policy, ...]:
+        """The policies that can cover an action of ``service`` (a requirement check asks each
+        principal about a few services, and most of its policies are about others)."""
+        found = self._by_service.get(service)
+        if found is None:
+            found = tuple(p for p in self.policies if service in p.by_service or "*" in p.by_service)
+            self._by_service[service] = found
+        return found
 
     def describe(self) -> str:
         if self.kind is LayerKind.IDENTITY:
@@ -62,7 +77,7 @@ def layers_of(principal: Principal, scps: ScpLevels | None) -> list[Layer]:
 
 
 def _ref(policy: Policy, statement: Statement) -> StatementRef:
-    return StatementRef(policy.source, statement.label, statement.effect)
+    return policy.ref(statement)[0]
 
 
 def normalize_context(context: Mapping[str, object] | None) -> dict[str, str | list[str]]:
@@ -94,11 +109,17 @@ def decide_request(
     context: Mapping[str, object] | None = None,
     scps: ScpLevels | None = None,
 ) -> RequestResult:
-    """The decision AWS would make for this one request (no resource or session policies)."""
+    """The decision AWS would make for this one request (no resource or session policies).
+
+    The service rules (``engine.service_rules``) come first where AWS decides without the policies.
+    """
+    action_lower = fold_case(action)
+    always = always_allowing(action_lower)
+    if always is not None:
+        return RequestResult(RequestDecision.ALLOWED, (_service_rule_reason(always, f"{action} is allowed"),))
     request_context = normalize_context(context)
     derived = principal.derived_context()
     request_context.update(derived)
-    action_lower = action.lower()
 
     denies: list[Reason] = []
     missing: list[Reason] = []
@@ -134,9 +155,19 @@ def decide_request(
             allows.append(layer_allow)
     if denies:
         return RequestResult(RequestDecision.EXPLICIT_DENY, tuple(denies))
+    reserved = reserving(action_lower, resource)
+    if reserved is not None:
+        reason = _service_rule_reason(
+            reserved, f"{action} on {resource} is denied whatever the policies allow"
+        )
+        return RequestResult(RequestDecision.IMPLICIT_DENY, (reason, *missing))
     if missing:
         return RequestResult(RequestDecision.IMPLICIT_DENY, tuple(missing))
     return RequestResult(RequestDecision.ALLOWED, tuple(allows))
+
+
+def _service_rule_reason(rule: ServiceRule, what: str) -> Reason:
+    return Reason("service_rule", LayerKind.SERVICE, f"{what}: AWS service rule: {rule.summary} ({rule.doc})")
 
 
 def _applies(statement: Statement, resource: str, context: Mapping[str, str | list[str]]) -> bool:
@@ -148,24 +179,25 @@ def _applies(statement: Statement, resource: str, context: Mapping[str, str | li
 # ---- requirement status ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Covering:
-    """A covering statement after its principal-derived conditions were decided."""
+class _Covering(NamedTuple):
+    """A covering statement after the catalog's rules and its principal-derived conditions.
+
+    A named tuple, not a frozen dataclass: one is made per covering statement of every check, and
+    a tuple is built four times faster.
+    """
 
     policy: Policy
     statement: Statement
+    scoped: Scoped
     remaining: tuple[ConditionEntry, ...]
-
-    @property
-    def unconditional_on_star(self) -> bool:
-        return self.statement.resource_is_star and not self.remaining
+    unconditional_on_star: bool
 
     @property
     def limits(self) -> tuple[Limit, ...]:
         limits: list[Limit] = []
-        if self.statement.not_resource:
+        if self.scoped.not_resource:
             limits.append(Limit.NOT_RESOURCE)
-        elif not self.statement.resource_is_star:
+        elif not self.scoped.star:
             limits.append(Limit.RESOURCE_SCOPE)
         if self.remaining:
             limits.append(Limit.CONDITION)
@@ -174,15 +206,22 @@ class _Covering:
     def describe_limits(self) -> str:
         only = "only " if self.statement.effect is Effect.ALLOW else ""
         parts: list[str] = []
-        entries = self.statement.resources.entries
-        if self.statement.not_resource:
+        entries = self.scoped.entries
+        if self.scoped.not_resource:
             parts.append(f"on every resource except {', '.join(entries)}")
-        elif not self.statement.resource_is_star:
+        elif not self.scoped.star:
             parts.append(f"{only}on {', '.join(entries)}")
         if self.remaining:
             keys = ", ".join(f"{entry.operator} {entry.key}" for entry in self.remaining)
             parts.append(f"{only}when {keys}")
         return " and ".join(parts)
+
+    def absent_note(self, action: str) -> str:
+        """Why a condition of the statement no longer counts (the catalog decided it)."""
+        if not self.scoped.absent:  # the usual case
+            return ""
+        keys = ", ".join(f"{entry.operator} {entry.key}" for entry in self.scoped.absent)
+        return f" (its condition {keys} always holds: {action} requests never carry that key)"
 
 
 def _decidable_by_principal(entry: ConditionEntry, principal: Principal) -> bool:
@@ -195,28 +234,36 @@ def _decidable_by_principal(entry: ConditionEntry, principal: Principal) -> bool
 
 
 def _classify(
-    policy: Policy, statement: Statement, principal: Principal, derived: Mapping[str, str | list[str]]
+    policy: Policy, scoped: Scoped, principal: Principal, derived: Mapping[str, str | list[str]]
 ) -> _Covering | None:
     """None when a principal-derived condition is false: the statement never applies to it."""
+    if not scoped.conditions:  # the usual case
+        return _Covering(policy, scoped.statement, scoped, (), scoped.star)
     remaining: list[ConditionEntry] = []
-    for entry in statement.conditions:
+    for entry in scoped.conditions:
         if _decidable_by_principal(entry, principal):
             if not entry.evaluate(derived):
                 return None
         else:
             remaining.append(entry)
-    return _Covering(policy, statement, tuple(remaining))
+    return _Covering(policy, scoped.statement, scoped, tuple(remaining), scoped.star and not remaining)
 
 
 def _covering_in(
-    layer: Layer, action: str, principal: Principal, derived: Mapping[str, str | list[str]]
+    layer: Layer,
+    action: str,
+    principal: Principal,
+    derived: Mapping[str, str | list[str]],
+    view: tuple[ActionFacts | None, tuple[str, ...], tuple[ServiceRule, ...]],
 ) -> list[_Covering]:
     found: list[_Covering] = []
-    for policy in layer.policies:
+    for policy in layer.policies_for(action.partition(":")[0]):
         for statement in policy.covering(action):
-            covering = _classify(policy, statement, principal, derived)
-            if covering is not None:
-                found.append(covering)
+            scoped = statement_scope(statement, *view)
+            if isinstance(scoped, Scoped):
+                covering = _classify(policy, scoped, principal, derived)
+                if covering is not None:
+                    found.append(covering)
     return found
 
 
@@ -232,15 +279,34 @@ def _excluding_not_actions(layer: Layer, action: str) -> Iterable[tuple[Policy, 
                 yield policy, statement
 
 
-def requirement_status(principal: Principal, action: str, scps: ScpLevels | None = None) -> RequirementResult:
-    """Can ``principal`` perform ``action`` on some resource, whatever the request context?"""
-    return _requirement(principal, action, layers_of(principal, scps), principal.derived_context())
+def requirement_status(
+    principal: Principal,
+    action: str,
+    scps: ScpLevels | None = None,
+    catalog: ActionCatalog | None = None,
+) -> RequirementResult:
+    """Can ``principal`` perform ``action`` on some resource, whatever the request context?
+
+    ``catalog`` (evaluation spec, "The action catalog") says what the action can act on and which
+    condition keys its requests carry; without one, every Resource entry may apply and no
+    condition is decided (coarse, never more than the policies say).
+    """
+    return _requirement(principal, action, layers_of(principal, scps), principal.derived_context(), catalog)
 
 
 def _requirement(
-    principal: Principal, action: str, layers: Sequence[Layer], derived: Mapping[str, str | list[str]]
+    principal: Principal,
+    action: str,
+    layers: Sequence[Layer],
+    derived: Mapping[str, str | list[str]],
+    catalog: ActionCatalog | None,
 ) -> RequirementResult:
-    action_lower = action.lower()
+    action_lower = fold_case(action)
+    always = always_allowing(action_lower)
+    if always is not None:
+        reason = _service_rule_reason(always, f"{action} is allowed whatever the policies say")
+        return RequirementResult(action, RequirementStatus.ALLOWED, (reason,))
+    view = catalog_view(action_lower, catalog)
     full_denies: list[Reason] = []
     no_allow: list[Reason] = []
     limited: list[Reason] = []
@@ -248,17 +314,19 @@ def _requirement(
     any_deny = False
 
     for layer in layers:
-        covering = _covering_in(layer, action_lower, principal, derived)
-        layer_allows = [c for c in covering if c.statement.effect is Effect.ALLOW]
-        for deny in (c for c in covering if c.statement.effect is Effect.DENY):
+        layer_allows: list[_Covering] = []
+        for covering in _covering_in(layer, action_lower, principal, derived, view):
+            if covering.statement.effect is Effect.ALLOW:
+                layer_allows.append(covering)
+                continue
             any_deny = True
-            ref = _ref(deny.policy, deny.statement)
-            if deny.unconditional_on_star:
+            ref, described = covering.policy.ref(covering.statement)
+            if covering.unconditional_on_star:
                 full_denies.append(
                     Reason(
                         "explicit_deny",
                         layer.kind,
-                        f"{action} is denied by {ref.describe()}",
+                        f"{action} is denied by {described}{covering.absent_note(action)}",
                         ref,
                         layer.scp_level,
                     )
@@ -268,30 +336,27 @@ def _requirement(
                     Reason(
                         "limited_deny",
                         layer.kind,
-                        f"{action} is denied {deny.describe_limits()} by {ref.describe()}",
+                        f"{action} is denied {covering.describe_limits()} by {described}",
                         ref,
                         layer.scp_level,
-                        deny.limits,
-                        tuple(e.key for e in deny.remaining),
+                        covering.limits,
+                        tuple(e.key for e in covering.remaining),
                     )
                 )
         if not layer_allows:
-            no_allow.append(_no_allow_reason(layer, action, action_lower))
+            no_allow.append(_no_allow_reason(layer, action, action_lower, view))
             continue
         full = next((c for c in layer_allows if c.unconditional_on_star), None)
         if full is not None:
-            ref = _ref(full.policy, full.statement)
-            allows.append(
-                Reason("allow", layer.kind, f"{action} is allowed by {ref.describe()}", ref, layer.scp_level)
-            )
+            allows.append(_allow_reason(full, action, layer))
             continue
         for allow in layer_allows:
-            ref = _ref(allow.policy, allow.statement)
+            ref, described = allow.policy.ref(allow.statement)
             limited.append(
                 Reason(
                     "limited_allow",
                     layer.kind,
-                    f"{action} is allowed {allow.describe_limits()} by {ref.describe()}",
+                    f"{action} is allowed {allow.describe_limits()} by {described}",
                     ref,
                     layer.scp_level,
                     allow.limits,
@@ -306,7 +371,29 @@ def _requirement(
     return RequirementResult(action, RequirementStatus.PARTIAL, tuple(limited))
 
 
-def _no_allow_reason(layer: Layer, action: str, action_lower: str) -> Reason:
+def _allow_reason(full: _Covering, action: str, layer: Layer) -> Reason:
+    # the scoped statement (kept alive on the statement) stands for the catalog the answer came from
+    key = (action, layer.kind, layer.scp_level, id(full.scoped))
+    reason = full.policy.allow_reasons.get(key)
+    if reason is None:
+        ref, described = full.policy.ref(full.statement)
+        reason = Reason(
+            "allow",
+            layer.kind,
+            f"{action} is allowed by {described}{full.absent_note(action)}",
+            ref,
+            layer.scp_level,
+        )
+        full.policy.allow_reasons[key] = reason
+    return reason
+
+
+def _no_allow_reason(
+    layer: Layer,
+    action: str,
+    action_lower: str,
+    view: tuple[ActionFacts | None, tuple[str, ...], tuple[ServiceRule, ...]],
+) -> Reason:
     excluded = list(_excluding_not_actions(layer, action_lower))
     message = f"no statement in {layer.describe()} allows {action}"
     ref = None
@@ -315,13 +402,32 @@ def _no_allow_reason(layer: Layer, action: str, action_lower: str) -> Reason:
         ref = _ref(policy, statement)
         listed = ", ".join(statement.actions.patterns)
         message += f" ({ref.describe()} allows everything except {listed} via NotAction)"
+    else:
+        # an Allow that names the action but can never apply to it: the usual mistake to point at
+        skipped = next(
+            (
+                (policy, scoped)
+                for policy in layer.policies
+                for statement in policy.covering(action_lower)
+                if statement.effect is Effect.ALLOW
+                and not isinstance(scoped := statement_scope(statement, *view), Scoped)
+            ),
+            None,
+        )
+        if skipped is not None:
+            policy, inapplicable = skipped
+            ref = _ref(policy, inapplicable.statement)
+            message += f" ({ref.describe()} names {action} but never applies to it: {inapplicable.why})"
     return Reason("no_allow", layer.kind, message, ref, layer.scp_level)
 
 
 def check_actions(
-    principal: Principal, actions: Sequence[str], scps: ScpLevels | None = None
+    principal: Principal,
+    actions: Sequence[str],
+    scps: ScpLevels | None = None,
+    catalog: ActionCatalog | None = None,
 ) -> tuple[RequirementResult, ...]:
     """``requirement_status`` for several actions; the layers and context are built once."""
     layers = layers_of(principal, scps)
     derived = principal.derived_context()
-    return tuple(_requirement(principal, action, layers, derived) for action in actions)
+    return tuple(_requirement(principal, action, layers, derived, catalog) for action in actions)

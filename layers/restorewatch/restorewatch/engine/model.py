@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from restorewatch.engine.catalog import ActionFacts
     from restorewatch.engine.conditions import ConditionEntry
     from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher
+    from restorewatch.engine.scope import Inapplicable, Scoped
 
 
 class Effect(enum.Enum):
@@ -26,6 +28,7 @@ class LayerKind(enum.Enum):
     IDENTITY = "identity"
     BOUNDARY = "boundary"
     SCP = "scp"
+    SERVICE = "service"  # AWS itself, outside every policy (engine.service_rules)
 
 
 class PrincipalKind(enum.Enum):
@@ -105,6 +108,12 @@ class Statement:
     not_resource: bool
     conditions: tuple[ConditionEntry, ...]
     resource_is_star: bool  # Resource contains the literal "*" (and there is no NotResource)
+    substitute: bool = True  # policy variables are substituted (the document's Version is 2012-10-17)
+    # action facts (None: no catalog) -> what the statement means for that action (engine.scope);
+    # filled lazily and shared by every principal whose policies hold the statement
+    scopes: dict[ActionFacts | None, Scoped | Inapplicable] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def label(self) -> str:
@@ -125,6 +134,21 @@ class Policy:
     by_service: Mapping[str, tuple[Statement, ...]] = field(repr=False, compare=False)
     # action -> the statements that cover it; filled lazily, shared by every principal using the policy
     _covering: dict[str, tuple[Statement, ...]] = field(default_factory=dict, repr=False, compare=False)
+    # statement index -> the statement named for explanations, and that name as text
+    _refs: dict[int, tuple[StatementRef, str]] = field(default_factory=dict, repr=False, compare=False)
+    # (action, layer, SCP level, id of the scoped statement) -> the "allowed by" reason: a managed
+    # policy's is the same for every principal it is attached to, and a Reason is immutable
+    allow_reasons: dict[tuple[str, LayerKind, int | None, int], Reason] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def ref(self, statement: Statement) -> tuple[StatementRef, str]:
+        """The statement as explanations name it (``StatementRef`` and its ``describe()``), built once."""
+        found = self._refs.get(statement.index)
+        if found is None:
+            ref = StatementRef(self.source, statement.label, statement.effect)
+            found = self._refs[statement.index] = (ref, ref.describe())
+        return found
 
     def statements_for(self, service: str) -> tuple[Statement, ...]:
         return self.by_service.get(service, ()) + self.by_service.get("*", ())
@@ -188,7 +212,7 @@ class Reason:
     """One line of an explanation.
 
     ``code`` is a stable machine-readable word (``explicit_deny``, ``no_allow``, ``limited_allow``,
-    ``limited_deny``, ``allow``); ``layer`` and ``scp_level`` say which layer it is about;
+    ``limited_deny``, ``allow``, ``service_rule``); ``layer`` and ``scp_level`` say which layer it is about;
     ``statement`` points at the statement when there is one; ``limits`` and ``condition_keys``
     say why a statement only partly applies.
     """

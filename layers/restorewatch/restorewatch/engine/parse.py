@@ -72,8 +72,10 @@ def _string_list(value: object, element: str) -> tuple[str, ...]:
 def _check_action(action: str, label: str) -> None:
     if action == "*":
         return
-    service, sep, name = action.partition(":")
-    if not sep or not service or not name:
+    service, sep, _name = action.partition(":")
+    # "s3:" (an empty action name) names no action: it matches nothing, like any other action name
+    # AWS does not have, instead of making the whole policy (and the run) unreadable
+    if not sep or not service:
         raise ValueError(f"{label}: action {action!r} is not of the form service:action")
 
 
@@ -133,6 +135,7 @@ def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) 
         not_resource=not_resource,
         conditions=conditions,
         resource_is_star=not not_resource and "*" in resources,
+        substitute=substitute,
     )
 
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 ContextValue = str | list[str]
 Context = Mapping[str, ContextValue]
 
-# ${key} or ${key, 'default'}; keys are condition key names (letters, digits, : / _ - . etc.)
-_VARIABLE = re.compile(r"\$\{\s*([^}'\s,]+)\s*(?:,\s*'([^']*)'\s*)?\}")
+# ${key} or ${key, 'default'}; keys are condition key names (letters, digits, : / _ - . etc.). A key
+# never holds '{': excluding it stops a value full of '${' from being rescanned from each one.
+_VARIABLE = re.compile(r"\$\{\s*([^{}'\s,]+)\s*(?:,\s*'([^']*)'\s*)?\}")
 _SPECIALS = {"*": "*", "?": "?", "$": "$"}
 
 

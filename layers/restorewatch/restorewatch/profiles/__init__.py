@@ -6,6 +6,7 @@ from restorewatch.profiles.model import (
     Profile,
     make_profile,
     profile_names_from_tag,
+    require_known_actions,
     tag_value,
     validate_action,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "load_profile_file",
     "make_profile",
     "profile_names_from_tag",
+    "require_known_actions",
     "tag_value",
     "validate_action",
 ]

@@ -1,29 +1,28 @@
 """Reading profiles from JSON or YAML files and collecting them in a registry.
 
 A profile file holds one profile object, a list of them, or ``{"profiles": [...]}``. A profile
-object has ``name``, ``actions`` and optionally ``description`` and ``source_url``; any other key
-is rejected, because a misspelt key (``action``) would otherwise silently drop a requirement.
+object has ``name``, ``actions`` and optionally ``description``, ``source_url``, ``source_version``,
+``scopes`` and ``corrections`` (see ``profiles.published``); any other key is rejected, because a
+misspelt key (``action``) would otherwise silently drop a requirement.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from importlib import resources
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from restorewatch.engine.jsontext import load_json
 from restorewatch.errors import ProfileError
-from restorewatch.profiles.model import Profile, make_profile
+from restorewatch.profiles.model import Profile, make_profile, require_known_actions
 
 if TYPE_CHECKING:
     import os
-    from importlib.resources.abc import Traversable
 
 __all__ = ["ProfileRegistry", "load_profile_file"]
 
-_KEYS = frozenset({"name", "description", "actions", "source_url"})
+_KEYS = frozenset({"name", "description", "actions", "source_url", "source_version", "scopes", "corrections"})
 _YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 _PROFILE_SUFFIXES = _YAML_SUFFIXES | {".json"}
 
@@ -47,7 +46,7 @@ def _parse_text(text: str, origin: str, *, yaml_syntax: bool) -> object:
         raise ProfileError(f"{origin}: invalid JSON: {exc}") from None
 
 
-def _profiles_from_data(data: object, origin: str) -> list[Profile]:
+def _profiles_from_data(data: object, origin: str, *, check_catalog: bool = True) -> list[Profile]:
     if isinstance(data, Mapping) and "profiles" in data and "name" not in data:
         if set(data) != {"profiles"}:
             extra = ", ".join(sorted(str(key) for key in data if key != "profiles"))
@@ -79,6 +78,10 @@ def _profiles_from_data(data: object, origin: str) -> list[Profile]:
             description=item.get("description", ""),
             source=origin,
             url=item.get("source_url"),
+            source_version=item.get("source_version"),
+            scopes=item.get("scopes"),
+            corrections=item.get("corrections"),
+            check_catalog=check_catalog,
         )
         if profile.name in names:
             raise ProfileError(f"{origin}: profile {profile.name!r} is defined twice")
@@ -101,13 +104,16 @@ def load_profile_file(path: str | os.PathLike[str]) -> list[Profile]:
 
 
 def _builtin_profiles() -> list[Profile]:
-    folder: Traversable = resources.files("restorewatch.profiles").joinpath("builtin")
+    # the package's own folder (a directory in the Lambda layer and in any install): importlib.resources
+    # would cost a cold start ~30 ms of imports for the same answer
+    folder = Path(__file__).resolve().parent / "builtin"
     profiles: list[Profile] = []
     for entry in sorted(folder.iterdir(), key=lambda item: item.name):
         if entry.name.endswith(".json"):
             origin = f"built-in {entry.name}"
             data = _parse_text(entry.read_text("utf-8"), origin, yaml_syntax=False)
-            profiles.extend(_profiles_from_data(data, origin))
+            # checked against the catalog when first used (and by the test suite)
+            profiles.extend(_profiles_from_data(data, origin, check_catalog=False))
     return profiles
 
 
@@ -124,6 +130,8 @@ class ProfileRegistry:
     silently replaced profile would change what every watched principal is checked against."""
 
     profiles: Mapping[str, Profile]
+    # built-in profiles whose actions have been checked against the catalog (see ``get``)
+    _checked: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @classmethod
     def from_profiles(cls, profiles: Iterable[Profile]) -> ProfileRegistry:
@@ -148,10 +156,16 @@ class ProfileRegistry:
 
     def get(self, name: str) -> Profile:
         try:
-            return self.profiles[name]
+            profile = self.profiles[name]
         except KeyError:
             known = ", ".join(self.names()) or "none"
             raise ProfileError(f"unknown profile {name!r}; known profiles: {known}") from None
+        if name not in self._checked:
+            # user profiles were checked when loaded; a built-in one is checked on first use, so a
+            # run reads only the catalog files of the services it asks about
+            require_known_actions(profile.actions, where=f"{profile.source}: profile {name!r}")
+            self._checked.add(name)
+        return profile
 
     def names(self) -> list[str]:
         return sorted(self.profiles)

@@ -13,13 +13,16 @@ from typing import TYPE_CHECKING
 from restorewatch.errors import ProfileError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
+
+    from restorewatch.profiles.published import Correction, PublishedScope
 
 __all__ = [
     "DEFAULT_TAG_KEY",
     "Profile",
     "make_profile",
     "profile_names_from_tag",
+    "require_known_actions",
     "tag_value",
     "validate_action",
 ]
@@ -43,7 +46,9 @@ class Profile:
     ``actions`` keep the spelling of their source (``s3:PutLifeCycleConfiguration`` as Veeam
     publishes it); the engine matches actions case-insensitively. ``source`` says where the profile
     was defined (a file path, or ``command line``) so every message can point at it; ``url`` is the
-    vendor page a built-in profile was copied from.
+    vendor page a built-in profile was copied from, ``source_version`` the version or date of that
+    list; ``scopes`` and ``corrections`` what the vendor published beside the actions (see
+    ``profiles.published``).
     """
 
     name: str
@@ -51,6 +56,9 @@ class Profile:
     actions: tuple[str, ...]
     source: str
     url: str | None = None
+    source_version: str | None = None
+    scopes: tuple[PublishedScope, ...] = ()
+    corrections: tuple[Correction, ...] = ()
 
 
 def validate_action(action: object, *, where: str = "") -> str:
@@ -77,8 +85,16 @@ def make_profile(
     description: object = "",
     source: str,
     url: object = None,
+    source_version: object = None,
+    scopes: object = None,
+    corrections: object = None,
+    check_catalog: bool = True,
 ) -> Profile:
-    """Validate raw values (as read from a file or the command line) and build a Profile."""
+    """Validate raw values (as read from a file or the command line) and build a Profile.
+
+    ``check_catalog=False`` leaves the actions' existence to the caller (``ProfileRegistry`` checks
+    a built-in profile when it is first used, so that a run reads only the catalog files it needs).
+    """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ProfileError(
             f"{source}: profile name {name!r} is invalid: use letters, digits, '.', '_' and '-' "
@@ -89,6 +105,8 @@ def make_profile(
         raise ProfileError(f"{where}: description must be a string")
     if url is not None and not isinstance(url, str):
         raise ProfileError(f"{where}: source_url must be a string")
+    if source_version is not None and not isinstance(source_version, str):
+        raise ProfileError(f"{where}: source_version must be a string")
     # a list (JSON/YAML array, argparse values) or a tuple (another Profile's actions); a string
     # or a mapping is iterable too, but is surely a mistake
     if not isinstance(actions, list | tuple):
@@ -105,7 +123,33 @@ def make_profile(
         checked.append(valid)
     if not checked:
         raise ProfileError(f"{where}: actions is empty; a profile must require at least one action")
-    return Profile(name=name, description=description, actions=tuple(checked), source=source, url=url)
+    if check_catalog:
+        require_known_actions(checked, where=where)
+    # imported here, not at module level: the watcher's cold start does not need it
+    from restorewatch.profiles.published import parse_corrections, parse_scopes
+
+    required = tuple(checked)
+    return Profile(
+        name=name,
+        description=description,
+        actions=required,
+        source=source,
+        url=url,
+        source_version=source_version,
+        scopes=parse_scopes(scopes, required, where=where),
+        corrections=parse_corrections(corrections, required, where=where),
+    )
+
+
+def require_known_actions(actions: Iterable[str], *, where: str) -> None:
+    """Every action must be one AWS has (evaluation spec, "The action catalog", rule 3): an unknown
+    one, a typo or a vendor's mistake, would otherwise read as "denied" forever."""
+    from restorewatch.catalog import default_catalog, unknown_action_message
+
+    catalog = default_catalog()
+    for action in actions:
+        if catalog.spelling(action) is None:
+            raise ProfileError(f"{where}: {unknown_action_message(action, catalog)}")
 
 
 def profile_names_from_tag(value: str) -> tuple[str, ...]:

@@ -141,8 +141,13 @@ def render_report(
     generated_at: datetime,
     title: str = "RestoreWatch status report",
     source: str = "",
+    catalog: str | None = None,
 ) -> str:
-    """The whole page. ``checks`` in any order: the page shows the worst first."""
+    """The whole page. ``checks`` in any order: the page shows the worst first.
+
+    ``catalog`` names the action catalog the checks used (default: the installed one), so that a
+    page can be traced to the data behind its answers.
+    """
     ordered = sorted(checks, key=lambda c: (STATUS_RANK[c.status], c.name.lower(), c.profile))
     columns = _columns(ordered)
     accounts = sorted({check.account for check in ordered if check.account})
@@ -161,6 +166,11 @@ def render_report(
         meta += f" · account{'s' if len(accounts) > 1 else ''} {_e(', '.join(accounts))}"
     if source:
         meta += f" · {_e(source)}"
+    if catalog is None:
+        from restorewatch.catalog import default_catalog
+
+        catalog = default_catalog().version
+    meta += f" · AWS action catalog {_e(catalog)}"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
