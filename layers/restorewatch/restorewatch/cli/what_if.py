@@ -223,7 +223,11 @@ def render_table(report: WhatIfReport) -> str:
     counts = Counter(_verdict(row) for row in rows)
     summary = ", ".join(f"{count} {verdict}" for verdict, count in sorted(counts.items()))
     blocking = sum(row.blocks for row in rows)
-    lines += ["", f"{len(rows)} watched principal-profile pairs changed ({summary}); {blocking} would block."]
+    from restorewatch.catalog import default_catalog
+
+    # as `check` says it: the answers depend on the catalog's view of each action
+    lines += ["", f"AWS action catalog: {default_catalog().catalog_version()}"]
+    lines.append(f"{len(rows)} watched principal-profile pairs changed ({summary}); {blocking} would block.")
     if unchanged:
         lines.append(unchanged)
     return "\n".join(lines)
