@@ -327,6 +327,11 @@ def headline(transition: Transition) -> str:
     return _headline(transition)
 
 
+def why_lines(transition: Transition) -> list[str]:
+    """The email's WHY lines: why each changed action changed (the engine's reasons)."""
+    return _why(transition)
+
+
 def fix_lines(transition: Transition) -> list[str]:
     """The email's HOW TO FIX IT lines (a statement to add, or the Deny to change)."""
     return _fix(transition)

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from restorewatch.cli import check, local, profiles, report, simulate
+from restorewatch.cli import check, local, profiles, report, simulate, what_if
 from restorewatch.errors import RestoreWatchError
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ _SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     local.register,
     report.register,
     profiles.register,
+    what_if.register,
 )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "parse_context",
     "read_auth_details",
     "read_json",
+    "read_scp_levels",
     "read_scps",
     "require_principal",
     "snapshot_from_args",
@@ -130,6 +131,11 @@ def snapshot_from_args(args: argparse.Namespace) -> AccountSnapshot:
 
 def read_scps(path: str | None) -> ScpLevels | None:
     """The SCP levels of ``path`` (root first), or None without a file or when it holds null."""
+    return parse_scps(read_scp_levels(path))
+
+
+def read_scp_levels(path: str | None) -> list[list[object]] | None:
+    """The SCP file's levels as written (root first), checked; None without a file or for null."""
     if path is None:
         return None
     data = read_json(path, "SCP file")
@@ -147,7 +153,7 @@ def read_scps(path: str | None) -> ScpLevels | None:
                 raise InputError(
                     f"SCP file {path}: document {position} of level {number} is not a policy document"
                 )
-    return parse_scps(data)
+    return data
 
 
 def _context_value(key: str, value: object) -> str | list[str]:

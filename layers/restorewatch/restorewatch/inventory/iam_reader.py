@@ -231,6 +231,10 @@ class IamReader:
             self._policies[arn] = entry
         return self._policies[arn]
 
+    def managed_policy(self, arn: str) -> dict[str, Any]:
+        """A managed policy as a ``Policies`` entry of authorization details (default version only)."""
+        return self._policy(arn)
+
     # --- a few principals -------------------------------------------------------------------------
 
     def _read_principal(

@@ -1,14 +1,17 @@
-"""Read ``template.yaml`` the way ``sam local`` does, for running the stack without Docker.
+"""Read CloudFormation/SAM templates, and ``template.yaml`` the way ``sam local`` does.
 
-Only what the local run needs is resolved: the runtime resources (tables, topics, queues), the
-functions' handlers and code locations, and their environment (``Ref``, ``Fn::GetAtt``,
-``Fn::Sub`` and ``Fn::If`` over parameters and those resources). Physical names are deterministic
-(``<stack>-<LogicalId>``) so that ``local up`` and ``local invoke``, run as separate processes,
-agree on them without a state file.
+``load_template`` and ``TemplateResolver`` (the intrinsic functions) serve every template reader
+(the local run, and ``what-if``, whose resolver knows a stack's real names or says "unknown").
+For running the stack without Docker, ``LocalStack`` resolves only what the local run needs: the
+runtime resources (tables, topics, queues), the functions' handlers and code locations, and their
+environment (``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` and ``Fn::If`` over parameters and those
+resources). Physical names are deterministic (``<stack>-<LogicalId>``) so that ``local up`` and
+``local invoke``, run as separate processes, agree on them without a state file.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,8 +32,34 @@ _SHORT_TAGS = (
 
 
 def load_template(path: Path) -> dict[str, Any]:
-    """Load a CloudFormation/SAM YAML template, short-form intrinsics (``!Ref``) included."""
-    import yaml  # only the local tooling needs YAML
+    """Load a CloudFormation/SAM template: JSON, or YAML with the short-form intrinsics (``!Ref``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot read template {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"cannot read template {path}: not UTF-8 text") from None
+    return parse_template_text(text, str(path))
+
+
+def parse_template_text(text: str, origin: str) -> dict[str, Any]:
+    """A template from its text (``origin`` names it in errors): JSON when it starts with ``{``."""
+    if text.lstrip()[:1] == "{":
+        try:
+            loaded: Any = json.loads(text)
+        except ValueError as error:
+            raise InputError(f"template {origin} is not valid JSON: {error}") from None
+    else:
+        loaded = _load_yaml(text, origin)
+    if not isinstance(loaded, dict) or "Resources" not in loaded:
+        raise InputError(f"template {origin} has no Resources")
+    if not isinstance(loaded["Resources"], dict):
+        raise InputError(f"template {origin}: Resources is not a map of logical ids to resources")
+    return loaded
+
+
+def _load_yaml(text: str, origin: str) -> Any:
+    import yaml  # only the template readers need YAML
 
     class _Loader(yaml.SafeLoader):
         pass
@@ -53,15 +82,128 @@ def load_template(path: Path) -> dict[str, Any]:
     for tag in _SHORT_TAGS:
         _Loader.add_constructor(f"!{tag}", construct(tag))
     try:
-        with path.open(encoding="utf-8") as handle:
-            loaded = yaml.load(handle, Loader=_Loader)
-    except OSError as error:
-        raise InputError(f"cannot read template {path}: {error.strerror}") from None
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as error:
-        raise InputError(f"template {path} is not valid YAML: {error}") from None
-    if not isinstance(loaded, dict) or "Resources" not in loaded:
-        raise InputError(f"template {path} has no Resources")
-    return loaded
+        raise InputError(f"template {origin} is not valid YAML: {error}") from None
+
+
+class TemplateResolver:
+    """Evaluates a template's intrinsic functions; subclasses say what ``Ref`` and ``Fn::GetAtt`` of
+    their resources give (``sam local``'s deterministic names, or a stack's real ones).
+
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference.html
+    """
+
+    def __init__(self, template: Mapping[str, Any]) -> None:
+        self.template = template
+        self.parameters: dict[str, Any] = {
+            name: spec.get("Default", "") for name, spec in (template.get("Parameters") or {}).items()
+        }
+
+    @property
+    def resources(self) -> dict[str, Mapping[str, Any]]:
+        resources: dict[str, Mapping[str, Any]] = self.template["Resources"]
+        return resources
+
+    def ref(self, name: str) -> Any:
+        raise NotImplementedError
+
+    def get_att(self, logical_id: str, attribute: str) -> Any:
+        raise NotImplementedError
+
+    def intrinsic(self, key: str, argument: Any) -> Any:
+        """A function this resolver does not know (``Fn::ImportValue``...); by default left as is."""
+        return {key: self.resolve(argument)}
+
+    def concat(self, parts: list[Any]) -> Any:
+        """The string ``Fn::Sub`` and ``Fn::Join`` make of resolved parts."""
+        return "".join(str(part) for part in parts)
+
+    def condition_holds(self, name: str | None) -> bool:
+        if name is None:
+            return True
+        conditions = self.template.get("Conditions") or {}
+        if name not in conditions:
+            raise InputError(f"template condition {name!r} is not defined")
+        return bool(self.resolve(conditions[name]))
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            # AWS::NoValue (None here) in a list removes the element, as CloudFormation does
+            return [resolved for resolved in map(self.resolve, value) if resolved is not None]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref":
+                return self.ref(argument)
+            if key == "Fn::GetAtt":
+                parts = argument if isinstance(argument, list) else str(argument).split(".", 1)
+                return self.get_att(parts[0], parts[1])
+            if key == "Fn::Sub":
+                return self._sub(argument)
+            if key == "Fn::If":
+                name, when_true, when_false = argument
+                return self.resolve(when_true if self.condition_holds(name) else when_false)
+            if key == "Fn::Equals":
+                left, right = (self.resolve(item) for item in argument)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self.resolve(argument[0])
+            if key == "Fn::And":
+                return all(self.resolve(item) for item in argument)
+            if key == "Fn::Or":
+                return any(self.resolve(item) for item in argument)
+            if key == "Condition":
+                return self.condition_holds(argument)
+            if key == "Fn::Join":
+                separator, items = argument
+                resolved = self.resolve(items)
+                if not isinstance(resolved, list):
+                    return self.concat([resolved])  # an unknown list stays unknown
+                joined: list[Any] = []
+                for index, item in enumerate(resolved):
+                    joined += [separator, item] if index else [item]
+                return self.concat(joined)
+            if key == "Fn::Select":
+                index, items = self.resolve(argument[0]), self.resolve(argument[1])
+                if isinstance(items, list) and str(index).isdigit() and int(index) < len(items):
+                    return items[int(index)]
+                return self.intrinsic(key, argument)
+            if key == "Fn::FindInMap":
+                return self._find_in_map(argument)
+            if key.startswith("Fn::"):
+                return self.intrinsic(key, argument)
+        # a property whose value is AWS::NoValue is removed, as CloudFormation does
+        resolved_map = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved_map.items() if item is not None}
+
+    def _find_in_map(self, argument: Any) -> Any:
+        name, first, second = (self.resolve(item) for item in argument)
+        try:
+            return self.template["Mappings"][name][first][second]
+        except (KeyError, TypeError):
+            where = f"{name}.{first}.{second}"
+            raise InputError(f"Fn::FindInMap: no {where} in the template's Mappings") from None
+
+    def _sub(self, argument: Any) -> Any:
+        template, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+        parts: list[Any] = []
+        position = 0
+        for match in re.finditer(r"\$\{([^}!]+)\}", template):
+            parts.append(template[position : match.start()])
+            name = match.group(1)
+            if name in variables:
+                parts.append(self.resolve(variables[name]))
+            elif "." in name:
+                logical_id, attribute = name.split(".", 1)
+                parts.append(self.get_att(logical_id, attribute))
+            else:
+                parts.append(self.ref(name))
+            position = match.end()
+        parts.append(template[position:])
+        # ${!Literal} is the literal text ${Literal}
+        return self.concat([part.replace("${!", "${") if isinstance(part, str) else part for part in parts])
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +223,7 @@ class LocalFunction:
     condition: str | None
 
 
-class LocalStack:
+class LocalStack(TemplateResolver):
     """The runtime resources and functions of a template, with deterministic physical names."""
 
     def __init__(
@@ -92,20 +234,12 @@ class LocalStack:
         stack: str = LOCAL_STACK,
         region: str = LOCAL_REGION,
     ) -> None:
-        self.template = template
+        super().__init__(template)
         self.account = account
         self.stack = stack
         self.region = region
-        self.parameters = {
-            name: spec.get("Default", "") for name, spec in (template.get("Parameters") or {}).items()
-        }
         # filled by the caller from the endpoint (queue URLs embed the endpoint's host)
         self.queue_urls: dict[str, str] = {}
-
-    @property
-    def resources(self) -> dict[str, Mapping[str, Any]]:
-        resources: dict[str, Mapping[str, Any]] = self.template["Resources"]
-        return resources
 
     def physical_name(self, logical_id: str) -> str:
         return f"{self.stack}-{logical_id}"
@@ -137,14 +271,6 @@ class LocalStack:
                 spec.get("Condition"),
             )
         return found
-
-    def condition_holds(self, name: str | None) -> bool:
-        if name is None:
-            return True
-        conditions = self.template.get("Conditions") or {}
-        if name not in conditions:
-            raise InputError(f"template condition {name!r} is not defined")
-        return bool(self.resolve(conditions[name]))
 
     def arn(self, logical_id: str) -> str:
         spec = self.resources[logical_id]
@@ -188,51 +314,3 @@ class LocalStack:
         if attribute == "QueueUrl":
             return self.ref(logical_id)
         raise InputError(f"Fn::GetAtt {logical_id}.{attribute} is not supported by the local run")
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            # AWS::NoValue (None here) in a list removes the element, as CloudFormation does
-            return [resolved for resolved in map(self.resolve, value) if resolved is not None]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, argument),) = value.items()
-            if key == "Ref":
-                return self.ref(argument)
-            if key == "Fn::GetAtt":
-                parts = argument if isinstance(argument, list) else str(argument).split(".", 1)
-                return self.get_att(parts[0], parts[1])
-            if key == "Fn::Sub":
-                return self._sub(argument)
-            if key == "Fn::If":
-                name, when_true, when_false = argument
-                return self.resolve(when_true if self.condition_holds(name) else when_false)
-            if key == "Fn::Equals":
-                left, right = (self.resolve(item) for item in argument)
-                return str(left) == str(right)
-            if key == "Fn::Not":
-                return not self.resolve(argument[0])
-            if key == "Fn::And":
-                return all(self.resolve(item) for item in argument)
-            if key == "Fn::Or":
-                return any(self.resolve(item) for item in argument)
-            if key == "Condition":
-                return self.condition_holds(argument)
-            if key == "Fn::Join":
-                separator, items = argument
-                return separator.join(str(self.resolve(item)) for item in items)
-        return {key: self.resolve(item) for key, item in value.items()}
-
-    def _sub(self, argument: Any) -> str:
-        template, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in variables:
-                return str(self.resolve(variables[name]))
-            if "." in name:
-                logical_id, attribute = name.split(".", 1)
-                return str(self.get_att(logical_id, attribute))
-            return str(self.ref(name))
-
-        return re.sub(r"\$\{([^}!]+)\}", replace, template)

@@ -1,0 +1,25 @@
+"""What-if: would a planned change (Terraform plan, CloudFormation template or change set) break a restore?
+
+The planned IAM changes (``changes``) are read from the plan (``terraform``, ``cloudformation``),
+laid over the account (``overlay``) and compared, principal by principal, with the account as it is
+(``compare``), as the watcher would after the change is applied.
+"""
+
+from restorewatch.whatif.changes import Change, EntityKind, Unknown
+from restorewatch.whatif.compare import WhatIfReport, WhatIfRow, compare
+from restorewatch.whatif.overlay import AfterState, Uncertainty, apply_changes, missing_policies
+from restorewatch.whatif.terraform import plan_changes
+
+__all__ = [
+    "AfterState",
+    "Change",
+    "EntityKind",
+    "Uncertainty",
+    "Unknown",
+    "WhatIfReport",
+    "WhatIfRow",
+    "apply_changes",
+    "compare",
+    "missing_policies",
+    "plan_changes",
+]
