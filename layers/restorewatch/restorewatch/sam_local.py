@@ -86,7 +86,7 @@ class SamLocalSettings:
     def problems(self) -> list[str]:
         """What is missing for a run, in words a person can act on (empty: ready)."""
         from restorewatch.local.docker_engine import docker_problem
-        from restorewatch.local.lambda_image import LambdaImage, emulation_problem
+        from restorewatch.local.lambda_image import LambdaImage, emulation_problem, image_available
 
         found = []
         if not (Path(self.sam).is_file() and os.access(self.sam, os.X_OK)):
@@ -96,9 +96,12 @@ class SamLocalSettings:
         docker = docker_problem()
         if docker:
             found.append(docker)
-        emulation = emulation_problem(LambdaImage(self.architecture))
+        image = LambdaImage(self.architecture)
+        emulation = emulation_problem(image)
         if emulation:
             found.append(emulation)
+        if self.invoke_image == "local" and not docker and not image_available(image) and os.geteuid() != 0:
+            found.append(f"the Lambda base image {image.tag} is not built yet, and building it needs root")
         return found
 
 
@@ -133,6 +136,8 @@ def run(settings: SamLocalSettings) -> SamLocalOutcome:
             _Invocations(settings, image, Path(workdir), outcome, clock).run(bridge_address())
     finally:
         _remove_new_sam_images(before)
+    steps = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in outcome.seconds.items())
+    print(f"\nsam-local steps: {steps}")
     return outcome
 
 
@@ -405,8 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, SamLocalError) as error:
         print(f"restorewatch sam-local: {error}", file=sys.stderr)
         return 1
-    timings = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in outcome.seconds.items())
-    print(f"\nsam-local finished in {time.monotonic() - started:.0f} s ({timings}).")
+    print(f"sam-local finished in {time.monotonic() - started:.0f} s.")
     if not outcome.delivered:
         print("sam-local: FAILED: no alert arrived (see above)", file=sys.stderr)
         return 1

@@ -86,10 +86,8 @@ class LambdaImage:
 
     @property
     def key(self) -> str:
-        """What the image is built from: the recipe (this module) and the architecture."""
-        digest = hashlib.sha256(Path(__file__).read_bytes())
-        digest.update(self.architecture.encode())
-        return digest.hexdigest()[:20]
+        """What the image is built from: the recipe (this module's source) and the architecture."""
+        return recipe_key(Path(__file__).read_bytes(), self.architecture)
 
     @property
     def tag(self) -> str:
@@ -101,6 +99,12 @@ class LambdaImage:
 
     def cache_dir(self, cache_root: Path) -> Path:
         return cache_root / f"{self.architecture}-{self.key}"
+
+
+def recipe_key(recipe: bytes, architecture: str) -> str:
+    digest = hashlib.sha256(recipe)
+    digest.update(architecture.encode())
+    return digest.hexdigest()[:20]
 
 
 def default_cache_root() -> Path:
@@ -128,6 +132,12 @@ def emulation_problem(image: LambdaImage) -> str | None:
         f"`mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc` if it is not mounted and "
         f"`update-binfmts --enable {name}`"
     )
+
+
+def image_available(image: LambdaImage, cache_root: Path | None = None) -> bool:
+    """Docker has the image, or its root filesystem is cached (no root needed to import it)."""
+    cached = image.cache_dir(cache_root or default_cache_root()) / "rootfs.tar"
+    return cached.is_file() or _docker_has(image.tag)
 
 
 def ensure_image(
