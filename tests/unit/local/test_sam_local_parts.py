@@ -5,17 +5,26 @@ tests/e2e/test_sam_local.py."""
 from __future__ import annotations
 
 import json
+import os
 import platform
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from restorewatch import sam_local
 from restorewatch.alerts.slack import render_slack_message
 from restorewatch.errors import InputError
 from restorewatch.local import lambda_image
 from restorewatch.local.lambda_image import LambdaImage, emulation_problem, image_available, recipe_key
-from restorewatch.sam_local import SNS_SAMPLE, SamLocalSettings, _function_result, sns_event_for
+from restorewatch.sam_local import (
+    SNS_SAMPLE,
+    SamLocalError,
+    SamLocalOutcome,
+    SamLocalSettings,
+    _function_result,
+    sns_event_for,
+)
 from support.template import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -108,3 +117,31 @@ def test_sns_event_for_carries_the_notification_that_arrived() -> None:
 )
 def test_function_result_is_the_last_json_line(stdout: str, expected: Any) -> None:
     assert _function_result(stdout) == expected
+
+
+@pytest.mark.parametrize(
+    ("outcome", "code"),
+    [
+        (SamLocalOutcome(), 1),  # no alert arrived
+        (SamLocalOutcome(alerts=[{"kind": "LOST"}]), 1),  # nothing reached Slack
+        (SamLocalOutcome(alerts=[{"kind": "LOST"}], slack_posts=[{"text": "x"}]), 0),
+    ],
+)
+def test_make_sam_local_exits_non_zero_unless_the_alert_arrives(
+    monkeypatch: pytest.MonkeyPatch, outcome: SamLocalOutcome, code: int
+) -> None:
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # main() sets moto's fixed credentials
+    monkeypatch.setattr(sam_local, "run", lambda settings: outcome)
+    assert sam_local.main(["--root", str(REPO_ROOT)]) == code
+
+
+def test_make_sam_local_reports_a_failed_step_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def fail(settings: SamLocalSettings) -> SamLocalOutcome:
+        raise SamLocalError("sam local invoke WatcherFunction failed (exit 0)")
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    monkeypatch.setattr(sam_local, "run", fail)
+    assert sam_local.main(["--root", str(REPO_ROOT)]) == 1
+    assert "WatcherFunction failed" in capsys.readouterr().err
