@@ -3,6 +3,7 @@
 #   make test         lint + typecheck + pytest + sam validate --lint + sam build
 #   make demo         the watcher end to end on a local moto server
 #   make demo-org     the central watcher of an organization (SCP at an OU) on a local moto server
+#   make sam-local    the real `sam local invoke` of the built functions in Docker, on a local moto server
 #   make bench        benchmarks (not part of `make test`)
 #   make security     cfn-lint, checkov (.checkov.yaml) and pip-audit (part of `make test`)
 #   make guarantees   the full fault matrix and storm; rewrites docs/guarantees.md
@@ -38,7 +39,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export UV_PYTHON_PREFERENCE := system
 
-.PHONY: help uv install lock test lint typecheck pytest sam sam-install sam-validate sam-build demo demo-org bench clean security cfn-lint checkov audit guarantees
+.PHONY: help uv install lock test lint typecheck pytest sam sam-install sam-validate sam-build sam-local demo demo-org bench clean security cfn-lint checkov audit guarantees
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -61,8 +62,12 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install
-	$(PY) -m pytest -q -n auto
+# The sam-local test (tests/e2e/test_sam_local.py) runs the real `sam local invoke`: it is told where
+# the SAM CLI and the Python 3.13 for `sam build` are.
+SAM_LOCAL_ENV = SAM_CLI=$(SAM) SAM_PYTHON="$(PY313)"
+
+pytest: install sam-install
+	$(SAM_LOCAL_ENV) $(PY) -m pytest -q -n auto
 
 sam: sam-validate sam-build
 
@@ -81,6 +86,12 @@ sam-build: sam-install
 
 demo: install
 	$(PY) -m restorewatch.demo
+
+# Needs Docker's engine (and QEMU's binfmt registration for arm64 on other machines); the first run
+# builds the Lambda base image as root (README: "With Docker: sam local invoke").
+sam-local: install sam-install
+	@test -n "$(PY313)" || { echo "sam-local needs Python 3.13 (pyenv install 3.13)" >&2; exit 1; }
+	$(SAM_LOCAL_ENV) $(PY) -m restorewatch.sam_local
 
 demo-org: install
 	$(PY) -m restorewatch.demo_org

@@ -2,12 +2,21 @@
 
 Subscribed to the alert topic. The webhook URL is read from Secrets Manager with Powertools
 Parameters (cached for ``SECRET_MAX_AGE`` seconds across warm invocations) and never logged; the
+<<<<<<< HEAD
 environment holds only the secret's ARN. The URL must go to https://hooks.slack.com or to a host of
 ``SLACK_WEBHOOK_ALLOWED_HOSTS``. A delivery that fails after the sender's retries raises, and so does
 a secret that holds no such URL: Lambda retries the asynchronous SNS invocation, then hands the event
 to the on-failure destination (the Slack dead-letter queue, whose alarm is loud), so the alert is
 kept, never dropped. The email subscription is a separate SNS delivery, so Slack failing never holds
 up the email.
+=======
+environment holds only the secret's ARN. The Secrets Manager client comes from the package's client
+factory, like every other client (its retries, and its endpoint under ``sam local invoke``).
+A delivery that fails after the sender's retries raises:
+Lambda retries the asynchronous SNS invocation, then hands the event to the on-failure destination
+(the Slack dead-letter queue, whose alarm is loud). The email subscription is a separate SNS
+delivery, so Slack failing never holds up the email.
+>>>>>>> sam-local
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -24,20 +34,27 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent
 from restorewatch.alerts.slack import render_slack_message
 from restorewatch.alerts.slack_send import SlackSender, parse_allowed_hosts, webhook_url_from_secret
 from restorewatch.errors import InputError
+from restorewatch.inventory.clients import make_client
 
 logger = Logger()
 
 SECRET_MAX_AGE = 300  # seconds: a rotated webhook URL is picked up within five minutes
 
 
+@cache
+def _secrets() -> parameters.SecretsProvider:
+    # built on first use (no client at import time); kept for warm invocations, with its cache
+    return parameters.SecretsProvider(boto3_client=make_client("secretsmanager"))
+
+
 def _sender() -> SlackSender:
     # botocore logs response bodies at DEBUG, the secret's value among them: never below INFO here
     for name in ("botocore", "boto3", "urllib3"):
         logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.INFO))
-    secret = parameters.get_secret(os.environ["SLACK_WEBHOOK_SECRET_ARN"], max_age=SECRET_MAX_AGE)
+    secret = _secrets().get(os.environ["SLACK_WEBHOOK_SECRET_ARN"], max_age=SECRET_MAX_AGE)
     allowed = parse_allowed_hosts(os.environ.get("SLACK_WEBHOOK_ALLOWED_HOSTS", ""))
     return SlackSender(
-        webhook_url_from_secret(secret, allowed),
+        webhook_url_from_secret(secret or "", allowed),
         timeout=float(os.environ.get("SLACK_TIMEOUT_SECONDS", "5")),
         retries=int(os.environ.get("SLACK_RETRIES", "2")),
     )

@@ -7,16 +7,20 @@ the alert is read back from the SQS inbox subscribed to the topic.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import pytest
 
 from e2e.conftest import ROLE_ARN, cli
 from restorewatch.inventory import make_client
+from restorewatch.inventory.clients import LOCAL_ENDPOINT_ENV
 from restorewatch.local.up import read_alerts
-from support.template import load_template
+from support.template import function_environment, load_template
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from e2e.conftest import Account
 
 pytestmark = pytest.mark.e2e
@@ -93,3 +97,47 @@ def test_local_invoke_unknown_function_exits_2(endpoint: str) -> None:
     )
     assert run.code == 2
     assert "NoSuchFunction" in run.stderr
+
+
+def test_local_up_writes_sam_env_vars_with_slack_secret(endpoint: str, tmp_path: Path) -> None:
+    """``--env-vars FILE`` is the file ``sam local invoke --env-vars`` takes: per function, the resolved
+    environment and RESTOREWATCH_LOCAL_ENDPOINT_URL (the only way SAM lets an endpoint into the
+    container: it overrides declared variables only). ``--slack-webhook-url`` stores the URL in a
+    secret on the endpoint and enables the template's Slack function."""
+    env_file = tmp_path / "env.json"
+    webhook = "http://127.0.0.1:9/services/T0/B0/x"
+    run = cli(
+        "local", "up", "--endpoint-url", endpoint, "--format", "json", "--env-vars", str(env_file),
+        "--slack-webhook-url", webhook, "--function-endpoint-url", "http://172.17.0.1:5000",
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert str(env_file) in run.stderr
+    up = run.json()
+    env_vars = json.loads(env_file.read_text())
+    assert sorted(env_vars) == ["SlackFunction", "WatcherFunction"]
+    for logical_id, variables in env_vars.items():
+        assert variables[LOCAL_ENDPOINT_ENV] == "http://172.17.0.1:5000"
+        declared = set(function_environment(logical_id))
+        assert set(variables) <= declared, f"{logical_id}: SAM would drop {set(variables) - declared}"
+    watcher = env_vars["WatcherFunction"]
+    assert watcher["STATE_TABLE"] == up["resources"]["StateTable"]
+    assert watcher["ALERT_TOPIC_ARN"] == up["resources"]["AlertTopic"]
+    assert watcher["HOME_ACCOUNT_ID"] == "111122223333"
+    secret_arn = env_vars["SlackFunction"]["SLACK_WEBHOOK_SECRET_ARN"]
+    secrets = make_client("secretsmanager", endpoint_url=endpoint)
+    assert secrets.get_secret_value(SecretId=secret_arn)["SecretString"] == webhook
+    assert "SlackDeadLetterQueue" in up["resources"]  # HasSlack holds: the Slack resources exist
+
+    again = cli("local", "up", "--endpoint-url", endpoint, "--env-vars", str(env_file),
+                "--slack-webhook-url", webhook + "2")  # fmt: skip
+    assert again.code == 0, again.stderr  # idempotent, the secret updated in place
+    assert json.loads(env_file.read_text())["SlackFunction"]["SLACK_WEBHOOK_SECRET_ARN"] == secret_arn
+    assert secrets.get_secret_value(SecretId=secret_arn)["SecretString"] == webhook + "2"
+    # without --function-endpoint-url the functions get the endpoint local up used
+    assert json.loads(env_file.read_text())["WatcherFunction"][LOCAL_ENDPOINT_ENV] == endpoint
+
+
+def test_local_up_env_vars_unwritable_path_exits_2(endpoint: str, tmp_path: Path) -> None:
+    run = cli("local", "up", "--endpoint-url", endpoint, "--env-vars", str(tmp_path / "no" / "env.json"))
+    assert run.code == 2
+    assert "--env-vars file" in run.stderr

@@ -28,7 +28,7 @@ from restorewatch.local.slack_stand_in import slack_stand_in
 
 if TYPE_CHECKING:
     import contextlib
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from restorewatch.local.slack_stand_in import SlackStandIn
 
@@ -41,6 +41,24 @@ BOUNDARY = "BackupBoundary"
 POWER_USER = "arn:aws:iam::aws:policy/PowerUserAccess"
 TAG_KEY = "restorewatch:profile"
 PROFILE = "veeam-ec2-restore"
+
+
+def print_alert(alert: dict[str, Any]) -> None:
+    """An alert as the email a person receives."""
+    print(f"  --- alert {alert.get('kind')} {alert.get('alert_id', '')} ---")
+    text = alert.get("text") or json.dumps(alert, indent=2)
+    print("\n".join(f"  | {line}" for line in text.splitlines()))
+
+
+def print_slack_post(posted: dict[str, Any]) -> None:
+    """What the Slack stand-in received: the JSON, and the message as text."""
+    from restorewatch.alerts.slack import slack_as_text
+
+    print(f"  --- Slack: the JSON posted to the Slack stand-in ({len(posted.get('blocks', []))} blocks) ---")
+    posted_json = json.dumps(posted, indent=1, ensure_ascii=False)
+    print("\n".join(f"  : {line}" for line in posted_json.splitlines()))
+    print("  --- Slack, as text ---")
+    print("\n".join(f"  # {line}" for line in slack_as_text(posted).splitlines()))
 
 
 def demo_server() -> contextlib.AbstractContextManager[str]:
@@ -106,11 +124,12 @@ class Demo:
             raise RuntimeError(f"`restorewatch {' '.join(args)}` failed:\n{done.stderr or done.stdout}")
         return done.stdout
 
-    def up(self, *parameters: str) -> None:
-        """``local up``; ``parameters``: template parameter overrides, ``NAME=VALUE``."""
+    def up(self, *parameters: str, options: Sequence[str] = ()) -> None:
+        """``local up``; ``parameters``: template parameter overrides, ``NAME=VALUE``; ``options``: more
+        options of ``local up``."""
         overrides = [option for parameter in parameters for option in ("--parameter", parameter)]
         environment = json.loads(
-            self.cli("local", "up", "--endpoint-url", self.endpoint, "--format", "json", *overrides)
+            self.cli("local", "up", "--endpoint-url", self.endpoint, "--format", "json", *overrides, *options)
         )
         self.inbox = environment["alert_inbox_queue_url"]
         self.resources = environment["resources"]
@@ -153,9 +172,7 @@ class Demo:
         if not alerts:
             print("  (no alert)")
         for alert in alerts:
-            print(f"  --- alert {alert.get('kind')} {alert.get('alert_id', '')} ---")
-            text = alert.get("text") or json.dumps(alert, indent=2)
-            print("\n".join(f"  | {line}" for line in text.splitlines()))
+            print_alert(alert)
             self.show_slack(alert)
         return len(alerts)
 
@@ -163,16 +180,11 @@ class Demo:
         """Post the alert's Slack message to the local stand-in; print the JSON it got and its text."""
         if self.slack is None:
             return
-        from restorewatch.alerts.slack import render_slack, slack_as_text
+        from restorewatch.alerts.slack import render_slack
         from restorewatch.alerts.slack_send import SlackSender
 
         SlackSender(self.slack.url).send(render_slack(alert))
-        posted = self.slack.payloads[-1]
-        print(f"  --- Slack: the JSON posted to the Slack stand-in ({len(posted['blocks'])} blocks) ---")
-        posted_json = json.dumps(posted, indent=1, ensure_ascii=False)
-        print("\n".join(f"  : {line}" for line in posted_json.splitlines()))
-        print("  --- Slack, as text ---")
-        print("\n".join(f"  # {line}" for line in slack_as_text(posted).splitlines()))
+        print_slack_post(self.slack.payloads[-1])
 
     def write_report(self, path: Path) -> None:
         """The demo account's HTML status report (what ``restorewatch report`` writes), from a live read

@@ -1,7 +1,8 @@
 """``restorewatch local up`` and ``restorewatch local invoke``: the stack on moto's server, no Docker.
 
 ``up`` creates the runtime resources ``template.yaml`` declares (table, topic, queues) on an
-endpoint and prints their physical ids and each function's resolved environment; ``invoke`` runs a
+endpoint and prints their physical ids and each function's resolved environment (``--env-vars FILE``
+also writes it as the ``--env-vars`` file of the real ``sam local invoke``); ``invoke`` runs a
 function's handler in this process with that environment, like ``sam local invoke -e EVENT``.
 """
 
@@ -33,6 +34,21 @@ def register(subparsers: Subparsers) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="override a template parameter (repeatable)",
+    )
+    up.add_argument(
+        "--slack-webhook-url",
+        metavar="URL",
+        help="create a secret holding this webhook URL on the endpoint and enable the Slack function",
+    )
+    up.add_argument(
+        "--env-vars",
+        metavar="FILE",
+        help="write the functions' environment as the --env-vars file of `sam local invoke`",
+    )
+    up.add_argument(
+        "--function-endpoint-url",
+        metavar="URL",
+        help="the endpoint as the functions' containers reach it, for --env-vars (default: --endpoint-url)",
     )
     up.add_argument("--format", choices=("text", "json"), default="text")
     up.set_defaults(handler=run_up)
@@ -75,9 +91,24 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    from restorewatch.local.up import local_up
+    from restorewatch.local.up import local_up, sam_env_vars
 
-    environment = local_up(Path(args.template), args.endpoint_url, _pairs(args.parameter, "--parameter"))
+    environment = local_up(
+        Path(args.template),
+        args.endpoint_url,
+        _pairs(args.parameter, "--parameter"),
+        slack_webhook_url=args.slack_webhook_url,
+    )
+    if args.env_vars:
+        env_vars = sam_env_vars(environment, args.function_endpoint_url)
+        target = Path(args.env_vars)
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            partial.write_text(json.dumps(env_vars, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            partial.replace(target)
+        except OSError as error:
+            raise InputError(f"cannot write the --env-vars file {target}: {error.strerror}") from None
+        print(f"sam local invoke --env-vars file: {target}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps(environment.as_dict(), indent=2, sort_keys=True))
         return 0

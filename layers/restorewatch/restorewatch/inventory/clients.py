@@ -2,8 +2,9 @@
 
 Retries: botocore's adaptive mode (client-side rate limiting on top of standard retries), 10
 attempts, so IAM throttling is absorbed before it becomes a ``ReadError``. Endpoint: an explicit
-``endpoint_url`` wins; otherwise botocore's own resolution applies, which honours
-``AWS_ENDPOINT_URL_<SERVICE>`` and ``AWS_ENDPOINT_URL`` (moto's server, LocalStack).
+``endpoint_url`` wins; then ``AWS_ENDPOINT_URL_<SERVICE>`` and ``AWS_ENDPOINT_URL`` (moto's server,
+LocalStack); then, inside ``sam local invoke`` only, ``RESTOREWATCH_LOCAL_ENDPOINT_URL`` (see
+``local_endpoint_url``); otherwise AWS.
 """
 
 from __future__ import annotations
@@ -12,12 +13,20 @@ import os
 import threading
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from restorewatch.errors import InputError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 RETRIES: dict[str, Any] = {"mode": "adaptive", "max_attempts": 10}
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"
+# Declared empty for every function in template.yaml (Globals), so that `sam local invoke --env-vars`
+# can set it: SAM overrides only the variables a function declares, so AWS_ENDPOINT_URL never reaches
+# the container. SAM CLI sets AWS_SAM_LOCAL=true in every container it runs; Lambda never does.
+LOCAL_ENDPOINT_ENV = "RESTOREWATCH_LOCAL_ENDPOINT_URL"
+SAM_LOCAL_ENV = "AWS_SAM_LOCAL"
 
 
 def client_config(**overrides: Any) -> Any:
@@ -39,11 +48,35 @@ def client_config(**overrides: Any) -> Any:
 
 def resolve_endpoint_url(service: str, endpoint_url: str | None = None) -> str | None:
     """The endpoint a client will use: explicit, else ``AWS_ENDPOINT_URL_<SERVICE>``, else
-    ``AWS_ENDPOINT_URL``, else ``None`` (AWS)."""
+    ``AWS_ENDPOINT_URL``, else ``local_endpoint_url()``, else ``None`` (AWS)."""
     if endpoint_url:
         return endpoint_url
     service_env = f"{ENDPOINT_ENV}_{service.upper().replace('-', '_')}"
-    return os.environ.get(service_env) or os.environ.get(ENDPOINT_ENV) or None
+    return os.environ.get(service_env) or os.environ.get(ENDPOINT_ENV) or local_endpoint_url()
+
+
+def local_endpoint_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """``RESTOREWATCH_LOCAL_ENDPOINT_URL`` when it is set inside ``sam local invoke``, else ``None``.
+
+    Empty (what the template gives every deployed function) means AWS. A value anywhere but in a
+    ``sam local`` container (``AWS_SAM_LOCAL=true``) is an error, never followed: a deployed
+    function whose variable was edited must fail loudly (its errors alarm), not send its reads and
+    alerts to another endpoint, nor quietly ignore what someone set.
+    """
+    env = os.environ if environ is None else environ
+    value = env.get(LOCAL_ENDPOINT_ENV, "").strip()
+    if not value:
+        return None
+    if env.get(SAM_LOCAL_ENV, "").strip().lower() != "true":
+        raise InputError(
+            f"{LOCAL_ENDPOINT_ENV} is set ({value!r}) but this is not `sam local invoke` "
+            f"({SAM_LOCAL_ENV} is not true): it is for local runs only; unset it "
+            f"(to point this process at another endpoint, use {ENDPOINT_ENV})"
+        )
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{LOCAL_ENDPOINT_ENV} {value!r} is not an http(s)://host[:port] URL")
+    return value
 
 
 _SESSION_LOCK = threading.Lock()
@@ -110,6 +143,7 @@ __all__ = [
     "RETRIES",
     "client_config",
     "iam_client",
+    "local_endpoint_url",
     "make_client",
     "resolve_endpoint_url",
 ]

@@ -18,25 +18,31 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
 
 
 @contextlib.contextmanager
-def moto_server(env: Mapping[str, str | None] | None = None, *, start_timeout: float = 30.0) -> Iterator[str]:
-    """Yield the endpoint URL; ``env`` overrides the server's environment (``None`` removes a name)."""
+def moto_server(
+    env: Mapping[str, str | None] | None = None, *, start_timeout: float = 30.0, host: str = "127.0.0.1"
+) -> Iterator[str]:
+    """Yield the endpoint URL; ``env`` overrides the server's environment (``None`` removes a name).
+
+    ``host``: the address to listen on; only a local one (loopback, or this machine's side of a
+    Docker bridge for containers to reach it).
+    """
     environment = dict(os.environ)
     for name, value in (env or {}).items():
         if value is None:
             environment.pop(name, None)
         else:
             environment[name] = value
-    port = free_port()
+    port = free_port(host)
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
         env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -48,12 +54,12 @@ def moto_server(env: Mapping[str, str | None] | None = None, *, start_timeout: f
                 raise RuntimeError(
                     "moto's server exited at start (is moto[server] installed? run `make install`)"
                 )
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"moto's server did not start within {start_timeout:.0f} s")
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         process.terminate()
         try:

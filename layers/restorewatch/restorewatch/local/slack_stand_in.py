@@ -22,11 +22,13 @@ class SlackStandIn:
     def __init__(self, server: ThreadingHTTPServer, payloads: list[dict[str, Any]]) -> None:
         self.server = server
         self.payloads = payloads
-        self.url = f"http://127.0.0.1:{server.server_address[1]}/services/T0DEMO/B0DEMO/demo"
+        host, port = server.server_address[:2]
+        self.url = f"http://{host!s}:{port}/services/T0DEMO/B0DEMO/demo"
 
 
 @contextlib.contextmanager
-def slack_stand_in() -> Iterator[SlackStandIn]:
+def slack_stand_in(host: str = "127.0.0.1") -> Iterator[SlackStandIn]:
+    """``host``: a local address (loopback, or this machine's side of a Docker bridge)."""
     payloads: list[dict[str, Any]] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -41,7 +43,7 @@ def slack_stand_in() -> Iterator[SlackStandIn]:
         def log_message(self, format: str, *args: Any) -> None:
             return  # the demo prints what matters itself
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((host, 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

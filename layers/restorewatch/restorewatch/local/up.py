@@ -2,7 +2,12 @@
 
 What the watcher needs at run time (its table, topic and queues) is created from the template's own
 properties, so a key or attribute change in ``template.yaml`` is exercised by every local run. An
-extra queue, subscribed to every topic, lets a person (or the demo) read the alerts back.
+extra queue, subscribed to every topic, lets a person (or the demo) read the alerts back. With a
+Slack webhook URL, a secret holding it is created too and the template's Slack function is enabled.
+
+``sam_env_vars`` is the ``--env-vars`` file of ``sam local invoke`` for those resources: every
+function's resolved environment, pointed at the endpoint through ``RESTOREWATCH_LOCAL_ENDPOINT_URL``
+(SAM passes only the variables a function declares, so ``AWS_ENDPOINT_URL`` cannot be used).
 """
 
 from __future__ import annotations
@@ -11,13 +16,15 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from restorewatch.inventory.clients import make_client
+from restorewatch.inventory.clients import LOCAL_ENDPOINT_ENV, make_client
 from restorewatch.local.template import LocalStack, load_template
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 INBOX_SUFFIX = "AlertInbox"
+SLACK_SECRET_SUFFIX = "SlackWebhook"
+SLACK_SECRET_PARAMETER = "SlackWebhookSecretArn"
 # The properties whose CloudFormation spelling is also the API's (SSESpecification, for one, is not;
 # encryption at rest means nothing on a local endpoint anyway).
 _TABLE_KEYS = (
@@ -80,11 +87,32 @@ def function_environment(stack: LocalStack, logical_id: str, overrides: dict[str
     return environment
 
 
+def sam_env_vars(environment: LocalEnvironment, endpoint_url: str | None = None) -> dict[str, dict[str, str]]:
+    """``sam local invoke --env-vars`` content: each function's environment, on the endpoint.
+
+    ``endpoint_url``: the endpoint as the function's container reaches it, when that differs from
+    the one ``local up`` used (a container on a Docker bridge reaches this machine through the
+    bridge's address, not 127.0.0.1).
+    """
+    endpoint = endpoint_url or environment.endpoint_url
+    return {
+        logical_id: {**variables, LOCAL_ENDPOINT_ENV: endpoint}
+        for logical_id, variables in sorted(environment.functions.items())
+    }
+
+
 def local_up(
-    template_path: Path, endpoint_url: str, parameter_overrides: dict[str, str] | None = None
+    template_path: Path,
+    endpoint_url: str,
+    parameter_overrides: dict[str, str] | None = None,
+    *,
+    slack_webhook_url: str | None = None,
 ) -> LocalEnvironment:
     stack = LocalStack(load_template(template_path), account=caller_account(endpoint_url))
     stack.parameters.update(parameter_overrides or {})
+    if slack_webhook_url:
+        secret = _put_secret(endpoint_url, stack.physical_name(SLACK_SECRET_SUFFIX), slack_webhook_url)
+        stack.parameters[SLACK_SECRET_PARAMETER] = secret
     dynamodb = make_client("dynamodb", endpoint_url=endpoint_url)
     sns = make_client("sns", endpoint_url=endpoint_url)
     sqs = make_client("sqs", endpoint_url=endpoint_url)
@@ -123,6 +151,16 @@ def local_up(
     return LocalEnvironment(endpoint_url, stack.account, physical, inbox_url, functions)
 
 
+def _put_secret(endpoint_url: str, name: str, value: str) -> str:
+    """The secret's ARN, created or given this value (local up is idempotent)."""
+    secrets = make_client("secretsmanager", endpoint_url=endpoint_url)
+    try:
+        arn: str = secrets.create_secret(Name=name, SecretString=value)["ARN"]
+    except secrets.exceptions.ResourceExistsException:
+        arn = secrets.put_secret_value(SecretId=name, SecretString=value)["ARN"]
+    return arn
+
+
 def _create_table(client: Any, name: str, properties: dict[str, Any]) -> None:
     kwargs = {key: properties[key] for key in _TABLE_KEYS if key in properties}
     kwargs.setdefault("BillingMode", "PAY_PER_REQUEST")
@@ -134,8 +172,19 @@ def _create_table(client: Any, name: str, properties: dict[str, Any]) -> None:
 
 def read_alerts(inbox_queue_url: str, endpoint_url: str, *, wait_seconds: int = 1) -> list[dict[str, Any]]:
     """Drain the inbox: each alert's JSON document as published (SNS's envelope removed)."""
-    sqs = make_client("sqs", endpoint_url=endpoint_url)
     alerts: list[dict[str, Any]] = []
+    for envelope in read_notifications(inbox_queue_url, endpoint_url, wait_seconds=wait_seconds):
+        body = envelope.get("Message", envelope)
+        alerts.append(json.loads(body) if isinstance(body, str) else body)
+    return alerts
+
+
+def read_notifications(
+    inbox_queue_url: str, endpoint_url: str, *, wait_seconds: int = 1
+) -> list[dict[str, Any]]:
+    """Drain the inbox: each SNS notification as SNS delivered it (``Message``, ``Subject``, ...)."""
+    sqs = make_client("sqs", endpoint_url=endpoint_url)
+    notifications: list[dict[str, Any]] = []
     while True:
         response = sqs.receive_message(
             QueueUrl=inbox_queue_url,
@@ -145,9 +194,8 @@ def read_alerts(inbox_queue_url: str, endpoint_url: str, *, wait_seconds: int = 
         )
         messages = response.get("Messages", [])
         if not messages:
-            return alerts
+            return notifications
         for message in messages:
             envelope = json.loads(message["Body"])
-            body = envelope.get("Message", envelope) if isinstance(envelope, dict) else envelope
-            alerts.append(json.loads(body) if isinstance(body, str) else body)
+            notifications.append(envelope if isinstance(envelope, dict) else {"Message": envelope})
             sqs.delete_message(QueueUrl=inbox_queue_url, ReceiptHandle=message["ReceiptHandle"])
