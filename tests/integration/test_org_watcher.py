@@ -519,3 +519,188 @@ def test_a_batch_of_member_events_needing_a_sweep_enqueues_one(
         events.append(event)
     assert handler(sqs_batch(*events))["batchItemFailures"] == []
     assert [json.loads(body)["account"] for body in _drain(org)] == [org.member]
+
+
+# --- Organizations unreadable: fail closed, never a false RESTORED (issue 10, item 1) ---------------
+
+DENY_RUN_INSTANCES = policy_document(["ec2:RunInstances"], "Deny")
+
+
+def _member_sweep(org: Org, handler: Handler) -> list[str]:
+    """The scheduled sweep, then every account sweep it enqueued; returns the accounts whose sweep
+    message failed (SQS would deliver it again)."""
+    handler({"restorewatch": "sweep"})
+    bodies = _drain(org)
+    batch = sqs_batch(*bodies)
+    accounts = {r["messageId"]: json.loads(r["body"])["account"] for r in batch["Records"]}
+    assert org.member in accounts.values()
+    return [accounts[f["itemIdentifier"]] for f in handler(batch)["batchItemFailures"]]
+
+
+def _role_alerts(org: Org, stack: Stack) -> list[dict[str, Any]]:
+    return [a for a in stack.alerts() if a["principal"]["arn"] == org.role_arn]
+
+
+def _role_state(org: Org, stack: Stack) -> Any:
+    state = stack.store().get(org.role_arn, PROFILE)
+    assert state is not None
+    return state
+
+
+def _central_watcher(
+    org: Org, stack: Stack, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Handler:
+    handler: Handler = request.getfixturevalue("handler")
+    for key, value in _org_env(org, stack).items():
+        monkeypatch.setenv(key, value)
+    return handler
+
+
+def _faults_on_organizations(handler: Handler, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A ``FaultInjector`` on the watcher's own Organizations client (built on its cold start), its
+    production retry policy kept and only the backoff waits taken out (tests/faults/injection.py)."""
+    from faults.injection import FaultInjector, no_backoff_sleep
+
+    no_backoff_sleep(monkeypatch)
+    injector = FaultInjector()
+    injector.attach(handler.clients["organizations"])
+    return injector
+
+
+TOO_MANY_REQUESTS_NAME = "TooManyRequestsException"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (code, removed)
+        for code in (TOO_MANY_REQUESTS_NAME, "AccessDeniedException")
+        for removed in (False, True)
+    ],
+    ids=lambda case: f"{case[0]}-{'scp-removed' if case[1] else 'still-denied'}",
+)
+def test_organizations_unreadable_after_an_scp_loss_is_unknown_never_restored(
+    case: tuple[str, bool],
+    org: Org,
+    stack: Stack,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Issue 10, item 1, through the real handler of the central watcher on moto. A role is LOST
+    because an SCP at the root denies ec2:RunInstances. Then Organizations answers
+    ``ListPoliciesForTarget`` with TooManyRequestsException (every attempt of botocore's retries) or
+    AccessDeniedException: the check knows less than the stored state (SCPs were evaluated), so it
+    is fail-closed: UNKNOWN naming the failed call, never RESTORED, the stored state not compliant
+    and its ``scps_evaluated`` mark kept. A second sweep still failing alerts nothing. Readable
+    again: LOST if the SCP still denies (unknown -> denied is news), RESTORED if it was removed.
+
+    An SCP denies what it names at every level below where it is attached:
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
+    """
+    from faults.injection import Fault, Mode
+
+    code, scp_removed_meanwhile = case
+    handler = _central_watcher(org, stack, monkeypatch, request)
+    deny = org.org.create_policy(
+        Content=DENY_RUN_INSTANCES, Description="", Name="DenyRunInstances", Type="SERVICE_CONTROL_POLICY"
+    )["Policy"]["PolicySummary"]["Id"]
+    org.org.attach_policy(PolicyId=deny, TargetId=org.root)
+    assert _member_sweep(org, handler) == []
+    (lost,) = _role_alerts(org, stack)
+    assert lost["kind"] == "LOST"
+    assert [c["action"] for c in lost["changed_actions"] if c["status"] == "denied"] == ["ec2:RunInstances"]
+
+    injector = _faults_on_organizations(handler, monkeypatch)
+    status = 400 if code == TOO_MANY_REQUESTS_NAME else 403
+    injector.inject("organizations.ListPoliciesForTarget", Fault(code, status, code, code), Mode.EVERY)
+    transient = code == TOO_MANY_REQUESTS_NAME
+    failed = _member_sweep(org, handler)
+    assert failed == ([org.member] if transient else [])  # throttling: the account's sweep is retried
+    (unknown,) = _role_alerts(org, stack)
+    assert unknown["kind"] == "UNKNOWN"
+    assert unknown["error"].startswith("organizations ListPoliciesForTarget on ")
+    assert code in unknown["error"]
+    assert f"organizations ListPoliciesForTarget on {org.root} failed: {code}" in unknown["text"]
+    assert unknown["scps"]["status"] == "not_evaluated"
+    assert {c["status"] for c in unknown["changed_actions"]} == {"unknown"}
+    state = _role_state(org, stack)
+    assert state.status is ComplianceStatus.UNKNOWN
+    assert set(state.actions.values()) == {RequirementStatus.UNKNOWN}
+    assert state.scps_evaluated
+
+    if scp_removed_meanwhile:
+        org.org.detach_policy(PolicyId=deny, TargetId=org.root)
+    assert _member_sweep(org, handler) == failed  # still unreadable: no new alert
+    assert _role_alerts(org, stack) == []
+    assert _role_state(org, stack).status is ComplianceStatus.UNKNOWN
+
+    injector.clear()
+    assert _member_sweep(org, handler) == []
+    (after,) = _role_alerts(org, stack)
+    if scp_removed_meanwhile:
+        assert after["kind"] == "RESTORED"
+        assert _role_state(org, stack).status is ComplianceStatus.COMPLIANT
+    else:
+        assert after["kind"] == "LOST"
+        assert [c["action"] for c in after["changed_actions"] if c["status"] == "denied"] == [
+            "ec2:RunInstances"
+        ]
+        assert "DenyRunInstances (attached to root" in after["text"]
+    assert _role_state(org, stack).scps_evaluated
+
+
+@pytest.mark.parametrize("code", [TOO_MANY_REQUESTS_NAME, "AccessDeniedException"])
+def test_organizations_unreadable_at_first_sight(
+    code: str, org: Org, stack: Stack, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """First sight of a role whose identity policies allow every restore action. Throttled
+    Organizations: whether an SCP denies is not known, so the role is UNKNOWN (not compliant) and
+    the account's sweep is retried. AccessDenied from the start is the documented "SCPs not
+    evaluated" mode of a watcher that cannot read Organizations: the identity answer stands,
+    said as not evaluated, and nothing is marked as evaluated."""
+    from faults.injection import Fault, Mode
+
+    handler = _central_watcher(org, stack, monkeypatch, request)
+    handler({"restorewatch": "sweep"})  # cold start: builds the clients, enqueues the account sweeps
+    injector = _faults_on_organizations(handler, monkeypatch)
+    status = 400 if code == TOO_MANY_REQUESTS_NAME else 403
+    injector.inject("organizations.ListPoliciesForTarget", Fault(code, status, code, code), Mode.EVERY)
+    bodies = _drain(org)
+    batch = sqs_batch(*bodies)
+    accounts = {r["messageId"]: json.loads(r["body"])["account"] for r in batch["Records"]}
+    failed = [accounts[f["itemIdentifier"]] for f in handler(batch)["batchItemFailures"]]
+    alerts = _role_alerts(org, stack)
+    state = _role_state(org, stack)
+    if code == TOO_MANY_REQUESTS_NAME:
+        assert failed == [org.member]
+        assert [(a["kind"], a["first_sight"]) for a in alerts] == [("UNKNOWN", True)]
+        assert TOO_MANY_REQUESTS_NAME in alerts[0]["error"]
+        assert state.status is ComplianceStatus.UNKNOWN
+    else:
+        assert failed == []
+        assert alerts == []
+        assert state.status is ComplianceStatus.COMPLIANT
+    assert not state.scps_evaluated
+
+
+def test_organizations_reads_get_the_same_retry_policy_as_iam_reads(
+    org: Org, stack: Stack, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """The watcher's Organizations client is built like its IAM client (``inventory.make_client``):
+    botocore's adaptive retries, and ``AWS_MAX_ATTEMPTS`` (8 in the template) counting every
+    attempt. Pinned on the clients the handler really builds, and by counting the attempts a
+    throttled ``ListPoliciesForTarget`` gets before it becomes a ``ReadError``."""
+    from faults.injection import Fault, Mode
+
+    handler = _central_watcher(org, stack, monkeypatch, request)
+    handler({"restorewatch": "sweep"})
+    organizations, iam = handler.clients["organizations"], handler.clients["iam"]
+    assert organizations.meta.config.retries == iam.meta.config.retries
+    attempts = int(stack.environment["AWS_MAX_ATTEMPTS"])
+    assert organizations.meta.config.retries == {"mode": "adaptive", "total_max_attempts": attempts}
+    injector = _faults_on_organizations(handler, monkeypatch)
+    throttled = Fault(TOO_MANY_REQUESTS_NAME, 400, TOO_MANY_REQUESTS_NAME, TOO_MANY_REQUESTS_NAME)
+    injector.inject("organizations.ListPoliciesForTarget", throttled, Mode.EVERY)
+    handler(sqs_batch(*_drain(org)))
+    assert injector.calls["organizations.ListPoliciesForTarget"] == 1  # one read, cached for the run
+    assert injector.attempts["organizations.ListPoliciesForTarget"] == attempts

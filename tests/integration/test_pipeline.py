@@ -429,6 +429,198 @@ def test_sweep_event_sample_parses_as_sweep() -> None:
     assert parse_lambda_event(load_event(SWEEP)).sweep_requested
 
 
+# --- overlapping runs: evaluations ordered by when they read IAM (issue 10, item 14) ---------------
+
+
+class Ticks:
+    """One clock shared by every run of a test, a second further at each reading: the order of the
+    reads is the order in which the runs took the time (thread-safe: one run may be in a thread)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            self.now += timedelta(seconds=1)
+            return self.now
+
+
+class PausingReader(IamReader):
+    """The real reader; before the sweep's listing named in ``before`` (``("User",)``, ...) is
+    requested, it runs that callback: another run, an IAM change, in the middle of the sweep."""
+
+    def __init__(self, before: dict[tuple[str, ...], Callable[[], object]]) -> None:
+        super().__init__(boto3.client("iam"), tag_key=TAG_KEY)
+        self._before = before
+
+    def filtered_pages(self, entity_filter: Any) -> Any:
+        hook = self._before.pop(tuple(entity_filter), None)
+        if hook is not None:
+            hook()
+        yield from super().filtered_pages(entity_filter)
+
+
+class PausingStore(DynamoStateStore):
+    """The real store; before the first save of ``principal`` it runs ``before``."""
+
+    def __init__(self, table: str, principal: str, before: Callable[[], object]) -> None:
+        super().__init__(table, client=boto3.client("dynamodb"))
+        self._principal = principal
+        self._before: Callable[[], object] | None = before
+
+    def save(self, state: StoredState, *, expected_revision: int | None) -> None:
+        if self._before is not None and state.principal == self._principal:
+            before, self._before = self._before, None
+            before()
+        super().save(state, expected_revision=expected_revision)
+
+
+def overlapping_sweep(
+    stack: Stack, ticks: Ticks, before: dict[tuple[str, ...], Callable[[], object]], store: Any = None
+) -> Watcher:
+    """A watcher whose first reader pauses as ``PausingReader`` says (a principal read again gets a
+    plain reader: nothing cached)."""
+    readers: list[IamReader] = [PausingReader(before)]
+    store = store or stack.store()
+    return Watcher(
+        reader_factory=lambda: readers.pop() if readers else IamReader(boto3.client("iam"), tag_key=TAG_KEY),
+        store=store,
+        outbox=Outbox(store, SnsPublisher(stack.topic_arn, client=boto3.client("sns"))),
+        profiles=ProfileRegistry.default(),
+        settings=WatchSettings(tag_key=TAG_KEY),
+        clock=ticks,
+    )
+
+
+def role_results(summary: Any) -> list[Outcome]:
+    return [r.outcome for r, c in zip(summary.results, summary.checks, strict=False) if c.arn == ROLE_ARN]
+
+
+def test_sweep_that_read_the_role_after_a_change_run_did_wins_when_it_saves_last(
+    stack: Stack, account: Account
+) -> None:
+    """A sweep begins (lists the managed policies), a change run reads the role and saves it
+    compliant, the role's policy is detached, and the sweep reads the role's page after that. The
+    sweep began first but read the role last: its LOST must not be dropped as older than the change
+    run's read (it was, when a run was dated by its start)."""
+    ticks = Ticks()
+    make_watcher(stack, clock=ticks).sweep()  # the baseline: both compliant
+    change_run = make_watcher(stack, clock=ticks)
+    earlier = change_of(fresh_event("iam-AttachRolePolicy"))
+
+    def change_run_then_detach() -> None:
+        assert change_run.handle_change(earlier).results[0].outcome is Outcome.SAVED
+        account.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+
+    sweep = overlapping_sweep(stack, ticks, {("User",): change_run_then_detach})
+    summary = sweep.sweep()
+    assert kinds(stack.alerts()) == [("LOST", ROLE_ARN)]
+    assert summary.retry_reasons == []
+    state = stack.store().get(ROLE_ARN, "veeam-ec2-restore")
+    assert state is not None
+    assert state.status is ComplianceStatus.NON_COMPLIANT
+
+
+def test_change_run_that_read_the_role_before_a_sweep_did_cannot_overwrite_it(
+    stack: Stack, account: Account
+) -> None:
+    """The issue's case: a sweep begins, a change run reads the role (compliant) and stalls before
+    its write, the policy is detached, the sweep reads the role's page and saves LOST; then the
+    change run writes its earlier read. It began after the sweep but read the role before the sweep
+    did: it must not overwrite the sweep's LOST with a false RESTORED (it did, when a run was dated
+    by its start). It reads the role again instead, and finds nothing new."""
+    ticks = Ticks()
+    make_watcher(stack, clock=ticks).sweep()
+    read, go = threading.Event(), threading.Event()
+
+    def stall() -> None:
+        read.set()
+        assert go.wait(timeout=60)
+
+    change_run = make_watcher(stack, clock=ticks, store=PausingStore(stack.table, ROLE_ARN, stall))
+    results: list[Any] = []
+    thread = threading.Thread(
+        target=lambda: results.append(
+            change_run.handle_change(change_of(fresh_event("iam-AttachRolePolicy")))
+        )
+    )
+
+    def change_run_reads_then_detach() -> None:
+        thread.start()
+        assert read.wait(timeout=60)  # the change run has read the role, compliant
+        account.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+
+    overlapping_sweep(stack, ticks, {("User",): change_run_reads_then_detach}).sweep()
+    assert kinds(stack.alerts()) == [("LOST", ROLE_ARN)]
+    go.set()
+    thread.join(timeout=60)
+    (summary,) = results
+    assert summary.retry_reasons == []
+    assert [(r.outcome, c.status) for r, c in zip(summary.results, summary.checks, strict=True)] == [
+        (Outcome.SAVED, ComplianceStatus.NON_COMPLIANT)  # read again: LOST, as the sweep saved it
+    ]
+    assert stack.alerts() == []  # no RESTORED
+    state = stack.store().get(ROLE_ARN, "veeam-ec2-restore")
+    assert state is not None
+    assert state.status is ComplianceStatus.NON_COMPLIANT
+
+
+def test_change_run_that_read_the_role_after_the_sweep_did_wins_when_the_sweep_saves_last(
+    stack: Stack, account: Account
+) -> None:
+    """The reverse: the sweep reads the role's page (compliant) and stalls before its write; the
+    policy is detached and a change run reads the role and saves LOST; the sweep's write comes
+    last, and is stale (the change run read later, and read everything after the sweep began)."""
+    ticks = Ticks()
+    make_watcher(stack, clock=ticks).sweep()
+    change_run = make_watcher(stack, clock=ticks)
+
+    def detach_then_change_run() -> None:
+        account.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+        change_run.handle_change(change_of(fresh_event("iam-DetachRolePolicy")))
+
+    sweep = overlapping_sweep(
+        stack, ticks, {}, store=PausingStore(stack.table, ROLE_ARN, detach_then_change_run)
+    )
+    summary = sweep.sweep()
+    assert role_results(summary) == [Outcome.STALE]
+    assert kinds(stack.alerts()) == [("LOST", ROLE_ARN)]
+
+
+def test_sweep_page_read_after_a_policy_change_cannot_undo_it_with_the_policies_it_listed_before(
+    stack: Stack, account: Account
+) -> None:
+    """Why a sweep's page is not dated by its own read alone: the sweep lists the managed policies
+    first; then the restore policy gets a new default version without ec2:RunInstances and its
+    change run saves LOST for the role and the user; then the sweep reads their pages, evaluates
+    them with the policy version it listed before the change, and finds them compliant. Dated by the
+    page read alone, that evaluation would look newer and alert a false RESTORED that only the next
+    sweep repairs. The principals are read again instead: nothing new, no alert.
+
+    A policy's default version is the one that applies:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-versioning.html
+    """
+    ticks = Ticks()
+    make_watcher(stack, clock=ticks).sweep()
+    change_run = make_watcher(stack, clock=ticks)
+    without_run_instances = [a for a in account.actions if a != "ec2:RunInstances"]
+
+    def new_policy_version_and_its_change_run() -> None:
+        account.iam.create_policy_version(
+            PolicyArn=POLICY_ARN, PolicyDocument=policy_document(without_run_instances), SetAsDefault=True
+        )
+        change_run.handle_change(change_of(fresh_event("iam-CreatePolicyVersion")))
+
+    assert sorted(kinds(stack.alerts())) == []
+    sweep = overlapping_sweep(stack, ticks, {("Group",): new_policy_version_and_its_change_run})
+    summary = sweep.sweep()
+    assert sorted(kinds(stack.alerts())) == [("LOST", ROLE_ARN), ("LOST", USER_ARN)]
+    assert summary.retry_reasons == []
+    assert summary.count(ComplianceStatus.NON_COMPLIANT) == 2
+    assert summary.count(ComplianceStatus.COMPLIANT) == 0
+
+
 # --- a custom watch tag key (template parameter WatchTagKey) -----------------------------------------
 
 

@@ -25,6 +25,7 @@ from restorewatch.state import (
     StateConflictError,
     SweepHeartbeat,
 )
+from restorewatch.state.store import item_from_state
 from restorewatch.watch.diff import Gone, GoneReason
 from support.template import state_table_kwargs
 from unit.alerts.builders import PROFILE, ROLE_ARN, T0, check, detach_event, lost, stored, unreadable
@@ -130,13 +131,27 @@ def test_store_save_then_get_round_trips_every_field(aws: Aws) -> None:
         created_at=T0,
         lease_until=T0 + timedelta(seconds=60),
     )
-    state = replace(stored(lost("s3:GetObject"), last_alert=AlertKind.LOST), pending_alert=pending)
+    state = replace(
+        stored(lost("s3:GetObject"), last_alert=AlertKind.LOST), pending_alert=pending, scps_evaluated=True
+    )
     store.save(state, expected_revision=None)
     assert store.get(ROLE_ARN, PROFILE) == state
     assert store.get(ROLE_ARN, "other-profile") is None
     assert store.states_for(ROLE_ARN) == [state]
     assert list(store.scan_states()) == [state]
     assert list(store.with_pending()) == [state]
+
+
+def test_store_reads_items_written_before_the_scps_mark(aws: Aws) -> None:
+    """Items saved before ``scps_evaluated`` existed lack the attribute: they read as "not known to
+    have been evaluated", and a state saved with the mark down writes no attribute at all."""
+    item = item_from_state(replace(stored(check()), scps_evaluated=True))
+    del item["scps_evaluated"]
+    aws.dynamodb.put_item(TableName=TABLE, Item=item)
+    state = aws.store().get(ROLE_ARN, PROFILE)
+    assert state is not None
+    assert not state.scps_evaluated
+    assert "scps_evaluated" not in item_from_state(state)
 
 
 def test_store_first_sight_twice_second_conflicts(aws: Aws) -> None:
@@ -392,6 +407,28 @@ def test_outbox_older_evaluation_arriving_late_is_stale(aws: Aws) -> None:
     assert state is not None
     assert state.revision == 1
     assert kinds(aws.messages()) == ["LOST"]  # no false RESTORED from the older read
+
+
+def test_outbox_overlapping_evaluations_write_nothing_and_say_so(aws: Aws) -> None:
+    """A sweep's page read at +10 with the policies it listed at 0, against a change run that read
+    everything at +5: each saw something the other did not, so neither replaces the other
+    (``Outcome.OVERLAPPED``: the watcher reads the principal again). An evaluation read at +11
+    replaces the sweep's; one read at -1 is stale."""
+    box = outbox(aws, Clock())
+    sweep = box.record(
+        lost("s3:GetObject"), observed_at=T0 + timedelta(seconds=10), read_from=T0, trigger=None
+    )
+    assert sweep.outcome is Outcome.ALERTED
+    change_run = box.record(check(), observed_at=T0 + timedelta(seconds=5), trigger=detach_event())
+    assert change_run.outcome is Outcome.OVERLAPPED
+    assert box.record(check(), observed_at=T0 - timedelta(seconds=1), trigger=None).outcome is Outcome.STALE
+    state = aws.store().get(ROLE_ARN, PROFILE)
+    assert state is not None
+    assert (state.revision, state.observed_at, state.read_from) == (1, T0 + timedelta(seconds=10), T0)
+    assert kinds(aws.messages()) == ["LOST"]
+    again = box.record(check(), observed_at=T0 + timedelta(seconds=11), trigger=detach_event())
+    assert again.outcome is Outcome.ALERTED
+    assert kinds(aws.messages()) == ["RESTORED"]
 
 
 class FailingPublisher:

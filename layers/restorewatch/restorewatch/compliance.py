@@ -7,7 +7,7 @@ form is a stable contract (see docs/interfaces.md).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from restorewatch.engine import check_actions
@@ -26,11 +26,13 @@ __all__ = [
     "ComplianceStatus",
     "PrincipalCheck",
     "ScpCoverage",
+    "ScpFailure",
     "ScpStatus",
     "check_principal",
     "is_service_linked_role",
     "overall_status",
     "unknown_check",
+    "without_scps",
 ]
 
 
@@ -49,12 +51,34 @@ class ScpStatus(enum.Enum):
     NOT_APPLICABLE = "not_applicable"  # SCPs do not apply (management account, service-linked role)
 
 
+class ScpFailure(enum.Enum):
+    """Why SCPs were not evaluated when something was tried and failed."""
+
+    TRANSIENT = "transient"  # throttling, 5xx, network: a retry may read them
+    PERMANENT = "permanent"  # AccessDenied and the like: the watcher may never have had access
+    UNPARSABLE = "unparsable"  # they were read, and one could not be evaluated
+
+
 @dataclass(frozen=True, slots=True)
 class ScpCoverage:
-    """What the check knows about SCPs, for the alert: ``detail`` says which or why not."""
+    """What the check knows about SCPs, for the alert: ``detail`` says which or why not.
+
+    ``failure`` and ``error`` (the failed call, or the SCP that could not be parsed) are set when
+    SCPs are ``not_evaluated`` because something failed; without them nothing was tried (no
+    Organizations access was configured).
+    """
 
     status: ScpStatus
     detail: str
+    failure: ScpFailure | None = None
+    error: str | None = None
+
+    @property
+    def unknown_at_first_sight(self) -> bool:
+        """Not even a first check may leave SCPs out: a retry may read them, or an SCP that
+        applies could not be evaluated. (A permanent failure at first sight is the documented
+        "SCPs not evaluated" mode of a watcher that cannot read Organizations.)"""
+        return self.failure in (ScpFailure.TRANSIENT, ScpFailure.UNPARSABLE)
 
     def as_dict(self) -> dict[str, str]:
         return {"status": self.status.value, "detail": self.detail}
@@ -173,6 +197,22 @@ def check_principal(
         scps=coverage,
         account_name=account_name,
     )
+
+
+def without_scps(check: PrincipalCheck, error: str) -> PrincipalCheck:
+    """``check`` (made without SCPs) fail-closed: what the layers that were read deny stays
+    ``denied`` (an SCP can only take more away:
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html),
+    every other action is ``unknown`` (an SCP may deny it), and ``error`` says what failed. Such a
+    check is never compliant."""
+    actions = tuple(
+        action
+        if action.status is RequirementStatus.DENIED
+        else ActionCheck(action=action.action, status=RequirementStatus.UNKNOWN)
+        for action in check.actions
+    )
+    status = overall_status(action.status for action in actions) if actions else ComplianceStatus.UNKNOWN
+    return replace(check, status=status, actions=actions, error=error)
 
 
 def _parse_arn(arn: str) -> tuple[str, str, PrincipalKind | None]:

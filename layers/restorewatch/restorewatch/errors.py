@@ -37,6 +37,20 @@ class SnapshotError(InputError):
     pass
 
 
+# Codes a retry cannot fix: the watcher lacks permission, or the thing is gone. Every other failure
+# (throttling, 5xx, a network error, a race such as a policy deleted while it was listed) may pass.
+PERMANENT_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AccessDeniedForDependencyException",  # Organizations: a permission of a service it needs
+        "UnauthorizedOperation",
+        "NoSuchEntity",
+        "InvalidClientTokenId",
+    }
+)
+
+
 class ReadError(RestoreWatchError):
     """An AWS read failed after retries (throttling, AccessDenied, 5xx, network)."""
 
@@ -47,3 +61,8 @@ class ReadError(RestoreWatchError):
         self.target = target
         self.code = code
         self.message = message
+
+    @property
+    def transient(self) -> bool:
+        """Whether a retry may succeed (anything but a missing permission or a missing entity)."""
+        return self.code not in PERMANENT_CODES

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from restorewatch.alerts import build_email
+from restorewatch.compliance import ScpCoverage, ScpFailure, ScpStatus
 from restorewatch.state.model import AlertKind
 from restorewatch.watch.diff import Gone, GoneReason, Transition, transitions
 from unit.alerts.builders import (
@@ -128,3 +129,30 @@ def test_email_lost_groups_lost_actions_by_service_and_says_who() -> None:
     assert "203.0.113.7" in text
     assert "RestoreWatch will tell you when it is restored." in text
     assert ALERT_ID in text
+
+
+@pytest.mark.parametrize(
+    ("failure", "code", "fix"),
+    [
+        (ScpFailure.TRANSIENT, "TooManyRequestsException", "retries by itself"),
+        (ScpFailure.PERMANENT, "AccessDeniedException", "organizations:DescribeOrganization"),
+    ],
+)
+def test_email_unknown_because_scps_are_unreadable_names_the_call_and_the_fix(
+    failure: ScpFailure, code: str, fix: str
+) -> None:
+    """A role LOST by an SCP, then Organizations unreadable: the UNKNOWN mail names the failed call
+    and its error, says that SCPs were not evaluated, and tells what to do about Organizations
+    (not IAM)."""
+    error = f"organizations ListPoliciesForTarget on r-abcd failed: {code}: Rate exceeded"
+    coverage = ScpCoverage(
+        ScpStatus.NOT_EVALUATED, f"Organizations could not be read: {error}", failure, error
+    )
+    previous = replace(stored(lost("ec2:RunInstances"), last_alert=AlertKind.LOST), scps_evaluated=True)
+    transition = _t(transitions(previous, replace(check(), scps=coverage), alert_on_degraded=True))
+    assert transition.kind is AlertKind.UNKNOWN
+    text = build_email(transition, alert_id=ALERT_ID, trigger=None, observed_at=T0)
+    assert f"The check failed: {error}" in text
+    assert "SCPs:      NOT EVALUATED" in text
+    assert fix in text
+    assert "iam:GetAccountAuthorizationDetails" not in text

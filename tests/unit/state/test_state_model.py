@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from restorewatch.state import AlertKind, LastAlert, PendingAlert, Presence, alert_id_for
+from restorewatch.state import AlertKind, LastAlert, Observation, Order, PendingAlert, Presence, alert_id_for
 from restorewatch.state.model import format_time, parse_time
 from restorewatch.state.store import item_from_state, state_from_item
 from unit.alerts.builders import PROFILE, ROLE_ARN, T0, check, lost, stored, unreadable
@@ -65,6 +65,45 @@ def test_item_round_trip_every_shape() -> None:
             last_alert=LastAlert("rw-y", AlertKind.DELETED, T0, delivered_at=T0, message_id="m"),
             kind=None,
         ),
+        replace(stored(check()), scps_evaluated=True, read_from=T0 - timedelta(minutes=3)),
     ]
     for state in shapes:
         assert state_from_item(item_from_state(state)) == state
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def test_observation_of_a_change_run_orders_by_its_read() -> None:
+    """A change run reads everything about its principals after ``observed_at``: one time."""
+    assert Observation(at(2)).order(Observation(at(1))) is Order.NEWER
+    assert Observation(at(1)).order(Observation(at(2))) is Order.OLDER
+    assert Observation(at(1)).order(Observation(at(1))) is Order.NEWER  # a retry of the same read
+
+
+def test_observation_of_a_sweep_page_against_a_change_run() -> None:
+    """A sweep that listed the policies at 0 and read the page at 5, against a change run that read
+    at 3: each saw something the other did not (the change run: a policy changed between 0 and 3;
+    the sweep: the principal changed between 3 and 5). Against a change run at -1 the sweep saw all
+    it saw; against one at 6, nothing the sweep saw is missing."""
+    page = Observation(at(5), read_from=at(0))
+    assert page.since == at(0)
+    assert page.order(Observation(at(3))) is Order.OVERLAPPING
+    assert Observation(at(3)).order(page) is Order.OVERLAPPING
+    assert page.order(Observation(at(-1))) is Order.NEWER
+    assert Observation(at(-1)).order(page) is Order.OLDER
+    assert Observation(at(6)).order(page) is Order.NEWER
+    assert page.order(Observation(at(6))) is Order.OLDER
+
+
+def test_observation_of_two_sweeps() -> None:
+    """A later page of the same sweep is newer; a sweep begun later that read the page earlier
+    overlaps."""
+    assert Observation(at(5), at(0)).order(Observation(at(2), at(0))) is Order.NEWER
+    assert Observation(at(5), at(0)).order(Observation(at(4), at(1))) is Order.OVERLAPPING
+
+
+def test_stored_state_observation_defaults_read_from_to_observed_at() -> None:
+    assert stored(check()).observation == Observation(T0)
+    assert stored(check()).observation.since == T0

@@ -10,7 +10,7 @@ import json
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from restorewatch.compliance import ScpStatus
+from restorewatch.compliance import ScpFailure, ScpStatus
 from restorewatch.engine.model import LayerKind, RequirementStatus
 from restorewatch.profiles.model import DEFAULT_TAG_KEY
 from restorewatch.state.model import AlertKind, format_time
@@ -187,6 +187,8 @@ def _fix(t: Transition, tag_key: str) -> list[str]:
     who = principal_label(t)
     if t.kind is AlertKind.RESTORED:
         return ["Nothing to do."]
+    if t.kind is AlertKind.UNKNOWN and t.scps is not None and t.scps.failure is not None:
+        return _fix_scps(t.scps.failure)
     if t.kind is AlertKind.UNKNOWN:
         return [
             "Nothing is known to be wrong, but nothing could be checked either: check the restore",
@@ -257,6 +259,23 @@ def _fix_permissions(t: Transition) -> list[str]:
     while lines and not lines[-1]:
         lines.pop()
     return lines
+
+
+def _fix_scps(failure: ScpFailure) -> list[str]:
+    lines = [
+        "The service control policies of AWS Organizations could not be evaluated, and an SCP may",
+        "deny what the identity policies allow: check the restore permissions by hand until",
+        "RestoreWatch can evaluate them again (it tells you then, LOST or RESTORED).",
+    ]
+    if failure is ScpFailure.TRANSIENT:
+        return [*lines, "Organizations was throttled or failed: RestoreWatch retries by itself."]
+    if failure is ScpFailure.PERMANENT:
+        return [
+            *lines,
+            "Give the watcher's role back its Organizations read access (organizations:DescribeOrganization,",
+            "ListRoots, ListParents, ListPoliciesForTarget, DescribePolicy, as template.yaml grants them).",
+        ]
+    return [*lines, "Fix the SCP the error names."]
 
 
 def _next(t: Transition) -> str:

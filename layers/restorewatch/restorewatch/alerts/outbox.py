@@ -6,7 +6,9 @@ Order, for one (principal, profile):
    alert, publish it before anything else (waiting if its writer's lease is still live).
 2. **Save state and alert together.** Diff the fresh check against the stored state; write the new
    state *and*, if there is a transition, the rendered alert as ``pending_alert`` in ONE
-   conditional write (revision unchanged, nothing pending, not older than the stored observation).
+   conditional write (revision unchanged, nothing pending, not older than the stored observation:
+   ``state.model.Observation``; when two overlapping runs each read something the other did not,
+   nothing is written and the caller reads the principal again).
    Losing the condition means another run saved first: re-read and diff again, so a duplicate or
    concurrent delivery finds nothing new to alert.
 3. **Publish**, then **clear** the pending alert (conditional on its id).
@@ -37,9 +39,17 @@ from typing import TYPE_CHECKING
 
 from restorewatch.errors import RestoreWatchError
 from restorewatch.profiles.model import DEFAULT_TAG_KEY
-from restorewatch.state.model import LastAlert, PendingAlert, Presence, StoredState, alert_id_for
+from restorewatch.state.model import (
+    LastAlert,
+    Observation,
+    Order,
+    PendingAlert,
+    Presence,
+    StoredState,
+    alert_id_for,
+)
 from restorewatch.state.store import StateConflictError, StateStoreError
-from restorewatch.watch.diff import Gone, Transition, transitions
+from restorewatch.watch.diff import Gone, Transition, fail_closed, scps_evaluated, transitions
 
 from .digest import AlertBatch, render_digest
 from .render import render_alert
@@ -73,6 +83,9 @@ class Outcome(enum.Enum):
     STALE = "stale"  # a newer evaluation is already stored: nothing written
     IGNORED = "ignored"  # gone, but it was never watched (or already gone): nothing written
     DEFERRED = "deferred"  # saved a transition; its pending alert waits in an AlertBatch (digest mode)
+    # nothing written: the stored evaluation and this one each saw something the other did not
+    # (overlapping runs); the caller reads the principal again and records that
+    OVERLAPPED = "overlapped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +96,8 @@ class RecordResult:
     revision: int | None = None
     flushed: tuple[str, ...] = ()  # earlier pending alerts this run published first
     pending: PendingAlert | None = None  # the alert held back (DEFERRED)
+    # the check as saved: fail-closed (``watch.diff.fail_closed``) when it knew less than the state
+    check: PrincipalCheck | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +139,12 @@ class Outbox:
         observed_at: datetime,
         trigger: CloudTrailChange | None,
         batch: AlertBatch | None = None,
+        read_from: datetime | None = None,
     ) -> RecordResult:
         """Save ``current`` and alert its transition exactly once.
 
-        ``observed_at`` is when the IAM read behind ``current`` began (see ``state.store``);
+        ``observed_at`` is when the IAM read of the principal behind ``current`` began, ``read_from``
+        (``None``: the same) when the earliest read behind it began (``state.model.Observation``);
         ``trigger`` is the CloudTrail change that caused the check, ``None`` for a sweep.
         Raises ``StateStoreError``, ``PublishError`` or ``AlertInFlightError``: all retryable, and
         a retry never alerts the same transition twice.
@@ -137,6 +154,7 @@ class Outbox:
         ordinary pending alert, so a crash loses nothing (the next run or sweep publishes it alone).
         """
         principal, profile = (current.arn, current.profile)
+        seen = Observation(observed_at, read_from if read_from != observed_at else None)
         flushed: list[str] = []
         for _ in range(self.settings.max_attempts):
             previous = self.store.get(principal, profile)
@@ -147,13 +165,19 @@ class Outbox:
                 if delivered is not None:
                     flushed.append(delivered)
                 continue
-            if previous is not None and previous.observed_at > observed_at:
-                logger.info("stale evaluation of %s / %s ignored", principal, profile)
-                return RecordResult(Outcome.STALE, flushed=tuple(flushed))
             if isinstance(current, Gone) and (previous is None or not previous.watched):
                 return RecordResult(Outcome.IGNORED, flushed=tuple(flushed))
-            transition = transitions(previous, current, alert_on_degraded=self.settings.alert_on_degraded)
-            state = self._next_state(previous, current, transition, observed_at, trigger)
+            order = seen.order(previous.observation) if previous is not None else Order.NEWER
+            if order is not Order.NEWER:
+                outcome = Outcome.STALE if order is Order.OLDER else Outcome.OVERLAPPED
+                logger.info("%s evaluation of %s / %s not saved", outcome.value, principal, profile)
+                unsaved = None if isinstance(current, Gone) else fail_closed(previous, current)
+                return RecordResult(outcome, flushed=tuple(flushed), check=unsaved)
+            # diffed and saved alike: a check that knew less than the stored state is fail-closed
+            settled = current if isinstance(current, Gone) else fail_closed(previous, current)
+            transition = transitions(previous, settled, alert_on_degraded=self.settings.alert_on_degraded)
+            state = self._next_state(previous, settled, transition, seen, trigger)
+            check = None if isinstance(settled, Gone) else settled
             try:
                 self.store.save(state, expected_revision=previous.revision if previous else None)
             except StateConflictError:
@@ -161,7 +185,9 @@ class Outbox:
                     logger.info("concurrent write on %s / %s: re-reading", principal, profile)
                     continue
             if state.pending_alert is None:
-                return RecordResult(Outcome.SAVED, revision=state.revision, flushed=tuple(flushed))
+                return RecordResult(
+                    Outcome.SAVED, revision=state.revision, flushed=tuple(flushed), check=check
+                )
             logger.info("transition %s of %s / %s", state.pending_alert.kind.value, principal, profile)
             result = RecordResult(
                 Outcome.ALERTED,
@@ -169,6 +195,7 @@ class Outbox:
                 alert_id=state.pending_alert.alert_id,
                 revision=state.revision,
                 flushed=tuple(flushed),
+                check=check,
             )
             if batch is not None:
                 batch.add(state, state.pending_alert)
@@ -257,10 +284,11 @@ class Outbox:
         previous: StoredState | None,
         current: PrincipalCheck | Gone,
         transition: Transition | None,
-        observed_at: datetime,
+        seen: Observation,
         trigger: CloudTrailChange | None,
     ) -> StoredState:
         now = self._clock()
+        observed_at = seen.observed_at
         revision = previous.revision + 1 if previous is not None else 1
         last_alert = previous.last_alert if previous is not None else None
         pending = None
@@ -290,6 +318,7 @@ class Outbox:
                 previous,
                 revision=revision,
                 observed_at=observed_at,
+                read_from=seen.read_from,
                 presence=current.presence,
                 last_alert=last_alert,
                 pending_alert=pending,
@@ -310,6 +339,8 @@ class Outbox:
             last_alert=last_alert,
             pending_alert=pending,
             updated_at=now,
+            scps_evaluated=scps_evaluated(previous, current),
+            read_from=seen.read_from,
         )
 
     def _landed(self, state: StoredState) -> bool:

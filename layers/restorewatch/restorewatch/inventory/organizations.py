@@ -10,8 +10,10 @@ Workloads ...)") so that explanations say which SCP at which OU took an action a
 everything for the life of the object: build one per run (the watcher's ``scps_factory``).
 
 When Organizations cannot be read (AccessDenied in a member account, throttled beyond retries) the
-result says ``not_evaluated`` and carries no levels: the alert then says SCPs were not evaluated,
-never that they allow. The management account is not affected by SCPs
+result says ``not_evaluated``, carries no levels, and says why (``ScpFailure``: transient, permanent,
+or an SCP that could not be parsed) and which call failed: the alert then says SCPs were not
+evaluated, never that they allow, and the watcher decides (``watch.diff.fail_closed``) whether the
+check must be fail-closed ``unknown``. The management account is not affected by SCPs
 (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html), and an
 organization whose root does not have the SCP policy type enabled applies none: both are
 ``not_applicable``.
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
-from restorewatch.compliance import ScpCoverage, ScpStatus
+from restorewatch.compliance import ScpCoverage, ScpFailure, ScpStatus
 from restorewatch.engine import parse_scps
 from restorewatch.errors import InputError, ReadError
 
@@ -282,13 +284,19 @@ class OrganizationsScpSource:
                     None, ScpCoverage(ScpStatus.NOT_APPLICABLE, "the account is not in an AWS organization")
                 )
             logger.warning("SCPs of %s not evaluated: %s", account, failure)
-            return AccountScps(
-                None, ScpCoverage(ScpStatus.NOT_EVALUATED, f"Organizations could not be read: {failure}")
+            kind = ScpFailure.TRANSIENT if failure.transient else ScpFailure.PERMANENT
+            coverage = ScpCoverage(
+                ScpStatus.NOT_EVALUATED,
+                f"Organizations could not be read: {failure}",
+                kind,
+                f"organizations {failure}",
             )
+            return AccountScps(None, coverage)
         except InputError as failure:  # a malformed SCP document
-            return AccountScps(
-                None, ScpCoverage(ScpStatus.NOT_EVALUATED, f"an SCP could not be parsed: {failure}")
-            )
+            logger.warning("SCPs of %s not evaluated: %s", account, failure)
+            problem = f"an SCP could not be parsed: {failure}"
+            coverage = ScpCoverage(ScpStatus.NOT_EVALUATED, problem, ScpFailure.UNPARSABLE, problem)
+            return AccountScps(None, coverage)
         detail = f"{len(named)} levels, root to account ({where})"
         return AccountScps(levels, ScpCoverage(ScpStatus.EVALUATED, detail), tuple(named))
 

@@ -75,14 +75,58 @@ class LastAlert:
     message_id: str | None = None  # SNS MessageId of that publish
 
 
+class Order(enum.Enum):
+    NEWER = "newer"  # it saw everything the other saw: it may replace it
+    OLDER = "older"  # the other saw everything it saw, and more: it is stale
+    OVERLAPPING = "overlapping"  # each saw something the other did not: read again
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """When the IAM data behind one evaluation was read.
+
+    ``observed_at``: the read of the principal itself began (its policies, groups, tags, boundary).
+    ``read_from`` (``None``: the same): the earliest read behind the evaluation began. A sweep lists
+    every managed policy and group first and then the principals page by page, so a principal on a
+    late page has ``observed_at`` minutes after ``read_from``; a change run reads everything about
+    its principals after ``observed_at``.
+
+    Ordering evaluations by ``observed_at`` alone would let a sweep's late page, evaluated with the
+    managed policies it listed at its start, overwrite a change run that read a policy changed in
+    between (a false RESTORED that only the next sweep repairs). Ordering by ``read_from`` alone
+    lets a change run that read the principal before a sweep's page did overwrite that later read.
+    So one evaluation replaces another only when it is newer on both counts; when each is newer on
+    one (overlapping runs), neither may be trusted over the other and the principal is read again.
+    """
+
+    observed_at: datetime
+    read_from: datetime | None = None
+
+    @property
+    def since(self) -> datetime:
+        return self.read_from or self.observed_at
+
+    def order(self, stored: Observation) -> Order:
+        """How this evaluation compares with the ``stored`` one."""
+        if self.since >= stored.since and self.observed_at >= stored.observed_at:
+            return Order.NEWER
+        if stored.since >= self.since and stored.observed_at >= self.observed_at:
+            return Order.OLDER
+        return Order.OVERLAPPING
+
+
 @dataclass(frozen=True, slots=True)
 class StoredState:
     """The last evaluation saved for one (principal, profile).
 
     ``revision`` increases by one with every saved evaluation and is the optimistic-concurrency
-    token. ``observed_at`` is when the IAM read behind the evaluation began (see ``store.py`` for
-    why that and not the CloudTrail eventTime). ``last_alert`` is the most recent transition, set in
-    the same write as its pending alert: the diff uses it to know whether a problem is still open.
+    token. ``observed_at`` is when the read of the principal itself began (a sweep's page, a change
+    run's read of the principal); ``read_from`` (``None``: the same) when the earliest read behind
+    the evaluation began, such as a sweep's listing of the managed policies, so the evaluation
+    reflects every IAM change made before ``read_from`` and every change to the principal itself
+    made before ``observed_at`` (see ``Observation``, and ``store.py`` for why read times and not the
+    CloudTrail eventTime). ``last_alert`` is the most recent transition, set in the same write as
+    its pending alert: the diff uses it to know whether a problem is still open.
     """
 
     principal: str
@@ -99,10 +143,18 @@ class StoredState:
     last_alert: LastAlert | None = None
     pending_alert: PendingAlert | None = None
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # the high-water mark of what was known: SCPs were evaluated for this principal, and no definite
+    # answer (SCPs do not apply) has come since. A check that cannot read them then is fail-closed.
+    scps_evaluated: bool = False
+    read_from: datetime | None = None
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.principal, self.profile)
+
+    @property
+    def observation(self) -> Observation:
+        return Observation(self.observed_at, self.read_from)
 
     @property
     def watched(self) -> bool:

@@ -7,12 +7,15 @@ Exactly-once transitions rest on three conditions, checked by DynamoDB in the wr
   revision exactly one wins; the loser re-reads and diffs again against the winner's state, so a
   duplicate delivery finds "nothing changed" instead of alerting twice.
 * **No stale overwrite.** ``save`` also requires ``observed_at <= new observed_at``. ``observed_at``
-  is the time the IAM read behind the evaluation *began*, not the CloudTrail ``eventTime`` of the
+  is the time the IAM read of the principal *began* (and ``read_from`` the time the earliest read
+  behind the evaluation began: ``state.model.Observation``), not the CloudTrail ``eventTime`` of the
   event that triggered it: the watcher always re-reads live IAM state, so an old event processed late
   yields a fresh evaluation, and its eventTime would understate how new it is. Worse, with eventTime
   two overlapping runs can let an evaluation read earlier overwrite one read later (a spurious
-  RESTORED followed by LOST). Read start time orders evaluations by what they actually saw; every
-  later change has its own event (or the sweep), so refusing a stale evaluation loses nothing.
+  RESTORED followed by LOST). Read times order evaluations by what they actually saw; the outbox
+  replaces a state only with an evaluation newer on both times, refuses an older one (every later
+  change has its own event, or the sweep, so that loses nothing) and has the principal read again
+  when two overlapping runs each saw something the other did not.
 * **One alert in flight.** ``save`` refuses to write while a ``pending_alert`` exists: the pending
   alert must be delivered first, which keeps alerts for one key in transition order.
 
@@ -386,6 +389,10 @@ def item_from_state(state: StoredState) -> Item:
         item["account"] = {"S": state.account}
     if state.error is not None:
         item["error"] = {"S": state.error}
+    if state.scps_evaluated:
+        item["scps_evaluated"] = {"BOOL": True}
+    if state.read_from is not None:
+        item["read_from"] = {"S": format_time(state.read_from)}
     if state.last_alert is not None:
         last = state.last_alert
         item["last_alert_id"] = {"S": last.alert_id}
@@ -431,6 +438,8 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
         last_alert=last_alert,
         pending_alert=None if pending is None else _pending_from_map(pending["M"]),
         updated_at=parse_time(item["updated_at"]["S"]),
+        scps_evaluated=bool(item.get("scps_evaluated", {}).get("BOOL", False)),  # absent: items before it
+        read_from=parse_time(read_from) if (read_from := text("read_from")) else None,
     )
 
 

@@ -7,7 +7,7 @@ Rules, per action (``before`` = stored status, or ``None`` at first sight):
   ``unknown`` and is now ``denied`` also counts: the last word its admin heard was "could not
   check", so a known loss is news.
 * ``UNKNOWN``: an action became ``unknown``, or the whole check could not be made (``error``). A
-  check that stays unknown does not alert again.
+  check that stays unknown (or keeps failing) does not alert again.
 * ``DEGRADED`` (only with ``alert_on_degraded``): an action became ``partial`` from ``allowed``,
   ``unknown`` or first sight. ``denied`` -> ``partial`` is an improvement and not alerted on its own.
 * ``RESTORED``: a problem alert is open (the last alert was LOST, DEGRADED or UNKNOWN) and no
@@ -19,6 +19,11 @@ One evaluation gives at most one transition. When several rules fire, the most u
 (LOST, then UNKNOWN, then DEGRADED) and ``changes`` lists every action whose status changed, so
 the alert still shows the whole picture. A stored tombstone (unwatched or deleted) counts as first
 sight: a principal tagged again is judged afresh.
+
+Before any of this, ``fail_closed`` holds the information level: a check made with less than the
+stored state had (SCPs were evaluated, now they could not be), or with SCPs unreadable for a reason
+a retry may fix, is fail-closed (``compliance.without_scps``): never compliant, so it can never
+close a problem with RESTORED on what it did not see.
 """
 
 from __future__ import annotations
@@ -27,14 +32,22 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from restorewatch.compliance import ComplianceStatus, PrincipalCheck, ScpCoverage
+from restorewatch.compliance import ComplianceStatus, PrincipalCheck, ScpCoverage, ScpStatus, without_scps
 from restorewatch.engine.model import PrincipalKind, Reason, RequirementStatus
 from restorewatch.state.model import AlertKind, Presence, StoredState
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["ActionChange", "Gone", "GoneReason", "Transition", "transitions"]
+__all__ = [
+    "ActionChange",
+    "Gone",
+    "GoneReason",
+    "Transition",
+    "fail_closed",
+    "scps_evaluated",
+    "transitions",
+]
 
 _PROBLEM_ALERTS = frozenset({AlertKind.LOST, AlertKind.DEGRADED, AlertKind.UNKNOWN})
 
@@ -95,12 +108,45 @@ class Transition:
         return counts
 
 
+def fail_closed(previous: StoredState | None, current: PrincipalCheck) -> PrincipalCheck:
+    """``current`` as it may be saved and diffed: fail-closed when SCPs were not evaluated and
+
+    * the stored state had them evaluated (``scps_evaluated``), whatever the failure, even when
+      nothing was tried (Organizations access switched off): less information than was known;
+    * or a retry may read them (throttling, 5xx, network), or one was read and could not be parsed,
+      even at first sight: whether an SCP denies is simply not known.
+
+    A watcher that never could read Organizations (AccessDenied from the start, or no access
+    configured) keeps the identity-only answer at first sight, said as "SCPs not evaluated".
+    """
+    coverage = current.scps
+    if coverage is None or coverage.status is not ScpStatus.NOT_EVALUATED or current.error is not None:
+        return current
+    known_before = previous is not None and previous.scps_evaluated
+    if not (known_before or coverage.unknown_at_first_sight):
+        return current
+    error = coverage.error or f"SCPs were evaluated before and are not now: {coverage.detail}"
+    return without_scps(current, error)
+
+
+def scps_evaluated(previous: StoredState | None, current: PrincipalCheck) -> bool:
+    """The high-water mark to save: raised by an evaluation, lowered only by a definite answer that
+    SCPs do not apply (``not_applicable``); a check that could not evaluate them keeps it."""
+    coverage = current.scps
+    if coverage is None or coverage.status is ScpStatus.NOT_EVALUATED:
+        return previous is not None and previous.scps_evaluated
+    return coverage.status is ScpStatus.EVALUATED
+
+
 def transitions(
     previous: StoredState | None, current: PrincipalCheck | Gone, *, alert_on_degraded: bool
 ) -> Transition | None:
-    """The transition from ``previous`` to ``current``, or ``None`` when nothing is worth alerting."""
+    """The transition from ``previous`` to ``current``, or ``None`` when nothing is worth alerting.
+
+    ``current`` is diffed as ``fail_closed`` leaves it (the outbox saves that same check)."""
     if isinstance(current, Gone):
         return _gone(previous, current)
+    current = fail_closed(previous, current)
     known = previous if previous is not None and previous.watched else None
     before = dict(known.actions) if known is not None else {}
     changes = tuple(
@@ -139,7 +185,8 @@ def _kind(
     became = {change.after for change in changes}
     if RequirementStatus.DENIED in became:
         return AlertKind.LOST
-    was_unknown = known is not None and known.status is ComplianceStatus.UNKNOWN
+    # a stored error: the last check already failed (and said so), even if a denial outranked it
+    was_unknown = known is not None and (known.status is ComplianceStatus.UNKNOWN or known.error is not None)
     # a check that stays unknown (whatever else became unknown meanwhile) does not alert again
     if not was_unknown and (RequirementStatus.UNKNOWN in became or current.error is not None):
         return AlertKind.UNKNOWN

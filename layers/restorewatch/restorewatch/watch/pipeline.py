@@ -17,22 +17,24 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from restorewatch.alerts import AlertBatch
+from restorewatch.alerts import AlertBatch, Outcome
 from restorewatch.compliance import (
     SCPS_NOT_CONFIGURED,
     ComplianceStatus,
     PrincipalCheck,
+    ScpFailure,
     check_principal,
     unknown_check,
 )
 from restorewatch.engine import AccountSnapshot
 from restorewatch.errors import InputError, ReadError, RestoreWatchError
 from restorewatch.profiles import profile_names_from_tag, tag_value
-from restorewatch.state import SweepHeartbeat
+from restorewatch.state import Observation, SweepHeartbeat
 from restorewatch.watch.diff import Gone, GoneReason
 from restorewatch.watch.org_events import OrgScope, is_org_change, plan_org_change
 from restorewatch.watch.run import OrgView, RunSummary, ScpSource, WatchSettings, is_transient
@@ -43,7 +45,7 @@ from restorewatch.watch.watched import ACCOUNT_ACCESS_PROFILE, WatchedIndex, acc
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from restorewatch.alerts import Outbox
+    from restorewatch.alerts import Outbox, RecordResult
     from restorewatch.compliance import ScpCoverage
     from restorewatch.engine import ScpLevels
     from restorewatch.inventory import IamReader
@@ -55,6 +57,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# how often one run reads a principal again after overlapping runs, before it retries instead
+_READ_AGAIN_LIMIT = 2
+
 
 @dataclass(slots=True)
 class _Run:
@@ -62,11 +67,18 @@ class _Run:
 
     summary: RunSummary
     trigger: CloudTrailChange | None
-    observed_at: datetime  # taken before any read: the evaluation reflects IAM from then on
+    started_at: datetime  # before any read: when a sweep began, what its report is dated
+    # when the IAM data behind the evaluations being recorded was read (state.model.Observation):
+    # a change run's read, or the sweep's policy listing and the page being evaluated
+    seen: Observation
     watched: WatchedIndex
     org: OrgView | None = None
     reader: IamReader | None = None
+    read_account: str | None = None  # the account whose reader a principal is read again with
+    read_again: Counter[str] = field(default_factory=Counter)
+    reread_iam_calls: int = 0
     names: dict[str, str | None] = field(default_factory=dict)
+    scps_retry: set[str] = field(default_factory=set)  # accounts whose SCPs a retry may read
     batch: AlertBatch | None = None  # digest mode: the alerts this run holds back
 
 
@@ -119,10 +131,12 @@ class Watcher:
             index_account: str | None = trigger.account
         else:
             index_account = account
+        started_at = self._clock()
         return _Run(
             RunSummary(swept=swept, account=account),
             trigger,
-            self._clock(),
+            started_at,
+            Observation(started_at),
             WatchedIndex(self._store, index_account),
             org=self._org_factory() if self._org_factory is not None else None,
         )
@@ -136,7 +150,9 @@ class Watcher:
         self._deliver_held(run)
         if run.summary.swept and self._report is not None:
             self._write_report(run)
-        run.summary.iam_calls = run.reader.total_calls if run.reader is not None else 0
+        run.summary.iam_calls = run.reread_iam_calls + (
+            run.reader.total_calls if run.reader is not None else 0
+        )
         run.summary.org_calls = run.org.total_calls if run.org is not None else 0
         run.summary.duration_seconds = time.monotonic() - started
         return run.summary
@@ -158,13 +174,16 @@ class Watcher:
             logger.info("%s cannot change effective permissions: %s", change.event_name, plan.reason)
             return RunSummary()
         run = self._start(change)
+        run.read_account = change.account if self.fans_out else None
         try:
-            reader = run.reader = self._reader_for(change.account if self.fans_out else None)
+            reader = run.reader = self._reader_for(run.read_account)
         except ReadError as failure:  # the member account's role could not be assumed
             for target in plan.targets:
                 self._unreadable(run, run.watched.matching(target), failure)
             run.summary.retry_reasons.append(str(failure))
             return self._finish(run, started)
+        # everything evaluated below is read from here on (the reader caches what resolve read)
+        run.seen = Observation(self._clock())
         to_read: dict[str, None] = {}
         for target in plan.targets:
             resolved = self._resolve(run, target, reader)
@@ -293,12 +312,16 @@ class Watcher:
         for alert_id in self._outbox.flush_pending(account):
             logger.warning("published alert %s left pending by an earlier run", alert_id)
         run = self._start(trigger, swept=True, account=account)
+        run.read_account = account
         seen: set[str] = set()
         failure: ReadError | None = None
         try:
             reader = run.reader = self._reader_for(account)
+            read_from = self._clock()  # the listing of managed policies and groups begins
             # pages of users and roles as they come: memory stays bounded (see watch.stream)
-            for snapshot in stream_snapshots(reader):
+            for page in stream_snapshots(reader, self._clock):
+                run.seen = Observation(page.read_at, read_from)
+                snapshot = page.snapshot
                 for arn in snapshot.principal_arns():
                     tagged = tag_value(snapshot.tags_of(arn), self._settings.tag_key) is not None
                     if not tagged and not run.watched.of(arn):
@@ -307,18 +330,22 @@ class Watcher:
                     self._evaluate_principal(run, snapshot, arn)
         except ReadError as error:
             failure = error
+            run.seen = Observation(run.started_at)
             self._unreadable(run, (s for s in run.watched.all() if s.principal not in seen), error)
             run.summary.retry_reasons.append(str(error))
         else:
+            # absent from a listing that began after read_from: deleted by then, as far as it shows
+            run.seen = Observation(read_from)
             for state in list(run.watched.all()):
                 if state.principal not in seen:
                     self._record_gone(run, Gone(state.principal, state.profile, GoneReason.DELETED))
+        run.seen = Observation(run.started_at)
         if account is not None:
             self._record_account_access(run, account, failure)
         if not run.summary.retryable:
             # the heartbeat behind the "no successful sweep" alarm: only a complete sweep counts
-            self._store.record_sweep(SweepHeartbeat(run.observed_at, len(seen)))
-            self._sweeps_begun[account] = run.observed_at
+            self._store.record_sweep(SweepHeartbeat(run.started_at, len(seen)))
+            self._sweeps_begun[account] = run.started_at
         return self._finish(run, started)
 
     def _fan_out(self, trigger: CloudTrailChange | None, started: float) -> RunSummary:
@@ -339,7 +366,7 @@ class Watcher:
         except ReadError as failure:
             run.summary.retry_reasons.append(f"sweep fan-out: {failure}")
         else:
-            self._sweeps_begun.update(dict.fromkeys(accounts, run.observed_at))
+            self._sweeps_begun.update(dict.fromkeys(accounts, run.started_at))
         return self._finish(run, started)
 
     def _record_account_access(self, run: _Run, account: str, failure: ReadError | None) -> None:
@@ -378,7 +405,12 @@ class Watcher:
 
     def _scps_for(self, run: _Run, account: str) -> tuple[ScpLevels | None, ScpCoverage | None]:
         if run.org is not None:
-            return run.org.levels(account), run.org.coverage(account)
+            coverage = run.org.coverage(account)
+            if coverage.failure is ScpFailure.TRANSIENT and account not in run.scps_retry:
+                # the check is fail-closed unknown (watch.diff.fail_closed); a retry may read them
+                run.scps_retry.add(account)
+                run.summary.retry_reasons.append(f"SCPs of account {account}: {coverage.error}")
+            return run.org.levels(account), coverage
         if self._scps is not None:
             return self._scps.levels(account), None
         return None, SCPS_NOT_CONFIGURED  # say so in the alert: never pretend SCPs allow
@@ -414,20 +446,51 @@ class Watcher:
             self._record(run, unknown_check(state.principal, state.profile, str(failure), state.actions))
 
     def _record(self, run: _Run, check: PrincipalCheck) -> None:
-        run.summary.checks.append(check)
-        run.summary.results.append(
-            self._outbox.record(
-                check, observed_at=run.observed_at, trigger=run.trigger, batch=self._batch(run)
-            )
-        )
+        result = self._save(run, check)
+        if result.outcome is Outcome.OVERLAPPED:
+            self._read_again(run, check.arn)
+            return
+        run.summary.results.append(result)
+        run.summary.checks.append(result.check or check)  # as saved: fail-closed if it knew less
 
     def _record_gone(self, run: _Run, gone: Gone) -> None:
+        result = self._save(run, gone)
+        if result.outcome is Outcome.OVERLAPPED:
+            self._read_again(run, gone.arn)
+            return
         run.summary.gone.append(gone)
-        run.summary.results.append(
-            self._outbox.record(
-                gone, observed_at=run.observed_at, trigger=run.trigger, batch=self._batch(run)
-            )
+        run.summary.results.append(result)
+
+    def _save(self, run: _Run, current: PrincipalCheck | Gone) -> RecordResult:
+        return self._outbox.record(
+            current,
+            observed_at=run.seen.observed_at,
+            read_from=run.seen.read_from,
+            trigger=run.trigger,
+            batch=self._batch(run),
         )
+
+    def _read_again(self, run: _Run, arn: str) -> None:
+        """Another run saved an evaluation of ``arn`` that saw something this one did not, and this
+        one saw something that did not (a sweep's late page against a change run's read in between,
+        see ``state.model.Observation``): read the principal again, now, and record that instead."""
+        run.read_again[arn] += 1
+        if run.read_again[arn] > _READ_AGAIN_LIMIT:
+            run.summary.retry_reasons.append(f"{arn}: read by overlapping runs {_READ_AGAIN_LIMIT} times")
+            return
+        logger.info("%s was read by an overlapping run: reading it again", arn)
+        outer = run.seen
+        try:
+            reader = self._reader_for(run.read_account)  # a new reader: nothing cached
+        except ReadError as failure:
+            run.summary.retry_reasons.append(f"{arn}: {failure}")
+            return
+        try:
+            run.seen = Observation(self._clock())
+            self._evaluate_read(run, [arn], reader)
+        finally:
+            run.seen = outer
+            run.reread_iam_calls += reader.total_calls
 
     # ---- digest mode and the report ----------------------------------------------------------------
 
@@ -451,7 +514,7 @@ class Watcher:
         checks = [check for check in run.summary.checks if not check.profile.startswith("#")]
         try:
             run.summary.report = self._report.write(
-                checks, generated_at=run.observed_at, account=run.summary.account
+                checks, generated_at=run.started_at, account=run.summary.account
             )
         except RestoreWatchError as failure:
             # the report is a convenience: its failure must not make the sweep (and its alerts) retry

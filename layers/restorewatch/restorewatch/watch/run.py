@@ -18,14 +18,9 @@ if TYPE_CHECKING:
     from restorewatch.errors import ReadError
     from restorewatch.watch.diff import Gone
 
-# Codes a retry cannot fix: the watcher lacks permission, or the thing is gone.
-_PERMANENT_CODES = frozenset(
-    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "NoSuchEntity", "InvalidClientTokenId"}
-)
-
 
 def is_transient(error: ReadError) -> bool:
-    return error.code not in _PERMANENT_CODES
+    return error.transient
 
 
 class ScpSource(Protocol):
