@@ -10,8 +10,10 @@ alarm fires) and the next scheduled sweep runs. What is checked is the promise, 
 * never a lost transition: every principal the change hurt is alerted ``LOST``, with one alert id;
 * never a duplicate: no alert id is published twice, except the one documented window (a publish
   whose acknowledgement was lost) where the same id may go out once more;
-* never a silent all-clear: no ``RESTORED`` alert, and the stored status of a hurt principal is
-  never ``compliant`` after the change;
+* never a silent all-clear: no ``RESTORED`` alert for a hurt principal, and the stored status of a
+  hurt principal is never ``compliant`` after the change; any other principal is ``RESTORED`` only
+  after an ``UNKNOWN`` (or a loss) alerted for it in the same cell (a fault may make a check of it
+  unknown; its all-clear then comes when it can be checked again, never out of nothing);
 * an ``UNKNOWN`` alert names the call that failed and its error;
 * what reached the DLQ is the event exactly as it was sent (or, in organization mode, an account
   sweep exactly as the central watcher enqueued it).
@@ -158,6 +160,14 @@ def check_promises(result: CellResult, call: str, fault: Fault, lost: tuple[str,
         assert "RESTORED" not in kinds, f"{principal}: silent all-clear: {kinds}"
         assert kinds.count("UNKNOWN") <= 1, kinds
         assert set(kinds) <= {"LOST", "UNKNOWN"}, kinds
+    in_doubt: set[str] = set()  # principals alerted UNKNOWN, LOST or DEGRADED and not restored since
+    for alert in alerts:
+        arn = alert["principal"]["arn"]
+        if alert["kind"] == "RESTORED":
+            assert arn in in_doubt, f"{arn}: RESTORED with no UNKNOWN or loss before it ({alerts})"
+            in_doubt.discard(arn)
+        elif alert["kind"] in ("UNKNOWN", "LOST", "DEGRADED"):
+            in_doubt.add(arn)
     for alert_id, count in ids.items():
         # the one window: a publish that succeeded but whose clear failed goes out again, same id
         assert count == 1 or (count == 2 and call in ("dynamodb.UpdateItem",)), (alert_id, count)

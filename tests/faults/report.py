@@ -162,11 +162,11 @@ def summary_markdown() -> str:
     return "\n".join(
         [
             "- **No lost, repeated or silent alert under AWS faults**: every AWS call the watcher makes "
-            f"({matrix['rows']} call rows, in one account, an organization member, and as the central "
-            "watcher of an organization; a test run fails on any AWS operation the package issues "
-            f"without a row) x {matrix['faults']} faults x first/every attempt ({matrix['full']} cells "
-            f"with `MATRIX=full`, {matrix['default']} per CI run) each end in exactly one `LOST`, an "
-            "intact DLQ message, or an `UNKNOWN` naming the call.",
+            f"({matrix['rows']} call rows: an account in no organization, a member account, and the "
+            "organization's central watcher; a test run fails on any AWS operation the package "
+            f"issues without a row) x {matrix['faults']} faults x first/every attempt "
+            f"({matrix['full']} cells with `MATRIX=full`, {matrix['default']} per CI run) each end in "
+            "exactly one `LOST`, an intact DLQ message, or an `UNKNOWN` naming the call.",
             "- **Crash-safe**: a crash after the state save publishes once; a crash after SNS accepted "
             "re-publishes the same `alert_id` once (deduplicate by id).",
             f"- **Storms**: shuffled, duplicated events on {storm['threads']} concurrent consumers "

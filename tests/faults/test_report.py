@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     import pytest
 
 LOAD_SUMMARY = re.compile(r"an SQS batch of 100 events for one account in ([\d.]+) s and (\d+) MB")
-LOAD_FIGURE = re.compile(r"batch of 100 SQS events, one account .*?: ([\d.]+) s wall, (\d+) MB peak")
+LOAD_FIGURE = re.compile(
+    r"batch of 100 SQS events, one account .*?: ([\d.]+) s wall(?: \([\d.]+ s CPU\))?, (\d+) MB peak"
+)
 
 
 def _doc(path: Path) -> str:
@@ -102,7 +104,7 @@ def test_write_doc_puts_one_summary_in_both_files(tmp_path: Path, monkeypatch: p
     assert summary is not None
     assert summary == report.section(readme.read_text(), "summary")
     assert "in 3.1 s and 27 MB" in summary
-    assert "(3 call rows," in summary
+    assert "(3 call rows:" in summary
     assert "(36 cells with `MATRIX=full`, 9 per CI run)" in summary
     assert "(8 events / 4 principals per CI run; 80 / 40 with `STORM=full`)" in summary
     assert "7 fuzzed examples per run" in summary
