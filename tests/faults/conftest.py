@@ -114,9 +114,7 @@ def build_world(
     seed: bool = True,
     fake_clock: bool = True,
     kind: WorldKind = WorldKind.ACCOUNT,
-    report: bool = True,
 ) -> World:
-    """``report``: the single-account stack has a report bucket (``ReportBucket``)."""
     org: Organization | None = None
     if kind is WorldKind.ORGANIZATION:
         org = central_management(monkeypatch)
@@ -124,7 +122,7 @@ def build_world(
         iam = member_iam(WATCHED)
     else:
         org = watched_member(monkeypatch) if kind is WorldKind.ACCOUNT else None
-        stack = Stack.create(report_bucket=REPORT_BUCKET if report else None)
+        stack = Stack.create(report_bucket=REPORT_BUCKET)
         iam = client("iam")
     if seed:
         seed_account(iam)
