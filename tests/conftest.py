@@ -22,6 +22,8 @@ os.environ.update(
 )
 
 # The guarantees report (fault matrix, fuzz counts, ...): printed at the end of every run, written to
-# docs/guarantees.md when RESTOREWATCH_WRITE_GUARANTEES=1. Registered here, in the top-level conftest,
-# so that its summary hook also runs in the pytest-xdist controller (which collects nothing).
-pytest_plugins = ["faults.report"]
+# docs/guarantees.md when RESTOREWATCH_WRITE_GUARANTEES=1; and the record of every AWS operation the
+# package issues in the run, checked against the fault matrix's rows (a call without a row fails the
+# run). Registered here, in the top-level conftest, so that their session hooks also run in the
+# pytest-xdist controller (which collects nothing).
+pytest_plugins = ["faults.report", "support.aws_calls"]

@@ -1,4 +1,4 @@
-"""Fault injection on the real botocore clients the watcher builds (``watch.runtime.make_client``).
+"""Fault injection on the real botocore clients the watcher builds (``inventory.clients.make_client``).
 
 Faults enter at botocore's ``before-send.<service>.<Operation>`` event: after the request is built,
 signed and counted as an attempt, in place of the HTTP send. So botocore's own retry handler sees
@@ -26,7 +26,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
     import pytest
 
@@ -160,29 +160,35 @@ class FaultInjector:
             raise Crash(f"the function died right after {service}.{operation} succeeded")
 
 
-_PROTOCOLS = {"iam": "query", "sns": "query", "sts": "query", "dynamodb": "json", "sqs": "json"}
+_PROTOCOLS = {
+    "iam": "query",
+    "sns": "query",
+    "sts": "query",
+    "s3": "rest-xml",
+    "dynamodb": "json",
+    "sqs": "json",
+    "organizations": "json",
+}
 
 
 def _protocol(service: str) -> str:
-    return _PROTOCOLS.get(service, "json")
+    return _PROTOCOLS[service]  # a service without an entry here has no fault to inject yet
 
 
-def patch_make_client(monkeypatch: pytest.MonkeyPatch, injector: FaultInjector) -> list[Any]:
-    """Every client ``watch.runtime`` builds gets the injector's hooks; returns the list of them."""
-    from restorewatch.watch import runtime
+def attach_to_package_clients(monkeypatch: pytest.MonkeyPatch, injector: FaultInjector) -> list[Any]:
+    """Every client the package builds from now on (``inventory.clients.make_client``: the
+    watcher's own, and the member-account clients of organization mode) gets the injector's hooks
+    until the test ends; returns the list of them."""
+    from restorewatch.inventory import clients
 
-    real: Callable[..., Any] = runtime.make_client
     built: list[Any] = []
 
-    def make_client(service: str, **kwargs: Any) -> Any:
-        # one boto3 session per test process: its loader caches the service models, so a cold
-        # start costs ~10 ms per client instead of ~100 ms (the clients themselves are new)
-        kwargs.setdefault("session", shared_session())
-        client = injector.attach(real(service, **kwargs))
+    def observe(client: Any) -> None:
+        injector.attach(client)
         built.append(client)
-        return client
 
-    monkeypatch.setattr(runtime, "make_client", make_client)
+    # the observers registered for the whole run (tests/support/aws_calls.py) stay; this one goes
+    monkeypatch.setattr(clients, "_observers", [*clients._observers, observe])
     return built
 
 

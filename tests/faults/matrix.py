@@ -1,19 +1,25 @@
 """Run one cell of the fault matrix and say, from what was observed, what happened.
 
-A cell: the seeded account is swept clean (every watched principal stored compliant), one real IAM
-change takes restore permissions away, one AWS call fails (``Fault``) on the first attempt of every
-call or on every attempt, and the watcher learns of the change (its event through the queue, or the
-scheduled sweep). Then the fault clears and the system recovers as it would in production: whatever
-reached the dead-letter queue is redriven (what an operator does when the DLQ alarm fires) and the
-next scheduled sweep runs. What is checked is the promise, whatever the path:
+A cell: the seeded account is swept clean (every watched principal stored compliant), one real
+change (IAM, or an SCP) takes restore permissions away, one AWS call fails (``Fault``) on the first
+attempt of every call or on every attempt, and the watcher learns of the change (its event through
+the queue, or the scheduled sweep). Then the fault clears and the system recovers as it would in
+production: whatever reached the dead-letter queue is redriven (what an operator does when the DLQ
+alarm fires) and the next scheduled sweep runs. What is checked is the promise, whatever the path:
 
 * never a lost transition: every principal the change hurt is alerted ``LOST``, with one alert id;
 * never a duplicate: no alert id is published twice, except the one documented window (a publish
   whose acknowledgement was lost) where the same id may go out once more;
-* never a silent all-clear: no ``RESTORED`` alert, and the stored status of a hurt principal is
-  never ``compliant`` after the change;
+* never a silent all-clear: no ``RESTORED`` alert for a hurt principal, and the stored status of a
+  hurt principal is never ``compliant`` after the change; any other principal is ``RESTORED`` only
+  after an ``UNKNOWN`` (or a loss) alerted for it in the same cell (a fault may make a check of it
+  unknown; its all-clear then comes when it can be checked again, never out of nothing);
 * an ``UNKNOWN`` alert names the call that failed and its error;
-* what reached the DLQ is the event exactly as it was sent.
+* what reached the DLQ is the event exactly as it was sent (or, in organization mode, an account
+  sweep exactly as the central watcher enqueued it).
+
+In organization mode every invocation that fans sweeps out is followed by the delivery of the
+sweep queue (``stack.drain_sweeps``), in the fault phase and in the recovery alike.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.compliance import ComplianceStatus
+from restorewatch.watch.fanout import is_account_sweep
 
 from .conftest import queue_visibility_timeout
 from .scenarios import SCENARIOS, sweep_event
-from .stack import PROFILE, drain, invoke
+from .stack import PROFILE, drain, drain_sweeps, fresh_watcher, invoke, sweep
 
 if TYPE_CHECKING:
     from .conftest import World
@@ -44,6 +51,7 @@ class CellResult:
     recovery: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[str] = field(default_factory=list)
     sent: str = ""
+    sweeps_enqueued: set[str] = field(default_factory=set)  # account sweeps the watcher enqueued
     failed_attempts: int = 0
     invocation_failed: bool = False
     # (principal, status) of every state written after the change (revision above the baseline's)
@@ -67,7 +75,7 @@ def _watch_statuses(world: World, principals: tuple[str, ...], result: CellResul
 
 def _deliver(world: World, scenario_name: str, result: CellResult) -> None:
     scenario = SCENARIOS[scenario_name]
-    body = json.dumps(scenario.event())
+    body = json.dumps(scenario.event(world))
     result.sent = body
     visibility = queue_visibility_timeout()
 
@@ -75,9 +83,13 @@ def _deliver(world: World, scenario_name: str, result: CellResult) -> None:
         _watch_statuses(world, scenario.lost, result)
         world.clock.advance(visibility)  # a failed message is visible again only after this
 
+    def account_sweeps() -> None:
+        result.sweeps_enqueued |= drain_sweeps(world.stack, on_invocation=after_invocation).bodies
+
     if scenario.via_queue:
         world.stack.send(body)
         drain(world.stack, on_invocation=after_invocation)
+        account_sweeps()
         return
     for _ in range(1 + SWEEP_RETRIES):
         try:
@@ -85,8 +97,10 @@ def _deliver(world: World, scenario_name: str, result: CellResult) -> None:
         except Exception:  # the invocation failed: Lambda retries it (asynchronous invocation)
             _watch_statuses(world, scenario.lost, result)
             world.clock.advance(60)
+            account_sweeps()  # what a failed fan-out enqueued before it failed still runs
             continue
         _watch_statuses(world, scenario.lost, result)
+        account_sweeps()
         return
     # Lambda's on-failure destination for the function (template DeadLetterQueue) gets the event
     result.invocation_failed = True
@@ -97,17 +111,19 @@ def _recover(world: World, scenario_name: str, result: CellResult) -> None:
     world.injector.clear()
     world.clock.advance(queue_visibility_timeout())
     for body in result.dead_letters:  # the operator redrives the DLQ after its alarm
-        world.stack.send(body)
+        world.stack.redrive(body)
     if result.dead_letters:
         drain(world.stack)
+        drain_sweeps(world.stack)
     invoke(sweep_event())  # the next scheduled sweep
+    drain_sweeps(world.stack)
     result.recovery = world.stack.alerts()
     _watch_statuses(world, SCENARIOS[scenario_name].lost, result)
 
 
 def run_cell(world: World, call: str, scenario_name: str, fault: Fault, mode: Mode) -> CellResult:
     scenario = SCENARIOS[scenario_name]
-    invoke(sweep_event())  # the baseline: everything stored compliant, nothing to alert
+    sweep(world.stack)  # the baseline: everything stored compliant, nothing to alert
     baseline = world.stack.alerts()
     assert baseline == [], baseline
     for principal in scenario.lost:
@@ -119,7 +135,9 @@ def run_cell(world: World, call: str, scenario_name: str, fault: Fault, mode: Mo
     for principal in scenario.lost:
         stored = world.stack.state(principal)
         result.baseline_revisions[principal] = stored.revision if stored is not None else 0
-    scenario.change()
+    scenario.change(world)
+    if scenario.cold_start:
+        fresh_watcher()
     injection = world.injector.inject(call, fault, mode)
     _deliver(world, scenario_name, result)
     result.failed_attempts = injection.failed_attempts
@@ -142,6 +160,14 @@ def check_promises(result: CellResult, call: str, fault: Fault, lost: tuple[str,
         assert "RESTORED" not in kinds, f"{principal}: silent all-clear: {kinds}"
         assert kinds.count("UNKNOWN") <= 1, kinds
         assert set(kinds) <= {"LOST", "UNKNOWN"}, kinds
+    in_doubt: set[str] = set()  # principals alerted UNKNOWN, LOST or DEGRADED and not restored since
+    for alert in alerts:
+        arn = alert["principal"]["arn"]
+        if alert["kind"] == "RESTORED":
+            assert arn in in_doubt, f"{arn}: RESTORED with no UNKNOWN or loss before it ({alerts})"
+            in_doubt.discard(arn)
+        elif alert["kind"] in ("UNKNOWN", "LOST", "DEGRADED"):
+            in_doubt.add(arn)
     for alert_id, count in ids.items():
         # the one window: a publish that succeeded but whose clear failed goes out again, same id
         assert count == 1 or (count == 2 and call in ("dynamodb.UpdateItem",)), (alert_id, count)
@@ -160,7 +186,10 @@ def check_promises(result: CellResult, call: str, fault: Fault, lost: tuple[str,
                 fault.network is not None and fault.network.__name__ in error
             ), error
     for body in result.dead_letters:
-        assert body == result.sent, "the DLQ holds the event as it was sent"
+        if is_account_sweep(json.loads(body)):
+            assert body in result.sweeps_enqueued, "the DLQ holds the account sweep as it was enqueued"
+        else:
+            assert body == result.sent, "the DLQ holds the event as it was sent"
 
 
 def outcome(result: CellResult, scenario_name: str) -> str:

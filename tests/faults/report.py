@@ -6,6 +6,10 @@ plugin prints them (``pytest_terminal_summary``) and, when ``RESTOREWATCH_WRITE_
 every recording test passed, rewrites the generated sections of ``docs/guarantees.md`` (between
 ``<!-- BEGIN name -->`` and ``<!-- END name -->`` markers; the prose around them is hand-written).
 
+The summary (``summary_markdown``: the bullets at the top of docs/guarantees.md) is generated too,
+from the same run's figures, and written to the README's "What RestoreWatch guarantees" as well
+(between the same markers), so that the two always quote one run.
+
 Under pytest-xdist each worker records its own share; ``pytest_sessionfinish`` hands it to the
 controller through ``config.workeroutput``, which ``pytest_testnodedown`` merges.
 """
@@ -26,7 +30,10 @@ if TYPE_CHECKING:
     from _pytest.terminal import TerminalReporter
 
 WRITE_ENV = "RESTOREWATCH_WRITE_GUARANTEES"
-DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "guarantees.md"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOC_PATH = REPO_ROOT / "docs" / "guarantees.md"
+README_PATH = REPO_ROOT / "README.md"
+SUMMARY = "summary"  # the generated section both files carry
 _WORKER_KEY = "restorewatch_guarantees"
 
 _lock = threading.Lock()
@@ -120,8 +127,8 @@ def fault_matrix_markdown() -> str:
     return f"{len(cells)} cells ({summary}).\n\n" + _table(["call", "fails on", *faults], rows)
 
 
-def _figures_markdown(section: str) -> str:
-    figures = _data["figures"].get(section, {})
+def _figures_markdown(name: str) -> str:
+    figures = _data["figures"].get(name, {})
     return "\n".join(f"- {name}: {value}" for name, value in sorted(figures.items()))
 
 
@@ -143,8 +150,52 @@ def rows_markdown(table: str) -> str:
     return _table(headers, body)
 
 
+def summary_markdown() -> str:
+    """The guarantees in seven bullets, every figure from this run (empty unless the run had the
+    matrix, the storm, the fuzz properties and the load test: a partial run does not rewrite it)."""
+    facts = _data["figures"].get(SUMMARY, {})
+    fuzz = sum(_data["fuzz"].values())
+    if not fuzz or not all(key in facts for key in ("matrix", "storm", "load")):
+        return ""
+    matrix, storm, load = facts["matrix"], facts["storm"], facts["load"]
+    sweep = f"; sweeps (`bench/sweep.py`): {load['sweeps']}" if load.get("sweeps") else ""
+    heard = _data["figures"].get("tamper", {}).get("heard")
+    tamper = f"a notice received on moto's EventBridge for each of {heard} calls" if heard else "tested"
+    reads = _data["figures"].get("least-privilege", {}).get("iam_reads")
+    iam_reads = f"the {reads} IAM reads the code makes are listed one by one" if reads else "IAM reads listed"
+    return "\n".join(
+        [
+            "- **No lost, repeated or silent alert under AWS faults**: every AWS call the watcher makes "
+            f"({matrix['rows']} call rows: an account in no organization, a member account, and the "
+            "organization's central watcher; a test run fails on any AWS operation the package "
+            f"issues without a row) x {matrix['faults']} faults x first/every attempt "
+            f"({matrix['full']} cells with `MATRIX=full`, {matrix['default']} per CI run) each end in "
+            "exactly one `LOST`, an intact DLQ message, or an `UNKNOWN` naming the call.",
+            "- **Crash-safe**: a crash after the state save publishes once; a crash after SNS accepted "
+            "re-publishes the same `alert_id` once (deduplicate by id).",
+            f"- **Storms**: shuffled, duplicated events on {storm['threads']} concurrent consumers "
+            f"({storm['ci_events']} events / {storm['ci_principals']} principals per CI run; "
+            f"{storm['full_events']} / {storm['full_principals']} with `STORM=full`): each transition "
+            "alerted once, final state = a sweep's.",
+            f"- **Bad input**: {fuzz:,} fuzzed examples per run (policies, events, SQS batches, profiles, "
+            "tags, CLI, handler): never a crash.",
+            "- **Tampering**: four EventBridge rules hear every way to silence the watcher found (its "
+            "rules, functions, queue mappings, queues, table, alarms, topics and subscriptions, and the "
+            "alert key, on the stack's own resources only) and send who did what to a tamper topic that "
+            "does not depend on the alert key; tampering with that path goes to the alert topic: each "
+            f"path watches the other ({tamper}); `SweepMissingAlarm` after 26 h without a sweep.",
+            "- **Least privilege, no leaks**: the functions' roles have no IAM write and no wildcard "
+            f"action ({iam_reads}), write only to the stack's own resources, and assume member roles "
+            "only inside the watcher's organization; no secret in either function's logs at DEBUG.",
+            f"- **Load**: an SQS batch of 100 events for one account in {load['seconds']:.1f} s and "
+            f"{load['peak_mb']:.0f} MB (moto, in-process){sweep}; inside the function's 512 MB.",
+        ]
+    )
+
+
 def sections() -> dict[str, str]:
     return {
+        SUMMARY: summary_markdown(),
         "fault-matrix": fault_matrix_markdown(),
         "storm": _figures_markdown("storm"),
         "fuzz": fuzz_markdown(),
@@ -155,18 +206,36 @@ def sections() -> dict[str, str]:
     }
 
 
-def write_doc(path: Path = DOC_PATH) -> list[str]:
-    """Replace each generated section of ``path`` that this run produced; return their names."""
+def replace_section(text: str, name: str, body: str) -> tuple[str, int]:
+    """``text`` with the section between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` replaced."""
+    pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.DOTALL)
+    return pattern.subn(lambda m: m.group(1) + body + m.group(2), text)
+
+
+def section(text: str, name: str) -> str | None:
+    """The body of section ``name`` in ``text`` (``None`` without its markers)."""
+    found = re.search(rf"<!-- BEGIN {name} -->\n(.*?)\n<!-- END {name} -->", text, re.DOTALL)
+    return found.group(1) if found else None
+
+
+def write_doc(path: Path = DOC_PATH, readme: Path = README_PATH) -> list[str]:
+    """Replace each generated section of ``path`` that this run produced (and the summary in
+    ``readme``); return their names."""
     text = path.read_text(encoding="utf-8")
     written = []
     for name, body in sections().items():
         if not body:
             continue
-        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.DOTALL)
-        text, count = pattern.subn(lambda m, body=body: m.group(1) + body + m.group(2), text)
+        text, count = replace_section(text, name, body)
         if count:
             written.append(name)
     path.write_text(text, encoding="utf-8")
+    summary = sections()[SUMMARY]
+    if summary:
+        quoted, count = replace_section(readme.read_text(encoding="utf-8"), SUMMARY, summary)
+        if count:
+            readme.write_text(quoted, encoding="utf-8")
+            written.append(f"{SUMMARY} ({readme.name})")
     return written
 
 
@@ -187,8 +256,10 @@ def pytest_terminal_summary(
     if _data["fuzz"]:
         terminalreporter.write_line(f"fuzz examples run: {sum(_data['fuzz'].values())}")
     if os.environ.get(WRITE_ENV) == "1":
-        if _data["failed"] or exitstatus != 0:
+        from support.aws_calls import FAILED as AWS_CALLS_FAILED
+
+        if _data["failed"] or exitstatus != 0 or config.stash.get(AWS_CALLS_FAILED, False):
             terminalreporter.write_line(f"{DOC_PATH.name} not written: the run failed")
         else:
             written = write_doc()
-            terminalreporter.write_line(f"{DOC_PATH} updated: {', '.join(written)}")
+            terminalreporter.write_line(f"{DOC_PATH} and {README_PATH.name} updated: {', '.join(written)}")

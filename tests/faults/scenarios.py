@@ -1,13 +1,17 @@
 """The fault matrix's table: every AWS call the watcher makes, and a change that makes it.
 
-A ``Scenario`` is one real IAM change (made on moto) and how the watcher learns of it: a CloudTrail
-event through the event queue, or the scheduled sweep (a direct, asynchronous invocation). ``ROWS``
-maps each ``service.Operation`` the watcher calls to the scenarios whose run makes that call;
-``test_every_call_the_watcher_makes_has_a_row`` fails when the watcher starts making a call that has
-no row here, so a new call (Organizations' ListParents/DescribePolicy or STS AssumeRole once the SCP
-and member-account work is wired into ``watch.runtime``, SQS SendMessageBatch for the fan-out, the
-Slack function's calls) is covered by adding one entry: ``"organizations.ListParents": ("scp",)``
-with a scenario that reaches it.
+A ``Scenario`` is one real change (IAM, or an SCP of AWS Organizations, made on moto) and how the
+watcher learns of it: a CloudTrail event through the event queue, or the scheduled sweep (a direct,
+asynchronous invocation). It runs in one of two worlds (``conftest.WorldKind``): the watcher of its
+own account (a member of an organization: every check reads SCPs, every sweep writes the report to
+S3), or the central watcher of the organization (``OrganizationMode=true``: member accounts read
+through STS AssumeRole, sweeps fanned out through the sweep queue with SQS SendMessageBatch).
+
+``ROWS`` maps each ``service.Operation`` the watcher calls to the scenarios whose run makes that
+call. Two checks keep the table whole: ``test_every_call_the_watcher_makes_has_a_row`` (each
+scenario's calls have rows, and each row's scenario makes its call), and the whole test run's
+record of every AWS operation the package issues (``tests/support/aws_calls.py``): an operation
+the package starts to call anywhere, in any test, without a row here fails the run by name.
 """
 
 from __future__ import annotations
@@ -16,38 +20,74 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .injection import client
+from .conftest import WorldKind
+from .organization import DENIED_ACTION, scp_document
 from .stack import GROUP, POLICY_ARN, ROLE, ROLE_ARN, USER_ARN, document, event
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from .conftest import World
+
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
-    change: Callable[[], None]  # the real IAM change, on moto
-    event: Callable[[], dict[str, Any]]  # what the watcher receives
+    change: Callable[[World], None]  # the real change, on moto
+    event: Callable[[World], dict[str, Any]]  # what the watcher receives
     via_queue: bool  # True: through the event queue (SQS); False: a direct (scheduled) invocation
     lost: tuple[str, ...]  # the principals whose restore permissions the change took away
+    world: WorldKind = WorldKind.ACCOUNT  # where it runs
+    # a new execution environment takes the change (new clients): the central watcher assumes the
+    # member's role again (a warm one reuses the credentials for most of an hour)
+    cold_start: bool = False
 
 
-def _detach_role() -> None:
-    client("iam").detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
+def _detach_role(world: World) -> None:
+    world.iam.detach_role_policy(RoleName=ROLE, PolicyArn=POLICY_ARN)
 
 
-def _detach_group() -> None:
-    client("iam").detach_group_policy(GroupName=GROUP, PolicyArn=POLICY_ARN)
+def _detach_group(world: World) -> None:
+    world.iam.detach_group_policy(GroupName=GROUP, PolicyArn=POLICY_ARN)
 
 
 NEW_VERSION = document(["ec2:DescribeInstances"])
 
 
-def _new_version() -> None:
-    client("iam").create_policy_version(PolicyArn=POLICY_ARN, PolicyDocument=NEW_VERSION, SetAsDefault=True)
+def _new_version(world: World) -> None:
+    world.iam.create_policy_version(PolicyArn=POLICY_ARN, PolicyDocument=NEW_VERSION, SetAsDefault=True)
 
 
-def sweep_event() -> dict[str, Any]:
+def _deny_at_ou(world: World) -> None:
+    """An SCP that denies a restore action attached to the watched account's OU."""
+    org = world.organization
+    assert org is not None
+    org.client.attach_policy(PolicyId=org.deny_restore, TargetId=org.ou)
+
+
+# the guardrail at the OU now also denies a restore action (UpdatePolicy with new content)
+STRICTER_GUARDRAIL = scp_document("organizations:LeaveOrganization", DENIED_ACTION)
+
+
+def _tighten_guardrail(world: World) -> None:
+    org = world.organization
+    assert org is not None
+    org.client.update_policy(PolicyId=org.guardrail, Content=STRICTER_GUARDRAIL)
+
+
+def _guardrail_event(world: World) -> dict[str, Any]:
+    org = world.organization
+    assert org is not None
+    # recorded in the management account's CloudTrail, forwarded to the central bus
+    return event(
+        "organizations-UpdatePolicy",
+        in_account=org.management,
+        policyId=org.guardrail,
+        content=STRICTER_GUARDRAIL,
+    )
+
+
+def sweep_event(_: World | None = None) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(json.dumps(event("scheduled-sweep")))
     return loaded
 
@@ -58,21 +98,21 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "role",
             _detach_role,
-            lambda: event("iam-DetachRolePolicy", roleName=ROLE, policyArn=POLICY_ARN),
+            lambda _: event("iam-DetachRolePolicy", roleName=ROLE, policyArn=POLICY_ARN),
             True,
             (ROLE_ARN,),
         ),
         Scenario(
             "group",
             _detach_group,
-            lambda: event("iam-DetachGroupPolicy", groupName=GROUP, policyArn=POLICY_ARN),
+            lambda _: event("iam-DetachGroupPolicy", groupName=GROUP, policyArn=POLICY_ARN),
             True,
             (USER_ARN,),
         ),
         Scenario(
             "policy",
             _new_version,
-            lambda: event(
+            lambda _: event(
                 "iam-CreatePolicyVersion", policyArn=POLICY_ARN, policyDocument=NEW_VERSION, setAsDefault=True
             ),
             True,
@@ -80,6 +120,49 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         # a change whose event never arrived: only the sweep finds it
         Scenario("sweep", _detach_role, sweep_event, False, (ROLE_ARN,)),
+        # an account in no organization: no SCP to read, and the account's name is its IAM alias
+        Scenario(
+            "standalone",
+            _detach_role,
+            lambda _: event("iam-DetachRolePolicy", roleName=ROLE, policyArn=POLICY_ARN),
+            True,
+            (ROLE_ARN,),
+            world=WorldKind.STANDALONE,
+        ),
+        # an SCP attached to the account's OU takes a restore action away from both principals; the
+        # watcher of a member account hears no Organizations event (CloudTrail records them in the
+        # management account): the sweep finds it, reading the SCPs of every level
+        Scenario("scp", _deny_at_ou, sweep_event, False, (ROLE_ARN, USER_ARN)),
+        # --- organization mode: the central watcher, the member account through its role ---------
+        Scenario(
+            "org-sweep",
+            _detach_role,
+            sweep_event,
+            False,
+            (ROLE_ARN,),
+            world=WorldKind.ORGANIZATION,
+            cold_start=True,
+        ),
+        Scenario(
+            "org-role",
+            _detach_role,
+            lambda _: event("iam-DetachRolePolicy", roleName=ROLE, policyArn=POLICY_ARN),
+            True,
+            (ROLE_ARN,),
+            world=WorldKind.ORGANIZATION,
+            cold_start=True,
+        ),
+        # the SCP attached to the member's OU changes: its event reaches the central watcher, which
+        # finds the accounts below the policy's targets and fans a sweep of each out
+        Scenario(
+            "org-scp",
+            _tighten_guardrail,
+            _guardrail_event,
+            True,
+            (ROLE_ARN, USER_ARN),
+            world=WorldKind.ORGANIZATION,
+            cold_start=True,
+        ),
     )
 }
 
@@ -93,21 +176,36 @@ _USER_READS = (
 )
 _GROUP_READS = ("GetGroup", "ListGroupPolicies", "GetGroupPolicy", "ListAttachedGroupPolicies")
 _STATE = ("dynamodb.Scan", "dynamodb.GetItem", "dynamodb.PutItem", "dynamodb.UpdateItem")
+# the SCPs of the account's levels (root, OU, account), read on every check
+_SCP_READS = ("ListRoots", "ListParents", "ListPoliciesForTarget", "DescribeOrganizationalUnit")
 
 # call -> the scenarios whose run makes it and in which the matrix injects faults into it
 ROWS: dict[str, tuple[str, ...]] = {
-    **{f"iam.{op}": ("role",) for op in _ROLE_READS},
+    "iam.GetRole": ("role", "org-role"),  # also through the member account's role
+    **{f"iam.{op}": ("role",) for op in _ROLE_READS[1:]},
     "iam.GetPolicy": ("role",),
     "iam.GetPolicyVersion": ("role",),
     **{f"iam.{op}": ("group",) for op in _USER_READS + _GROUP_READS},
     "iam.ListEntitiesForPolicy": ("policy",),
-    "iam.GetAccountAuthorizationDetails": ("sweep",),
+    "iam.GetAccountAuthorizationDetails": ("sweep", "org-sweep"),
     **dict.fromkeys(_STATE, ("role", "sweep")),
     "sns.Publish": ("role", "sweep"),
-    # the account's name and SCPs for the alert (issue 5): read on every check
-    "iam.ListAccountAliases": ("role",),
-    "organizations.DescribeOrganization": ("role", "sweep"),
+    # the account's name for the alert: read on every check (the IAM alias outside an organization)
     "organizations.DescribeAccount": ("role",),
+    "iam.ListAccountAliases": ("standalone",),
+    # SCPs: a fault while an SCP is what took the action away must never read as "SCPs allow"
+    "organizations.DescribeOrganization": ("role", "sweep", "scp", "standalone"),
+    **{f"organizations.{op}": ("scp",) for op in _SCP_READS},
+    "organizations.DescribePolicy": ("scp", "org-scp"),  # in organization mode: the changed SCP
+    "s3.PutObject": ("sweep",),  # the status report (ReportBucket)
+    # organization mode
+    "sts.AssumeRole": ("org-role", "org-sweep"),
+    "dynamodb.Query": ("org-role",),  # the member account's states (the table's account index)
+    "organizations.ListAccounts": ("org-sweep",),
+    "sqs.SendMessageBatch": ("org-sweep", "org-scp"),
+    "organizations.ListTargetsForPolicy": ("org-scp",),
+    "organizations.ListAccountsForParent": ("org-scp",),
+    "organizations.ListChildren": ("org-scp",),
 }
 
 

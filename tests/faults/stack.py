@@ -11,6 +11,11 @@ delivery path around the real handler (``functions/watcher/app.py``):
 * a seeded account: a tagged role and a tagged user whose restore permissions come from one
   managed policy (the user's through a group), each also with an inline and a second managed policy
   so that every IAM read the watcher makes is exercised.
+* with ``report_bucket``, the template's ``ReportBucket`` (an existing bucket): every sweep writes
+  the status report there (S3 PutObject).
+* with ``organization_mode``, the template's ``OrganizationMode=true``: the sweep queue (its
+  ``RedrivePolicy`` to the same DLQ) that the central watcher fans account sweeps out to, drained
+  as the ``AccountSweeps`` event source delivers it (``BatchSize`` 1).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from restorewatch.local.up import function_environment
 from restorewatch.profiles import ProfileRegistry
 from restorewatch.state import DynamoStateStore
 from restorewatch.watch import runtime
+from restorewatch.watch.fanout import is_account_sweep
 from support.template import REPO_ROOT, TEMPLATE_PATH, state_table_kwargs
 
 from .injection import client
@@ -78,9 +84,11 @@ def profile_actions() -> list[str]:
     return list(ProfileRegistry.default((str(PROFILE_DIR),)).get(PROFILE).actions)
 
 
-def event(name: str, **parameters: Any) -> dict[str, Any]:
-    """A sample from ``events/`` with fresh ids (a distinct CloudTrail event) and these parameters."""
-    loaded: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+def event(name: str, *, in_account: str = ACCOUNT, **parameters: Any) -> dict[str, Any]:
+    """A sample from ``events/`` with fresh ids (a distinct CloudTrail event) and these parameters;
+    ``in_account``: the account that recorded it (the samples' is the watched account)."""
+    text = (EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text.replace(ACCOUNT, in_account))
     loaded["id"] = str(uuid.uuid4())
     if "detail" in loaded and isinstance(loaded["detail"], dict) and "eventID" in loaded["detail"]:
         loaded["detail"]["eventID"] = str(uuid.uuid4())
@@ -97,8 +105,16 @@ def template_redrive() -> tuple[int, int]:
     return max_receive, batch
 
 
-def seed_account() -> None:
-    iam = client("iam")
+def template_sweep_batch() -> int:
+    """The ``BatchSize`` of the template's ``AccountSweeps`` event source (organization mode)."""
+    resources = load_template(TEMPLATE_PATH)["Resources"]
+    return int(resources["AccountSweeps"]["Properties"]["BatchSize"])
+
+
+def seed_account(iam: Any | None = None) -> None:
+    """The watched principals, through ``iam`` (the watched account's IAM; this account's if
+    ``None``)."""
+    iam = iam or client("iam")
     iam.create_policy(PolicyName=POLICY, PolicyDocument=document(profile_actions()))
     iam.create_policy(PolicyName=EXTRA, PolicyDocument=document(["ec2:DescribeRegions"]))
     iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=TRUST, Tags=WATCH_TAGS)
@@ -139,6 +155,9 @@ def load_handler() -> Any:
     return _HANDLER_MODULES["app"]
 
 
+REPORT_BUCKET = "restorewatch-reports"
+
+
 @dataclass
 class Stack:
     """The template's runtime resources on moto and the function's resolved environment."""
@@ -152,10 +171,22 @@ class Stack:
     max_receive: int
     batch_size: int
     alerts_seen: list[dict[str, Any]] = field(default_factory=list)
+    sweep_queue_url: str | None = None  # organization mode: the queue of account sweeps
 
     @classmethod
-    def create(cls, *, visibility_timeout: int = 0) -> Stack:
-        local = LocalStack(load_template(TEMPLATE_PATH), account=ACCOUNT)
+    def create(
+        cls,
+        *,
+        visibility_timeout: int = 0,
+        account: str = ACCOUNT,
+        report_bucket: str | None = None,
+        organization_mode: bool = False,
+    ) -> Stack:
+        template = load_template(TEMPLATE_PATH)
+        local = LocalStack(template, account=account)
+        if report_bucket is not None:
+            client("s3").create_bucket(Bucket=report_bucket)
+            local.parameters["ReportBucket"] = report_bucket
         table = local.physical_name("StateTable")
         client("dynamodb").create_table(**state_table_kwargs(table))
         sns = client("sns")
@@ -174,8 +205,35 @@ class Stack:
                 ),
             },
         )["QueueUrl"]
+        sweep_queue_url = None
+        if organization_mode:
+            local.parameters["OrganizationMode"] = "true"
+            redrive = template["Resources"]["SweepQueue"]["Properties"]["RedrivePolicy"]
+            sweep_queue_url = sqs.create_queue(
+                QueueName=local.physical_name("SweepQueue"),
+                Attributes={
+                    "VisibilityTimeout": str(visibility_timeout),
+                    "RedrivePolicy": json.dumps(
+                        {
+                            "deadLetterTargetArn": _queue_arn(dlq_url),
+                            "maxReceiveCount": int(redrive["maxReceiveCount"]),
+                        }
+                    ),
+                },
+            )["QueueUrl"]
+            local.queue_urls["SweepQueue"] = sweep_queue_url
         environment = function_environment(local, "WatcherFunction", {})
-        return cls(table, topic_arn, inbox_url, queue_url, dlq_url, environment, max_receive, batch_size)
+        return cls(
+            table,
+            topic_arn,
+            inbox_url,
+            queue_url,
+            dlq_url,
+            environment,
+            max_receive,
+            batch_size,
+            sweep_queue_url=sweep_queue_url,
+        )
 
     def apply_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """What the template and the Lambda runtime set for the function (tracing off outside Lambda)."""
@@ -214,6 +272,14 @@ class Stack:
             sqs.send_message(
                 QueueUrl=self.queue_url, MessageBody=body if isinstance(body, str) else json.dumps(body)
             )
+
+    def redrive(self, body: str) -> None:
+        """A DLQ message back to the queue it came from (what an SQS redrive does): an account
+        sweep to the sweep queue, anything else to the event queue."""
+        if self.sweep_queue_url is not None and is_account_sweep(json.loads(body)):
+            client("sqs").send_message(QueueUrl=self.sweep_queue_url, MessageBody=body)
+        else:
+            self.send(body)
 
     def invoke_sweep(self) -> Any:
         """The scheduled sweep, as the schedule invokes the function."""
@@ -278,6 +344,7 @@ class DrainResult:
     crashes: int = 0
     failed_items: int = 0
     processed: int = 0  # messages deleted after success
+    bodies: set[str] = field(default_factory=set)  # every body received
 
 
 def invoke(event: dict[str, Any]) -> Any:
@@ -285,21 +352,31 @@ def invoke(event: dict[str, Any]) -> Any:
     return load_handler().lambda_handler(event, context)
 
 
-def drain(stack: Stack, *, max_invocations: int = 50, on_invocation: Any = None) -> DrainResult:
-    """Play the event source mapping until the queue is empty (failed messages come back, and
-    after ``maxReceiveCount`` receives moto moves them to the DLQ)."""
+def drain(
+    stack: Stack,
+    *,
+    max_invocations: int = 50,
+    on_invocation: Any = None,
+    queue_url: str | None = None,
+    batch_size: int | None = None,
+) -> DrainResult:
+    """Play the event source mapping until the queue (the event queue unless ``queue_url``) is
+    empty (failed messages come back, and after ``maxReceiveCount`` receives moto moves them to
+    the DLQ)."""
     from .injection import Crash
 
     sqs = client("sqs")
-    queue_arn = _queue_arn(stack.queue_url)
+    url = queue_url or stack.queue_url
+    queue_arn = _queue_arn(url)
     result = DrainResult()
     while result.invocations < max_invocations:
         messages = sqs.receive_message(
-            QueueUrl=stack.queue_url, MaxNumberOfMessages=stack.batch_size, AttributeNames=["All"]
+            QueueUrl=url, MaxNumberOfMessages=batch_size or stack.batch_size, AttributeNames=["All"]
         ).get("Messages", [])
         if not messages:
             return result
         result.invocations += 1
+        result.bodies.update(message["Body"] for message in messages)
         try:
             response = invoke(sqs_records(messages, queue_arn))
         except Crash:
@@ -311,11 +388,31 @@ def drain(stack: Stack, *, max_invocations: int = 50, on_invocation: Any = None)
         result.failed_items += len(failed)
         for message in messages:
             if message["MessageId"] not in failed:
-                sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 result.processed += 1
         if on_invocation is not None:
             on_invocation(result)
     raise AssertionError(f"the queue did not drain in {max_invocations} invocations")
+
+
+def drain_sweeps(stack: Stack, *, on_invocation: Any = None) -> DrainResult:
+    """Organization mode: the account sweeps the central watcher enqueued, delivered one per
+    invocation as the template's ``AccountSweeps`` event source does (nothing without one)."""
+    if stack.sweep_queue_url is None:
+        return DrainResult()
+    return drain(
+        stack,
+        queue_url=stack.sweep_queue_url,
+        batch_size=template_sweep_batch(),
+        on_invocation=on_invocation,
+    )
+
+
+def sweep(stack: Stack) -> None:
+    """The scheduled sweep, and (organization mode) the account sweeps it fans out."""
+    invoke(event("scheduled-sweep"))
+    drained = drain_sweeps(stack)
+    assert drained.failed_items == 0, drained
 
 
 def fresh_watcher() -> None:

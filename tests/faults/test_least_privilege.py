@@ -29,7 +29,7 @@ from restorewatch.inventory.iam_reader import IamReader
 from restorewatch.watch.targets import Target, TargetKind
 from support.template import REPO_ROOT, load_template
 
-from .report import record_row
+from .report import record_figure, record_row
 from .scenarios import ROWS
 
 READ_VERBS = ("Get", "List", "Describe", "BatchGet", "Query", "Scan")
@@ -257,6 +257,7 @@ def test_roles_grant_exactly_the_iam_reads_the_code_makes() -> None:
     """\"No wildcard action\" is literally true: the watcher's role and the member accounts' reader
     role list the IAM reads one by one, and the list is what the code issues, no more, no less."""
     expected = {f"iam:{op}" for op in iam_operations_in_code()}
+    record_figure("least-privilege", "iam_reads", len(expected))
     assert granted_iam_actions(load_template(), "WatcherRole") == expected
     assert granted_iam_actions(load_template(MEMBER_TEMPLATE), "MemberReaderRole") == expected
 

@@ -1,14 +1,17 @@
 """Load: one SQS batch of 100 IAM events for one account, through the real handler, in bounded time
 and memory.
 
-The account has 30 watched roles (besides the seeded role and user); the batch carries 100 CloudTrail
-events over them (real losses, no-op changes and duplicates, shuffled), as the event source mapping
-delivers them with a batching window. Wall time (untraced) and the peak of Python allocations
-(``tracemalloc``, over a re-delivery of the same batch) are recorded in docs/guarantees.md
-("Load"). The bounds asserted are generous (the function has 512 MB and 600 s in the template);
-the figures are what matter.
+The account (a member of an organization: every record's check also reads its SCPs) has 30 watched
+roles besides the seeded role and user; the batch carries 100 CloudTrail events over them (real
+losses, no-op changes and duplicates, shuffled), as the event source mapping delivers them with a
+batching window. Wall time (untraced), CPU time and the peak of Python allocations (``tracemalloc``,
+over a re-delivery of the same batch) are recorded in docs/guarantees.md ("Load"), and quoted in the
+summary (docs/guarantees.md and the README) from the same run. The bounds asserted are generous (the
+function has 512 MB and 600 s in the template) and the time bound is on the batch's CPU time, which
+other processes on a shared machine do not inflate; the figures are what matter.
 
-The 5000-principal sweep against the template's limits is measured by bench/sweep.py.
+The 5000-principal sweep against the template's limits is measured by bench/sweep.py; the report
+quotes its last recorded results (``bench_results``), dated.
 Docs: Lambda SQS batching window and batch size https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
 """
 
@@ -20,6 +23,7 @@ import time
 import tracemalloc
 from typing import TYPE_CHECKING
 
+from .bench_results import sweep_figures, sweep_line
 from .injection import client
 from .report import record_figure
 from .stack import ACCOUNT, POLICY_ARN, TRUST, WATCH_TAGS, event, invoke, sqs_records
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
 ROLES = 30
 EVENTS = 100
 LOST = 6
-WALL_BOUND_S = 60
+CPU_BOUND_S = 60  # the batch's own CPU time: other processes on a shared machine do not count
 PEAK_BOUND_MB = 256
 
 
@@ -63,9 +67,9 @@ def test_batch_of_100_events_for_one_account_in_bounded_time_and_memory(world: W
     batch = sqs_records(messages, f"arn:aws:sqs:us-east-1:{ACCOUNT}:events")
     assert len(batch["Records"]) == EVENTS
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     response = invoke(batch)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     assert response["batchItemFailures"] == []
     alerts = world.stack.alerts()
     assert sorted((a["kind"], a["principal"]["arn"]) for a in alerts) == sorted(
@@ -84,18 +88,28 @@ def test_batch_of_100_events_for_one_account_in_bounded_time_and_memory(world: W
     assert world.stack.alerts() == []  # duplicates: no second alert
 
     peak_mb = peak / 2**20
-    assert elapsed < WALL_BOUND_S, elapsed
+    assert cpu < CPU_BOUND_S, (cpu, elapsed)
     assert peak_mb < PEAK_BOUND_MB, peak_mb
     record_figure(
         "load",
         "batch of 100 SQS events, one account (32 watched principals; moto in-process)",
-        f"{elapsed:.1f} s wall, {peak_mb:.0f} MB peak Python allocations (tracemalloc, a re-delivery); "
-        f"{len(alerts)} LOST alerts, 0 failed records (bounds asserted: < {WALL_BOUND_S} s, "
-        f"< {PEAK_BOUND_MB} MB; the function has 512 MB, 600 s)",
+        f"{elapsed:.1f} s wall ({cpu:.1f} s CPU), {peak_mb:.0f} MB peak Python allocations "
+        f"(tracemalloc, a re-delivery); {len(alerts)} LOST alerts, 0 failed records (bounds asserted: "
+        f"< {CPU_BOUND_S} s CPU, < {PEAK_BOUND_MB} MB; the function has 512 MB, 600 s)",
     )
+    sweeps = sweep_figures()
+    if sweeps is not None:
+        record_figure(
+            "load",
+            "sweeps of generated accounts on moto's server (bench/sweep.py, not run here)",
+            sweep_line(sweeps),
+        )
     record_figure(
+        "summary",
         "load",
-        "sweeps of generated accounts on moto's server (bench/sweep.py, not run here)",
-        "5,000 principals in 8-11 s and 128 MB; 100 member accounts x 500 principals, 5 at a time, "
-        "in 121-130 s (bench/results/sweep.md, sweep-100.md)",
+        {
+            "seconds": elapsed,
+            "peak_mb": peak_mb,
+            "sweeps": sweep_line(sweeps) if sweeps is not None else None,
+        },
     )

@@ -47,8 +47,10 @@ if TYPE_CHECKING:
 # each change scans the whole state table, and moto serialises every item). The default run keeps
 # the same shape at an eighth of the size so that `make test` stays within its budget.
 FULL = os.environ.get("STORM") == "full"
-PRINCIPALS = 50 if FULL else 12
-EVENTS = 1000 if FULL else 120
+FULL_PRINCIPALS, FULL_EVENTS = 50, 1000
+CI_PRINCIPALS, CI_EVENTS = 12, 120
+PRINCIPALS = FULL_PRINCIPALS if FULL else CI_PRINCIPALS
+EVENTS = FULL_EVENTS if FULL else CI_EVENTS
 THREADS = 4
 GRANT = "StormGrant"
 GRANT_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{GRANT}"
@@ -233,6 +235,17 @@ def test_storm_of_1000_events_alerts_each_transition_once_and_matches_a_sweep(st
     record_figure("storm", "detach-then-reattach principals alerted", f"0 of {len(flapped)}")
     record_figure("storm", "final state = sweep's result", "yes (the sweep changed nothing, alerted nothing)")
     record_figure("storm", "wall time (moto, in-process)", f"{elapsed:.1f} s")
+    record_figure(
+        "summary",
+        "storm",
+        {
+            "threads": THREADS,
+            "ci_events": CI_EVENTS,
+            "ci_principals": CI_PRINCIPALS,
+            "full_events": FULL_EVENTS,
+            "full_principals": FULL_PRINCIPALS,
+        },
+    )
 
 
 def test_detach_then_reattach_in_one_batch_after_settling_gives_no_alert(world: World) -> None:

@@ -619,3 +619,32 @@ def test_sweep_page_read_after_a_policy_change_cannot_undo_it_with_the_policies_
     assert summary.retry_reasons == []
     assert summary.count(ComplianceStatus.NON_COMPLIANT) == 2
     assert summary.count(ComplianceStatus.COMPLIANT) == 0
+
+
+# --- a custom watch tag key (template parameter WatchTagKey) -----------------------------------------
+
+
+@pytest.mark.parametrize("handler_env", [{"WATCH_TAG_KEY": "backup:profile"}], indirect=True)
+def test_unwatched_alert_names_the_configured_tag_key(
+    stack: Stack, account: Account, handler: Handler, handler_env: dict[str, str]
+) -> None:
+    """With WatchTagKey=backup:profile, the UNWATCHED alert (email text, headline, fix) tells people
+    to re-tag with backup:profile: the default key would send them to a tag the watcher ignores."""
+    role = "CustomTagRestoreRole"
+    account.iam.create_role(
+        RoleName=role,
+        AssumeRolePolicyDocument=TRUST,
+        Tags=[{"Key": "backup:profile", "Value": "veeam-ec2-restore"}],
+    )
+    account.iam.attach_role_policy(RoleName=role, PolicyArn=POLICY_ARN)
+    handler.file(SWEEP)
+    assert stack.alerts() == []
+    account.iam.untag_role(RoleName=role, TagKeys=["backup:profile"])
+    handler(fresh_event("iam-UntagRole", roleName=role, tagKeys=["backup:profile"]))
+    (alert,) = stack.alerts()
+    assert alert["kind"] == "UNWATCHED"
+    words = "\n".join([alert["text"], alert["headline"], *alert["fix"]])
+    assert "backup:profile" in alert["headline"]
+    assert "backup:profile = veeam-ec2-restore" in "\n".join(alert["fix"])
+    assert "restorewatch:profile" not in words
+    assert "restorewatch:profile" not in json.dumps(alert)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from restorewatch.compliance import ScpFailure, ScpStatus
 from restorewatch.engine.model import LayerKind, RequirementStatus
+from restorewatch.profiles.model import DEFAULT_TAG_KEY
 from restorewatch.state.model import AlertKind, format_time
 
 from .document import SEVERITY
@@ -26,21 +27,26 @@ if TYPE_CHECKING:
     from restorewatch.watch.diff import ActionChange, Transition
     from restorewatch.watch.targets import CloudTrailChange
 
-# Same value as restorewatch.profiles.DEFAULT_TAG_KEY (kept literal: the text names the default tag).
-WATCH_TAG_KEY = "restorewatch:profile"
 FIX_SID = "RestoreWatchRestore"
 INDENT = "  "
 
 
 def build_email(
-    transition: Transition, *, alert_id: str, trigger: CloudTrailChange | None, observed_at: datetime
+    transition: Transition,
+    *,
+    alert_id: str,
+    trigger: CloudTrailChange | None,
+    observed_at: datetime,
+    tag_key: str = DEFAULT_TAG_KEY,
 ) -> str:
-    out = [_headline(transition), "", _facts(transition), ""]
+    """``tag_key``: the watch tag the watcher is configured with (template parameter WatchTagKey);
+    UNWATCHED and DELETED alerts tell people to tag with it."""
+    out = [_headline(transition, tag_key), "", _facts(transition), ""]
     sections = [
         ("WHAT CHANGED", _what(transition)),
         ("WHY", _why(transition)),
         ("WHO CHANGED WHAT, WHEN", _who(trigger, observed_at)),
-        ("HOW TO FIX IT", _fix(transition)),
+        ("HOW TO FIX IT", _fix(transition, tag_key)),
         ("WHAT HAPPENS NEXT", [_next(transition)]),
     ]
     for title, lines in sections:
@@ -53,7 +59,7 @@ def build_email(
 # -- sections ----------------------------------------------------------------------------------
 
 
-def _headline(t: Transition) -> str:
+def _headline(t: Transition, tag_key: str) -> str:
     who = principal_label(t)
     total = len(t.statuses)
     kind = t.kind
@@ -80,7 +86,7 @@ def _headline(t: Transition) -> str:
     if kind is AlertKind.UNWATCHED:
         return (
             f"UNWATCHED: {who} is no longer watched for profile {t.profile}: "
-            f"its {WATCH_TAG_KEY} tag no longer names it."
+            f"its {tag_key} tag no longer names it."
         )
     return f"DELETED: {who}, watched for profile {t.profile}, was deleted. Restores that use it will fail."
 
@@ -177,7 +183,7 @@ def _who(trigger: CloudTrailChange | None, observed_at: datetime) -> list[str]:
     ]
 
 
-def _fix(t: Transition) -> list[str]:
+def _fix(t: Transition, tag_key: str) -> list[str]:
     who = principal_label(t)
     if t.kind is AlertKind.RESTORED:
         return ["Nothing to do."]
@@ -193,13 +199,13 @@ def _fix(t: Transition) -> list[str]:
         ]
     if t.kind is AlertKind.UNWATCHED:
         return [
-            f"If this was not intended, tag {who} again: {WATCH_TAG_KEY} = {t.profile}",
+            f"If this was not intended, tag {who} again: {tag_key} = {t.profile}",
             "(profiles are space separated), and ask the person above why the tag changed.",
         ]
     if t.kind is AlertKind.DELETED:
         return [
             f"If this was not intended, recreate {who} with its policies and tag it",
-            f"{WATCH_TAG_KEY} = {t.profile}. Restore jobs that use it fail until then.",
+            f"{tag_key} = {t.profile}. Restore jobs that use it fail until then.",
         ]
     return _fix_permissions(t)
 
@@ -322,9 +328,9 @@ def _statement(actions: list[str]) -> str:
 # -- parts the other renderings reuse (Slack, chat), so that every channel says the same ------------
 
 
-def headline(transition: Transition) -> str:
+def headline(transition: Transition, *, tag_key: str = DEFAULT_TAG_KEY) -> str:
     """The email's first line: what happened, and to whom."""
-    return _headline(transition)
+    return _headline(transition, tag_key)
 
 
 def why_lines(transition: Transition) -> list[str]:
@@ -332,9 +338,9 @@ def why_lines(transition: Transition) -> list[str]:
     return _why(transition)
 
 
-def fix_lines(transition: Transition) -> list[str]:
-    """The email's HOW TO FIX IT lines (a statement to add, or the Deny to change)."""
-    return _fix(transition)
+def fix_lines(transition: Transition, *, tag_key: str = DEFAULT_TAG_KEY) -> list[str]:
+    """The email's HOW TO FIX IT lines (a statement to add, the Deny to change, the tag to set)."""
+    return _fix(transition, tag_key)
 
 
 def next_step(transition: Transition) -> str:

@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from restorewatch.errors import RestoreWatchError
+from restorewatch.profiles.model import DEFAULT_TAG_KEY
 from restorewatch.state.model import (
     LastAlert,
     Observation,
@@ -108,6 +109,7 @@ class OutboxSettings:
     max_attempts: int = 5  # conditional-write rounds before giving up (retryable)
     wait_attempts: int = 3  # how often to re-check a live lease before giving up
     wait_seconds: float = 1.0
+    tag_key: str = DEFAULT_TAG_KEY  # the watch tag (WatchTagKey): the alert text says which tag to set
 
 
 def _utcnow() -> datetime:
@@ -292,7 +294,13 @@ class Outbox:
         pending = None
         if transition is not None:
             alert_id = alert_id_for(current.arn, current.profile, revision, observed_at)
-            rendered = render_alert(transition, alert_id=alert_id, trigger=trigger, observed_at=observed_at)
+            rendered = render_alert(
+                transition,
+                alert_id=alert_id,
+                trigger=trigger,
+                observed_at=observed_at,
+                tag_key=self.settings.tag_key,
+            )
             pending = PendingAlert(
                 alert_id=alert_id,
                 kind=transition.kind,

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from restorewatch.profiles.model import DEFAULT_TAG_KEY
+
 from .chatbot import chat_notification
 from .document import SEVERITY, build_document
 from .email import build_email, fix_lines, headline, next_step
@@ -32,17 +34,26 @@ class RenderedAlert:
 
 
 def render_alert(
-    transition: Transition, *, alert_id: str, trigger: CloudTrailChange | None, observed_at: datetime
+    transition: Transition,
+    *,
+    alert_id: str,
+    trigger: CloudTrailChange | None,
+    observed_at: datetime,
+    tag_key: str = DEFAULT_TAG_KEY,
 ) -> RenderedAlert:
+    """``tag_key``: the watch tag the watcher is configured with, named where the text says which
+    tag to set."""
     document = build_document(transition, alert_id=alert_id, trigger=trigger, observed_at=observed_at)
-    email = build_email(transition, alert_id=alert_id, trigger=trigger, observed_at=observed_at)
+    email = build_email(
+        transition, alert_id=alert_id, trigger=trigger, observed_at=observed_at, tag_key=tag_key
+    )
     subject = build_subject(transition)
     # Subscribers other than email (SQS, Lambda, chat) get only ``default``: give them the words too.
     document["subject"] = subject
     document["text"] = email
     # additive: the parts Slack and chat show apart (the email says the same in its sections)
-    document["headline"] = headline(transition)
-    document["fix"] = fix_lines(transition)
+    document["headline"] = headline(transition, tag_key=tag_key)
+    document["fix"] = fix_lines(transition, tag_key=tag_key)
     document["next"] = next_step(transition)
     document.update(chat_notification(document))
     message = json.dumps({"default": json.dumps(document, sort_keys=True), "email": email})

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from restorewatch.errors import InputError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 RETRIES: dict[str, Any] = {"mode": "adaptive", "max_attempts": 10}
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"
@@ -81,6 +81,18 @@ def local_endpoint_url(environ: Mapping[str, str] | None = None) -> str | None:
 
 _SESSION_LOCK = threading.Lock()
 
+# Called with every client ``make_client`` builds. Nothing in the package registers one: it is the
+# tests' seam (the fault matrix injects AWS faults into the watcher's own clients, and the suite
+# records every AWS operation the package calls, to hold the matrix to "every call").
+_observers: list[Callable[[Any], None]] = []
+
+
+def observe_clients(observer: Callable[[Any], None]) -> Callable[[], None]:
+    """Call ``observer(client)`` for every client ``make_client`` builds from now on; returns the
+    function that stops it."""
+    _observers.append(observer)
+    return lambda: _observers.remove(observer)
+
 
 _CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 
@@ -125,13 +137,16 @@ def make_client(
             "aws_session_token": credentials["SessionToken"],
         }
     with _SESSION_LOCK:  # sessions are not thread-safe; the clients they make are
-        return session.client(
+        client = session.client(
             service,
             region_name=region,
             endpoint_url=resolve_endpoint_url(service, endpoint_url),
             config=client_config(**config_overrides),
             **keys,
         )
+    for observer in tuple(_observers):
+        observer(client)
+    return client
 
 
 def iam_client(endpoint_url: str | None = None, *, session: Any | None = None) -> Any:
@@ -145,5 +160,6 @@ __all__ = [
     "iam_client",
     "local_endpoint_url",
     "make_client",
+    "observe_clients",
     "resolve_endpoint_url",
 ]

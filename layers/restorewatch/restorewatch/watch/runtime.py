@@ -87,7 +87,11 @@ def build_watcher(config: WatcherConfig) -> Watcher:
         retries={"mode": "standard", "total_max_attempts": SnsPublisher.MAX_ATTEMPTS},
     )
     publisher = SnsPublisher(config.alert_topic_arn, client=sns)
-    outbox = Outbox(store, publisher, OutboxSettings(alert_on_degraded=config.alert_on_degraded))
+    outbox = Outbox(
+        store,
+        publisher,
+        OutboxSettings(alert_on_degraded=config.alert_on_degraded, tag_key=config.tag_key),
+    )
     org_factory = None
     if config.read_organizations:
         organizations = make_client("organizations", endpoint_url=endpoint)
