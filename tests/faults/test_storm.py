@@ -30,6 +30,7 @@ import pytest
 from restorewatch.errors import RestoreWatchError
 from restorewatch.watch.events import parse_lambda_event
 from restorewatch.watch.runtime import WatcherConfig, build_watcher
+from support.moto_gaps import make_moto_dynamodb_atomic
 
 from .conftest import build_world
 from .injection import client
@@ -66,17 +67,7 @@ def role_arn(index: int) -> str:
 
 @pytest.fixture
 def atomic_moto_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "get_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
+    make_moto_dynamodb_atomic(monkeypatch)
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ from restorewatch.state import DynamoStateStore, StoredState
 from restorewatch.watch.events import parse_lambda_event
 from restorewatch.watch.pipeline import Watcher
 from restorewatch.watch.run import WatchSettings
+from support.moto_gaps import make_moto_dynamodb_atomic
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -383,6 +384,12 @@ def test_interleaved_invocations_alert_once(stack: Stack, account: Account, hand
     assert kinds(stack.alerts()) == [("LOST", ROLE_ARN)]
 
 
+@pytest.fixture
+def atomic_moto_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    make_moto_dynamodb_atomic(monkeypatch)
+
+
+@pytest.mark.usefixtures("atomic_moto_dynamodb")
 def test_concurrent_handler_threads_alert_once(stack: Stack, account: Account, handler: Handler) -> None:
     """Four invocations at once (threads, one watcher each) on the same change: exactly one alert."""
     handler.file(SWEEP)
