@@ -202,6 +202,8 @@ def sections() -> dict[str, str]:
         "tamper": rows_markdown("tamper"),
         "least-privilege": rows_markdown("least-privilege"),
         "supply-chain": rows_markdown("supply-chain"),
+        "poison": rows_markdown("poison"),
+        "wildcards": rows_markdown("wildcards"),
         "load": _figures_markdown("load"),
     }
 

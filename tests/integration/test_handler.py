@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
+from faults.report import record_row
 from integration.conftest import (
     EVENTS_DIR,
     GROUP,
@@ -687,6 +688,16 @@ def test_sqs_batch_poison_records_fail_alone_and_are_counted(
     assert [m for m in poison if any(f"poison record {m}" in e for e in errors)] == poison
     assert any("4300 digits" in e for e in errors)
     assert any("nested too deeply" in e for e in errors)
+    for body, what in ((HUGE_INTEGER_BODY, "a 5,000-digit integer"), (DEEP_BODY, "100,000-deep nesting")):
+        record_row(
+            "poison",
+            {
+                "SQS record body": f"{what} ({len(body):,} bytes)",
+                "the real change in the same batch": "processed: LOST alerted once",
+                "the poison record": "batch item failure -> DLQ after maxReceiveCount (DLQ alarm); "
+                "ERROR log; `PoisonRecords` metric",
+            },
+        )
 
 
 def test_sqs_batch_without_poison_emits_no_poison_metric(
