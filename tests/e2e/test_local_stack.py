@@ -126,6 +126,8 @@ def test_local_up_writes_sam_env_vars_with_slack_secret(endpoint: str, tmp_path:
     secret_arn = env_vars["SlackFunction"]["SLACK_WEBHOOK_SECRET_ARN"]
     secrets = make_client("secretsmanager", endpoint_url=endpoint)
     assert secrets.get_secret_value(SecretId=secret_arn)["SecretString"] == webhook
+    # the Slack function refuses every host but Slack's unless allowed: the stand-in's host is
+    assert env_vars["SlackFunction"]["SLACK_WEBHOOK_ALLOWED_HOSTS"] == "http://127.0.0.1:9"
     assert "SlackDeadLetterQueue" in up["resources"]  # HasSlack holds: the Slack resources exist
 
     again = cli("local", "up", "--endpoint-url", endpoint, "--env-vars", str(env_file),

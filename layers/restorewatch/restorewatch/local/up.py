@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from restorewatch.inventory.clients import LOCAL_ENDPOINT_ENV, make_client
 from restorewatch.local.template import LocalStack, load_template
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 INBOX_SUFFIX = "AlertInbox"
 SLACK_SECRET_SUFFIX = "SlackWebhook"
 SLACK_SECRET_PARAMETER = "SlackWebhookSecretArn"
+SLACK_ALLOWED_HOSTS_PARAMETER = "SlackWebhookAllowedHosts"
 # The properties whose CloudFormation spelling is also the API's (SSESpecification, for one, is not;
 # encryption at rest means nothing on a local endpoint anyway).
 _TABLE_KEYS = (
@@ -113,6 +115,13 @@ def local_up(
     if slack_webhook_url:
         secret = _put_secret(endpoint_url, stack.physical_name(SLACK_SECRET_SUFFIX), slack_webhook_url)
         stack.parameters[SLACK_SECRET_PARAMETER] = secret
+        # the Slack function refuses any webhook host but Slack's unless the stack allows it: a local
+        # stand-in is allowed exactly as an operator allows a Slack-compatible receiver
+        receiver = urlsplit(slack_webhook_url)
+        if receiver.hostname != "hooks.slack.com" and not (parameter_overrides or {}).get(
+            SLACK_ALLOWED_HOSTS_PARAMETER
+        ):
+            stack.parameters[SLACK_ALLOWED_HOSTS_PARAMETER] = f"{receiver.scheme}://{receiver.netloc}"
     dynamodb = make_client("dynamodb", endpoint_url=endpoint_url)
     sns = make_client("sns", endpoint_url=endpoint_url)
     sqs = make_client("sqs", endpoint_url=endpoint_url)
