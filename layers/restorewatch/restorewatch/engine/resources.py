@@ -38,6 +38,7 @@ __all__ = [
     "ResourcePolicies",
     "ResourcePolicy",
     "bound_resource",
+    "check_holder",
     "holder_kind",
     "holder_pattern",
     "key_policy_required",
@@ -51,6 +52,8 @@ RcpLevels = tuple[tuple[Policy, ...], ...]
 
 _ARN = re.compile(r"^arn:([a-z][a-z0-9-]*):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|):(.+)$")
 _S3_BUCKET = re.compile(r"^arn:[a-z][a-z0-9-]*:s3:::[^/*?]+$")
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html (3-63 characters)
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _KMS_KEY = re.compile(r"^arn:[a-z][a-z0-9-]*:kms:[a-z0-9-]+:\d{12}:key/[^/*?]+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _ENTRY_KEYS = frozenset({"Policy", "PolicyName", "Account", "KeyManager"})
@@ -91,11 +94,13 @@ def holder_kind(holder: str) -> str:
 def key_policy_required(holder: str) -> bool:
     """Must the resource's own policy allow the principal, directly or by enabling IAM policies?
 
-    KMS keys: "Unless the key policy explicitly allows it, you cannot use IAM policies to allow
-    access to a KMS key" (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
-    Every other resource policy only adds to what the identity policies grant in the same account.
+    KMS keys (``arn:aws:kms:region:account:key/id``, or a pattern of them): "Unless the key policy
+    explicitly allows it, you cannot use IAM policies to allow access to a KMS key"
+    (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html). Every other resource
+    policy only adds to what the identity policies grant in the same account.
     """
-    return holder.split(":", 3)[2:3] == ["kms"]
+    parts = holder.split(":", 5)
+    return len(parts) == 6 and parts[2] == "kms" and parts[5].startswith("key/")
 
 
 def _owner_in_arn(holder: str) -> str | None:
@@ -226,14 +231,15 @@ def parse_resource_policy(document: object, resource: str) -> Policy:
     return parse_policy(document, PolicySource(LayerKind.RESOURCE, holder_kind(resource), resource=resource))
 
 
-def _check_holder(arn: str, origin: str) -> None:
+def check_holder(arn: str, origin: str) -> None:
+    """Is ``arn`` one resource a resource-based policy can be attached to? ``InputError`` says why not."""
     if not _ARN.match(arn):
         raise InputError(f"{origin}: {arn!r} is not an ARN (arn:partition:service:region:account:resource)")
     service = arn.split(":", 3)[2]
-    if service == "s3" and not _S3_BUCKET.match(arn):
+    if service == "s3" and not (_S3_BUCKET.match(arn) and _BUCKET_NAME.match(arn.split(":", 5)[5])):
         raise InputError(
-            f"{origin}: {arn!r}: give the bucket's ARN (arn:aws:s3:::bucket-name), which the bucket policy "
-            "is attached to"
+            f"{origin}: {arn!r}: give the bucket's ARN (arn:aws:s3:::bucket-name, a valid bucket name), "
+            "which the bucket policy is attached to"
         )
     if service == "kms" and not _KMS_KEY.match(arn):
         raise InputError(
@@ -303,6 +309,6 @@ def resource_policies_from_json(data: object, origin: str) -> ResourcePolicies:
     for arn, value in data.items():
         if not isinstance(arn, str):  # pragma: no cover - JSON object keys are strings
             raise InputError(f"{origin}: a key is not a string")
-        _check_holder(arn, origin)
+        check_holder(arn, origin)
         known[arn] = _entry(arn, value, origin)
     return ResourcePolicies(known, given=True, source=origin)
