@@ -259,9 +259,10 @@ def placeholders(pattern: str) -> list[str]:
 
 
 def require_bindable(requirements: Iterable[RequiredAction], *, where: str) -> None:
-    """A bound action must be able to act on what its pattern names (parameters read as any text):
-    an action with no resource types (``s3:ListAllMyBuckets``) is always requested on ``*`` and
-    cannot be bound, and ``arn:aws:s3:::${Bucket}`` can never name an object for ``s3:GetObject``."""
+    """A bound action must be able to act on what its pattern names: an action with no resource
+    types (``s3:ListAllMyBuckets``) is always requested on ``*`` and cannot be bound, and
+    ``arn:aws:s3:::${Bucket}`` can never name an object for ``s3:GetObject`` (a parameter inside an
+    ARN is one name, without ``:`` or ``/``)."""
     from restorewatch.catalog import default_catalog
     from restorewatch.engine.arnformat import can_name
 
@@ -277,7 +278,10 @@ def require_bindable(requirements: Iterable[RequiredAction], *, where: str) -> N
                 f"{where}: action {requirement.action} cannot be bound to a resource: it has no resource "
                 'types and is always requested on "*" (Service Authorization Reference)'
             )
-        pattern = _PLACEHOLDER.sub("*", requirement.resource)
+        # a parameter standing for the whole ARN may be any ARN; one inside an ARN is one name, which
+        # never holds ":" or "/" (bind_requirements checks the values), so a sample name stands for it
+        whole = _PLACEHOLDER.fullmatch(requirement.resource) is not None
+        pattern = "*" if whole else _PLACEHOLDER.sub("name", requirement.resource)
         if not any(can_name(pattern, False, arn_format) for arn_format in facts.arn_formats):
             formats = ", ".join(facts.arn_formats)
             raise ProfileError(

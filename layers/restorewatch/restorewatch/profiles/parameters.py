@@ -121,6 +121,13 @@ def bind_requirements(
         if requirement.resource is None:
             bound.append(BoundAction(requirement.action, None))
             continue
+        if _PLACEHOLDER.fullmatch(requirement.resource) is None:
+            for name in placeholders(requirement.resource):
+                if ":" in values[name] or "/" in values[name]:
+                    raise ParameterError(
+                        f"profile {profile.name!r}: parameter {name} = {values[name]!r} is one name inside "
+                        f"{requirement.resource}: no ':' or '/' (give the name, not an ARN or path)"
+                    )
         pattern = _PLACEHOLDER.sub(lambda match: values[match.group(1)], requirement.resource)
         _check_pattern(profile, requirement.action, requirement.resource, pattern)
         bound.append(BoundAction(requirement.action, pattern))
