@@ -92,6 +92,10 @@ SCPS_NOT_CONFIGURED = ScpCoverage(ScpStatus.NOT_EVALUATED, "no Organizations acc
 _SLR_EXEMPT = ScpCoverage(ScpStatus.NOT_APPLICABLE, "service-linked roles are not affected by SCPs")
 
 
+# what a bound action says when the caller read no resource policy at all
+_NOT_READ = "no bucket or key policy was read for this check, and the resource's policy decides too"
+
+
 def is_service_linked_role(arn: str) -> bool:
     """Service-linked roles live under the path ``/aws-service-role/`` (IAM creates them there)."""
     return ":role/aws-service-role/" in arn
@@ -209,7 +213,7 @@ def check_principal(
         from restorewatch.engine.resources import ResourcePolicies, bound_resource
         from restorewatch.profiles.parameters import bind_requirements
 
-        known = resources if resources is not None else ResourcePolicies.unread()
+        known = resources if resources is not None else ResourcePolicies.unread(_NOT_READ)
         for bound in bind_requirements(profile, principal.tags, parameters):
             side = None
             if bound.resource is not None:
