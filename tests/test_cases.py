@@ -8,6 +8,7 @@ never from running the engine.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,9 @@ def _prepared(path: Path, case_index: int) -> tuple[Any, Any, Any, Any]:
     case = _load(path)["cases"][case_index]
     snapshot = AccountSnapshot.from_pages([case["authorization_details"]])
     principal = snapshot.principal(case["principal"])
+    org = case.get("principal_org")
+    if org is not None:  # the organization of the principal's account, as Organizations would say
+        principal = replace(principal, org_id=org["id"], org_paths=tuple(org.get("paths", ())))
     scps = parse_scps(case.get("scps"))
     rcps = parse_rcps(case.get("rcps"))
     given = case.get("resource_policies")

@@ -185,6 +185,8 @@ def check_principal(
     resources: ResourcePolicies | None = None,
     rcps: Mapping[str, RcpLevels] | None = None,
     parameters: Mapping[str, str] | None = None,
+    org_id: str | None = None,
+    org_paths: tuple[str, ...] = (),
 ) -> PrincipalCheck:
     """Check every action of ``profile`` for ``principal`` (SCP levels root first, or None).
 
@@ -199,8 +201,13 @@ def check_principal(
     values (its tags ``restorewatch:param:<Name>``; ``parameters`` win), the policy of the resource
     as ``resources`` knows it (default: none read, so such actions are ``unknown``) and ``rcps``,
     the RCP levels by account (the principal's account's also govern its actions on ``*``).
-    Raises ``ParameterError`` (an ``InputError``) when a parameter has no usable value.
+    Raises ``ParameterError`` (an ``InputError``) when a parameter has no usable value. ``org_id``
+    and ``org_paths``: the organization of the principal's account (AWS Organizations), which
+    decides conditions on ``aws:PrincipalOrgID`` and ``aws:PrincipalOrgPaths`` (without it they
+    stay conditions: partial, never guessed).
     """
+    if org_id is not None:
+        principal = replace(principal, org_id=org_id, org_paths=org_paths)
     if is_service_linked_role(principal.arn):
         scps, coverage, rcps = None, _SLR_EXEMPT, None
     if catalog is None:

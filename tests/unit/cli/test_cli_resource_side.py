@@ -572,3 +572,46 @@ def test_simulate_another_accounts_bucket(files: dict[str, str], capsys: pytest.
     code, result = _simulate(files, capsys, *args)
     assert (code, result["decision"]) == (0, "allowed")
     assert main(["simulate", "--auth-details", files["auth"], *args, "--resource-account", "4444"]) == 2
+
+
+def test_org_id_decides_the_identity_perimeter_rcp(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The usual RCP perimeter denies principals outside the organization
+    (aws:PrincipalOrgID, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid):
+    without the account's organization the Deny is a condition (partial); with --org-id it is decided."""
+    perimeter = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:*", "kms:*"],
+        "Resource": "*",
+        "Condition": {
+            "StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"},
+            "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+        },
+    }
+    rcps = _write(files, "perimeter.json", [[RCP_FULL, _doc(perimeter)]])
+    args = ("--resource-policies", files["policies"], "--rcps", rcps)
+    code, rows = _check(capsys, files, *args)
+    assert code == 1
+    assert _action(rows[(REPO_ROLE, "veeam-s3-repository-bound")], "s3:PutObject")["status"] == "partial"
+    code, rows = _check(
+        capsys, files, *args, "--org-id", "o-a1b2c3d4e5", "--org-path", "o-a1b2c3d4e5/r-ab12/"
+    )
+    assert code == 0
+    assert {row["status"] for row in rows.values()} == {"compliant"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--org-id", "org-1"], "is not an organization ID"),
+        (["--org-path", "o-a1b2c3d4e5/r-ab12/"], "--org-path needs --org-id"),
+        (["--org-id", "o-a1b2c3d4e5", "--org-path", "o-zzzzzzzzzz/r-ab12/"], "is not a path of o-a1b2c3d4e5"),
+    ],
+)
+def test_bad_org_options_are_input_errors(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str], extra: list[str], fragment: str
+) -> None:
+    assert main(["check", "--auth-details", files["auth"], "--profile-path", files["profile"], *extra]) == 2
+    assert fragment in capsys.readouterr().err

@@ -66,11 +66,14 @@ def require_watched(
 class ResourceInputs:
     """What `check` and `report` know of the resource side: the resource policies (``--resource-
     policies``; none read by default), the RCP levels by account (``--rcps``, for the snapshot's
-    account) and the ``--param`` values that win over the principals' tags."""
+    account), the ``--param`` values that win over the principals' tags, and the organization of the
+    snapshot's account (``--org-id``, ``--org-path``) for conditions on ``aws:PrincipalOrgID``."""
 
     policies: ResourcePolicies | None = None
     rcps: Mapping[str, RcpLevels] = field(default_factory=dict)
     parameters: Mapping[str, str] = field(default_factory=dict)
+    org_id: str | None = None  # --org-id: the organization of the snapshot's account
+    org_paths: tuple[str, ...] = ()
 
 
 NO_RESOURCE_INPUTS = ResourceInputs()
@@ -93,6 +96,8 @@ def check_profile(
             resources=resources.policies,
             rcps=resources.rcps,
             parameters=resources.parameters,
+            org_id=resources.org_id,
+            org_paths=resources.org_paths,
         )
     except InputError as failure:
         return unknown_check(arn, profile.name, str(failure), profile.actions)
@@ -147,15 +152,18 @@ def collect_checks(
 
 def resource_inputs(args: argparse.Namespace, snapshot: AccountSnapshot) -> ResourceInputs:
     """``--resource-policies``, ``--rcps`` (the RCP levels of the snapshot's account) and ``--param``."""
-    from restorewatch.cli.inputs import read_rcps, read_resource_policies
+    from restorewatch.cli.inputs import read_org, read_rcps, read_resource_policies
     from restorewatch.profiles import parse_param_options
 
     rcps = read_rcps(args.rcps)
     account = snapshot.account_id
+    org_id, org_paths = read_org(args.org_id, args.org_path)
     return ResourceInputs(
         policies=read_resource_policies(args.resource_policies),
         rcps={account: rcps} if rcps is not None and account else {},
         parameters=parse_param_options(args.param),
+        org_id=org_id,
+        org_paths=org_paths,
     )
 
 

@@ -8,6 +8,7 @@ so that the CLI can print one line and exit 2.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +39,7 @@ __all__ = [
     "parse_context",
     "read_auth_details",
     "read_json",
+    "read_org",
     "read_rcps",
     "read_resource_policies",
     "read_resource_policy",
@@ -86,6 +88,17 @@ def add_resource_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="JSON list of RCP levels from the organization root to the account, each a list of RCP "
         "documents (RCPFullAWSAccess included), as --scps (null: no RCPs)",
+    )
+    parser.add_argument(
+        "--org-id",
+        metavar="o-...",
+        help="the AWS Organizations organization of the account: decides conditions on aws:PrincipalOrgID "
+        "(as in the usual RCP and bucket policy perimeter); without it they are conditions (partial)",
+    )
+    parser.add_argument(
+        "--org-path",
+        metavar="PATH",
+        help="with --org-id, the account's path in it (o-.../r-.../ou-.../), for aws:PrincipalOrgPaths",
     )
     parser.add_argument(
         "--param",
@@ -194,6 +207,28 @@ def read_scp_levels(path: str | None, word: str = "SCP") -> list[list[object]] |
                     f"{word} file {path}: document {position} of level {number} is not a policy document"
                 )
     return data
+
+
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_ORG_PATH = re.compile(r"^o-[a-z0-9]{10,32}/r-[0-9a-z]{4,32}/(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}/)*$")
+
+
+def read_org(org_id: str | None, org_path: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """``--org-id`` and ``--org-path``, checked (the formats of
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgpaths)."""
+    if org_id is None:
+        if org_path is not None:
+            raise InputError("--org-path needs --org-id")
+        return None, ()
+    if not _ORG_ID.match(org_id):
+        raise InputError(f"--org-id {org_id!r} is not an organization ID (o- and 10 to 32 letters or digits)")
+    if org_path is None:
+        return org_id, ()
+    if not _ORG_PATH.match(org_path) or not org_path.startswith(f"{org_id}/"):
+        raise InputError(
+            f"--org-path {org_path!r} is not a path of {org_id} ({org_id}/r-.../ou-.../, ending with /)"
+        )
+    return org_id, (org_path,)
 
 
 def read_rcps(path: str | None) -> RcpLevels | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+from restorewatch.engine.conditions import is_principal_key
 from restorewatch.engine.model import (
     Effect,
     LayerKind,
@@ -279,12 +280,19 @@ def undecided_keys(principal: Principal) -> frozenset[str]:
     return frozenset({"aws:userid"}) if principal.kind is PrincipalKind.ROLE else frozenset()
 
 
+# keys of the principal's organization: the principal decides them once the caller said which one
+ORG_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths"})
+
+
 def _decidable_by_principal(entry: ConditionEntry, principal: Principal) -> bool:
     # a role's aws:userid ends with the session name, which the request decides
     if principal.kind is PrincipalKind.ROLE and (
         entry.key_lower == "aws:userid" or "aws:userid" in entry.variable_keys
     ):
         return False
+    if principal.org_id is not None and (entry.key_lower in ORG_KEYS or entry.variable_keys & ORG_KEYS):
+        keys = {entry.key_lower, *entry.variable_keys}
+        return all(key in ORG_KEYS or is_principal_key(key) for key in keys)
     return entry.principal_derived
 
 

@@ -191,12 +191,19 @@ class Principal:
     tags: Mapping[str, str]
     identity: tuple[Policy, ...]
     boundary: Policy | None
+    # the organization of the principal's account, when the caller read it (AWS Organizations):
+    # then aws:PrincipalOrgID and aws:PrincipalOrgPaths are the principal's too; None: not known
+    org_id: str | None = None
+    org_paths: tuple[str, ...] = ()
 
     def derived_context(self) -> dict[str, str | list[str]]:
         """The principal-derived condition keys, lower-cased, as AWS adds them to every request.
 
         A role's ``aws:userid`` is ``role-id:session-name``; the session is not part of the
-        snapshot, so it is left out (absent) rather than guessed.
+        snapshot, so it is left out (absent) rather than guessed. ``aws:PrincipalOrgID`` and
+        ``aws:PrincipalOrgPaths`` are there only when the caller said which organization the account
+        is in (``org_id``); otherwise they are undecided, never absent.
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid
         """
         context: dict[str, str | list[str]] = {
             "aws:principalarn": self.arn,
@@ -208,6 +215,9 @@ class Principal:
             context["aws:userid"] = self.principal_id
         for key, value in self.tags.items():
             context[f"aws:principaltag/{key.lower()}"] = value
+        if self.org_id is not None:
+            context["aws:principalorgid"] = self.org_id
+            context["aws:principalorgpaths"] = list(self.org_paths)
         return context
 
 
