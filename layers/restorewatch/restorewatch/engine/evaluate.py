@@ -100,10 +100,10 @@ def layers_of(principal: Principal, scps: ScpLevels | None, rcps: ScpLevels | No
     layers = [Layer(LayerKind.IDENTITY, principal.identity)]
     if principal.boundary is not None:
         layers.append(Layer(LayerKind.BOUNDARY, (principal.boundary,)))
-    for level, policies in enumerate(scps or ()):
-        layers.append(Layer(LayerKind.SCP, policies, level))
-    for level, policies in enumerate(rcps or ()):
-        layers.append(Layer(LayerKind.RCP, policies, rcp_level=level))
+    if scps:
+        layers += [Layer(LayerKind.SCP, policies, level) for level, policies in enumerate(scps)]
+    if rcps:  # last: _requirement drops them for the services RCPs do not apply to
+        layers += [Layer(LayerKind.RCP, policies, rcp_level=level) for level, policies in enumerate(rcps)]
     return layers
 
 
@@ -361,7 +361,11 @@ def requirement_status(
     the principal's account. ``bound``: the question is asked of the resources of one pattern,
     with the policy of that resource and the RCPs of its account (``engine.resource_eval``).
     """
-    return check_actions(principal, ((action, bound),), scps, catalog, rcps=rcps)[0]
+    if bound is not None:
+        return check_actions(principal, ((action, bound),), scps, catalog, rcps=rcps)[0]
+    return _requirement(
+        principal, action, layers_of(principal, scps, rcps), principal.derived_context(), catalog
+    )
 
 
 def _requirement(
@@ -377,7 +381,7 @@ def _requirement(
         reason = _service_rule_reason(always, f"{action} is allowed whatever the policies say")
         return RequirementResult(action, RequirementStatus.ALLOWED, (reason,))
     view = catalog_view(action_lower, catalog)
-    if not rcps_apply(view[0]):
+    if layers[-1].kind is LayerKind.RCP and not rcps_apply(view[0]):
         layers = [layer for layer in layers if layer.kind is not LayerKind.RCP]
     full_denies: list[Reason] = []
     no_allow: list[Reason] = []
