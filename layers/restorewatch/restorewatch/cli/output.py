@@ -82,7 +82,8 @@ def render_check_table(checks: Sequence[PrincipalCheck], *, colour: bool, empty_
             if action.status is RequirementStatus.ALLOWED:
                 continue
             label = _paint(action.status.value.ljust(8), action.status.value, colour)
-            lines.append(f"    {label} {action.action}")
+            on = f" on {action.resource}" if action.resource is not None else ""
+            lines.append(f"    {label} {action.action}{on}")
             lines.extend(f"        - {reason.message}" for reason in action.reasons)
     counts = Counter(check.status.value for check in checks)
     summary = ", ".join(f"{counts[status.value]} {status.value}" for status in ComplianceStatus)

@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from restorewatch.catalog import default_catalog
-from restorewatch.profiles import ProfileRegistry
+from restorewatch.profiles import ProfileRegistry, parameter_tag
 
 if TYPE_CHECKING:
     import argparse
@@ -65,7 +65,14 @@ def profile_dict(profile: Profile, *, detail: bool = False) -> dict[str, object]
         "action_count": len(profile.actions),
         "actions": list(profile.actions),
     }
+    if profile.parameters:
+        data["parameters"] = list(profile.parameters)
     if detail:
+        data["bound"] = [
+            {"action": r.action, "resource": r.resource}
+            for r in profile.requirements
+            if r.resource is not None
+        ]
         data["actions_by_service"] = _by_service(profile)
         data["scopes"] = [scope.as_dict() for scope in profile.scopes]
         data["corrections"] = [correction.as_dict() for correction in profile.corrections]
@@ -113,8 +120,13 @@ def run_show(args: argparse.Namespace) -> int:
     lines.append(f"actions ({len(profile.actions)}):")
     for service, actions in _by_service(profile).items():
         lines.append(f"  {service} ({len(actions)}): {', '.join(actions)}")
+    bound = [r for r in profile.requirements if r.resource is not None]
+    if bound:
+        tags = ", ".join(f"{parameter_tag(name)}" for name in profile.parameters)
+        lines.append(f"bound to resources (parameters from the tags {tags}, or --param):")
+        lines += [f"  {r.action} on {r.resource}" for r in bound]
     if profile.scopes:
-        lines.append("published scopes (as the source grants them; checks ask about any resource):")
+        lines.append("published scopes (as the source grants them):")
         for scope in profile.scopes:
             label = f"{scope.sid}: " if scope.sid else ""
             condition = f" when {json.dumps(dict(scope.condition))}" if scope.condition else ""

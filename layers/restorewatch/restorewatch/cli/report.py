@@ -6,8 +6,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from restorewatch.cli.checks import add_allow_empty_argument, collect_checks, require_watched
-from restorewatch.cli.inputs import add_snapshot_arguments, read_scps, snapshot_from_args
+from restorewatch.cli.checks import (
+    add_allow_empty_argument,
+    collect_checks,
+    require_known_params,
+    require_watched,
+    resource_inputs,
+)
+from restorewatch.cli.inputs import (
+    add_resource_arguments,
+    add_snapshot_arguments,
+    read_scps,
+    snapshot_from_args,
+)
 from restorewatch.compliance import ComplianceStatus
 from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry
 
@@ -25,9 +36,11 @@ def register(subparsers: Subparsers) -> None:
         help="write the status of every watched principal as one HTML page",
         description="Check every user and role carrying the watch tag against the profile(s) its tag "
         "names, and write the result as one self-contained HTML page (summary, then a principal x "
-        "action matrix that sorts, filters and prints). Without --auth-details, the live account is read.",
+        "action matrix that sorts, filters and prints). Without --auth-details, the live account is read. "
+        "Bound profiles take their parameters from the principals' restorewatch:param:<Name> tags.",
     )
     add_snapshot_arguments(parser)
+    add_resource_arguments(parser)
     parser.add_argument("--html", required=True, metavar="OUT.html", help="the page to write")
     parser.add_argument(
         "--profile-path",
@@ -50,8 +63,10 @@ def run(args: argparse.Namespace) -> int:
 
     snapshot = snapshot_from_args(args)
     scps = read_scps(args.scps)
+    resources = resource_inputs(args, snapshot)
     registry = ProfileRegistry.default(args.profile_path)
-    checks = collect_checks(snapshot, registry, args.tag_key, scps)
+    require_known_params(resources, registry.profiles.values())
+    checks = collect_checks(snapshot, registry, args.tag_key, scps, resources)
     require_watched(checks, snapshot, args.tag_key, allow_empty=args.allow_empty)
     source = "from " + (", ".join(args.auth_details) if args.auth_details else "the live account")
     page = render_report(checks, generated_at=datetime.now(UTC), title=args.title, source=source)

@@ -25,14 +25,29 @@ from collections import deque
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from restorewatch.engine.conditions import is_principal_key
 from restorewatch.engine.patterns import compile_wildcard
-from restorewatch.engine.variables import Variable, parse_template
+from restorewatch.engine.variables import Variable, parse_template, resolve
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from restorewatch.engine.patterns import WildcardPattern
     from restorewatch.engine.variables import RenderedPiece
 
-__all__ = ["MAX_PRODUCT", "can_name", "entry_service", "format_service", "key_matches", "matches_star"]
+__all__ = [
+    "MAX_PRODUCT",
+    "MAX_SUBSETS",
+    "bound_entry_tokens",
+    "can_name",
+    "covers",
+    "entry_service",
+    "format_service",
+    "intersects",
+    "key_matches",
+    "matches_star",
+    "pattern_tokens",
+]
 
 # token kinds
 _LIT, _ONE, _STAR, _SEGMENT = 0, 1, 2, 3
@@ -46,6 +61,8 @@ _KEY_TEMPLATE = re.compile(r"\$\{[^}]*\}|<[^>]*>")
 _OTHER = "\x00"
 # pairs beyond this many position pairs are not searched (a real ARN pattern is far shorter)
 MAX_PRODUCT = 1_000_000
+# ``covers`` gives up (answers "does not cover") after this many states
+MAX_SUBSETS = 50_000
 
 
 def _add(tokens: list[Token], token: Token) -> None:
@@ -311,3 +328,119 @@ def key_matches(key_lower: str, catalog_key: str) -> bool:
     ``<key>``) stands for any text? Key names compare case-insensitively; the engine's linear-time
     matcher (``patterns.compile_wildcard``) decides, the key's own characters all literal."""
     return _key_pattern(catalog_key).matches(key_lower)
+
+
+# ---- bound patterns: one pattern covering another --------------------------------------------------
+# A profile can bind an action to a resource pattern (``arn:aws:s3:::backups/*``). A statement then
+# counts as unconditional only if its Resource covers every ARN the pattern can name, and a Deny
+# matters if it can match some of them (evaluation spec, "Bound requirements").
+
+
+@lru_cache(maxsize=8192)
+def pattern_tokens(pattern: str) -> Tokens:
+    """A bound pattern: ``*`` and ``?`` are wildcards, every other character itself."""
+    tokens: list[Token] = []
+    _literal_tokens(tokens, pattern)
+    return tuple(tokens)
+
+
+def bound_entry_tokens(
+    entry: str,
+    substitute: bool,
+    derived: Mapping[str, str | list[str]],
+    undecided: frozenset[str] = frozenset(),
+) -> tuple[Tokens, bool] | None:
+    """A policy Resource entry with the principal's own variables put in, as literal text.
+
+    A principal-derived key (``aws:username``, ``aws:PrincipalTag/team``; not one in ``undecided``)
+    is the principal's value, or its default when the principal has none; without either the entry
+    matches nothing (None), as AWS documents for a variable without a value. Any other variable is
+    the request's, so it stays a wildcard and the entry is marked unresolved (``False``): it may
+    match, but it cannot be said to cover.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+    """
+    if "${" not in entry or not substitute:
+        return entry_tokens(entry, substitute), True
+    tokens: list[Token] = []
+    resolved = True
+    for part in parse_template(entry, substitute=substitute).parts:
+        if not isinstance(part, Variable):
+            _literal_tokens(tokens, part)
+            continue
+        if part.key in ("*", "?", "$"):
+            _add(tokens, (_LIT, part.key))
+            continue
+        if is_principal_key(part.key) and part.key not in undecided:
+            value = resolve(part, derived)
+            if value is None:
+                return None
+            for char in value:  # the value is literal: a "*" in a tag matches only itself
+                _add(tokens, (_LIT, char))
+            continue
+        _add(tokens, (_STAR, ""))
+        resolved = False
+    return tuple(tokens), resolved
+
+
+def _single_closure(tokens: Tokens, positions: set[int]) -> frozenset[int]:
+    todo = list(positions)
+    seen = set(positions)
+    while todo:
+        position = todo.pop()
+        if position < len(tokens) and tokens[position][0] in (_STAR, _SEGMENT):
+            following = position + 1
+            if following not in seen:
+                seen.add(following)
+                todo.append(following)
+    return frozenset(seen)
+
+
+def _step(tokens: Tokens, held: frozenset[int], char: str) -> frozenset[int]:
+    moved = {after for position in held if (after := _after(tokens, position, char)) is not None}
+    return _single_closure(tokens, moved)
+
+
+def covers(outer: Tokens, inner: Tokens) -> bool:
+    """Does every string that matches ``inner`` match ``outer``?
+
+    A search over the pairs (position in ``inner``, set of positions ``outer`` can be in after the
+    same text), reading ``inner`` symbol by symbol: a literal is read as itself, a ``?`` or ``*``
+    as each character that ``outer`` tells apart (its literals, ``:``, and one character standing
+    for all others), a ``*`` also as nothing. ``inner`` is not covered as soon as ``outer`` can be
+    in no position (the text read so far continues into a string of ``inner`` that ``outer``
+    refuses) or when ``inner`` is read whole and ``outer`` is not at its end. No backtracking: each
+    state is visited once; past ``MAX_SUBSETS`` states the answer is "does not cover", which makes
+    a statement count as partial: coarse, never unsound.
+    """
+    if len(outer) == 1 and outer[0][0] == _STAR:
+        return True
+    alphabet = frozenset({":", _OTHER} | {char for kind, char in outer if kind == _LIT})
+    start = (0, _single_closure(outer, {0}))
+    seen = {start}
+    todo = [start]
+    end = len(outer)
+    while todo:
+        position, held = todo.pop()
+        if not held:
+            return False
+        if position == len(inner):
+            if end not in held:
+                return False
+            continue
+        kind, char = inner[position]
+        following: list[tuple[int, frozenset[int]]] = []
+        if kind == _LIT:
+            following.append((position + 1, _step(outer, held, char)))
+        else:
+            chars = alphabet - {":"} if kind == _SEGMENT else alphabet
+            stay = kind in (_STAR, _SEGMENT)
+            if stay:
+                following.append((position + 1, held))
+            following.extend((position if stay else position + 1, _step(outer, held, c)) for c in chars)
+        for state in following:
+            if state not in seen:
+                if len(seen) >= MAX_SUBSETS:
+                    return False
+                seen.add(state)
+                todo.append(state)
+    return True

@@ -29,6 +29,11 @@ class ActionFacts:
     ``condition_keys``: every key the action or one of its resource types lists, as published
     (templated parts such as ``${TagKey}`` or ``<key>`` stand for any text).
 
+    ``rcp_supported``: whether resource control policies apply to the action (its service is one
+    AWS lists as supporting RCPs, and the action is not one RCPs leave alone); None: not known, and
+    RCPs are applied, since they can only take permissions away.
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html
+
     Facts compare (and hash) by identity: a catalog hands out one object per action, and the engine
     caches what it derived from them on that object's identity.
     """
@@ -36,6 +41,7 @@ class ActionFacts:
     action: str  # AWS's spelling, "ec2:RunInstances"
     arn_formats: tuple[str, ...]
     condition_keys: tuple[str, ...]
+    rcp_supported: bool | None = None
 
     @property
     def wildcard_only(self) -> bool:

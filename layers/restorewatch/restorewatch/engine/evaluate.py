@@ -4,8 +4,11 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
 
-Layers are the identity policies (together), the permissions boundary (if any) and each SCP level
-(if SCPs are given). A Deny that applies in any layer wins; otherwise every layer needs an Allow.
+Layers are the identity policies (together), the permissions boundary (if any), each SCP level
+(if SCPs are given) and each RCP level (if RCPs are given and apply to the action's service). A
+Deny that applies in any layer wins; otherwise every layer needs an Allow. A requirement bound to a
+resource, and a request with a resource policy, are answered by ``engine.resource_eval``, which
+adds the resource's own policy with AWS's rules for it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+from restorewatch.engine.conditions import is_principal_key
 from restorewatch.engine.model import (
     Effect,
     LayerKind,
@@ -37,8 +41,11 @@ if TYPE_CHECKING:
 
     from restorewatch.engine.catalog import ActionCatalog, ActionFacts
     from restorewatch.engine.conditions import ConditionEntry
+    from restorewatch.engine.resources import BoundResource, ResourcePolicy
 
 ScpLevels = tuple[tuple[Policy, ...], ...]
+# the catalog's view of one action: its facts, the resources service rules reserve, those rules
+CatalogView = tuple["ActionFacts | None", tuple[str, ...], tuple[ServiceRule, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +53,7 @@ class Layer:
     kind: LayerKind
     policies: tuple[Policy, ...]
     scp_level: int | None = None
+    rcp_level: int | None = None
     # service prefix -> the policies with a statement that can cover an action of it
     _by_service: dict[str, tuple[Policy, ...]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -63,17 +71,47 @@ class Layer:
             return "the identity policies"
         if self.kind is LayerKind.BOUNDARY:
             return f"the permissions boundary {self.policies[0].source.name}"
+        if self.kind is LayerKind.RESOURCE:
+            source = self.policies[0].source
+            return f"the {source.name} of {source.resource}"
         names = ", ".join(p.source.arn or p.source.name for p in self.policies) or "none"
+        if self.kind is LayerKind.RCP:
+            return f"the RCPs at level {self.rcp_level} ({names})"
         return f"the SCPs at level {self.scp_level} ({names})"
 
+    def reason(
+        self,
+        code: str,
+        message: str,
+        ref: StatementRef | None = None,
+        limits: tuple[Limit, ...] = (),
+        condition_keys: tuple[str, ...] = (),
+    ) -> Reason:
+        """A reason about this layer (its SCP or RCP level, the resource its policy is attached to)."""
+        resource = self.policies[0].source.resource if self.kind is LayerKind.RESOURCE else None
+        return Reason(
+            code, self.kind, message, ref, self.scp_level, limits, condition_keys, self.rcp_level, resource
+        )
 
-def layers_of(principal: Principal, scps: ScpLevels | None) -> list[Layer]:
+
+def layers_of(principal: Principal, scps: ScpLevels | None, rcps: ScpLevels | None = None) -> list[Layer]:
+    """The identity layers, the boundary, the SCP levels; with ``rcps``, the RCP levels of the
+    principal's account (for an action on ``*``: RCPs apply to the resources of the account)."""
     layers = [Layer(LayerKind.IDENTITY, principal.identity)]
     if principal.boundary is not None:
         layers.append(Layer(LayerKind.BOUNDARY, (principal.boundary,)))
-    for level, policies in enumerate(scps or ()):
-        layers.append(Layer(LayerKind.SCP, policies, level))
+    if scps:
+        layers += [Layer(LayerKind.SCP, policies, level) for level, policies in enumerate(scps)]
+    if rcps:  # last: _requirement drops them for the services RCPs do not apply to
+        layers += [Layer(LayerKind.RCP, policies, rcp_level=level) for level, policies in enumerate(rcps)]
     return layers
+
+
+def rcps_apply(facts: ActionFacts | None) -> bool:
+    """Do RCPs apply to the action? Only to the services AWS lists (the catalog says which);
+    without a catalog (or one that does not say), they are applied: they can only take away.
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html"""
+    return facts is None or facts.rcp_supported is not False
 
 
 def _ref(policy: Policy, statement: Statement) -> StatementRef:
@@ -108,11 +146,31 @@ def decide_request(
     resource: str = "*",
     context: Mapping[str, object] | None = None,
     scps: ScpLevels | None = None,
+    *,
+    resource_policy: ResourcePolicy | None = None,
+    rcps: ScpLevels | None = None,
+    catalog: ActionCatalog | None = None,
 ) -> RequestResult:
-    """The decision AWS would make for this one request (no resource or session policies).
+    """The decision AWS would make for this one request (no session policies).
 
-    The service rules (``engine.service_rules``) come first where AWS decides without the policies.
+    ``resource_policy``: the policy of the resource the request acts on (``engine.resources``);
+    ``rcps``: the RCP levels of the account that owns it (applied to the services that support
+    RCPs, as ``catalog`` says). With either, ``engine.resource_eval`` decides. The service rules
+    (``engine.service_rules``) come first where AWS decides without the policies.
     """
+    if resource_policy is not None or rcps is not None:
+        from restorewatch.engine.resource_eval import decide_with_resource
+
+        return decide_with_resource(
+            principal,
+            action,
+            resource,
+            context,
+            scps=scps,
+            resource_policy=resource_policy,
+            rcps=rcps,
+            catalog=catalog,
+        )
     action_lower = fold_case(action)
     always = always_allowing(action_lower)
     if always is not None:
@@ -128,28 +186,16 @@ def decide_request(
         layer_allow: Reason | None = None
         for policy in layer.policies:
             for statement in policy.covering(action_lower):
-                if not _applies(statement, resource, request_context):
+                if not statement_applies(statement, resource, request_context):
                     continue
                 ref = _ref(policy, statement)
                 if statement.effect is Effect.DENY:
-                    denies.append(
-                        Reason(
-                            "explicit_deny", layer.kind, f"denied by {ref.describe()}", ref, layer.scp_level
-                        )
-                    )
+                    denies.append(layer.reason("explicit_deny", f"denied by {ref.describe()}", ref))
                 elif layer_allow is None:
-                    layer_allow = Reason(
-                        "allow", layer.kind, f"allowed by {ref.describe()}", ref, layer.scp_level
-                    )
+                    layer_allow = layer.reason("allow", f"allowed by {ref.describe()}", ref)
         if layer_allow is None:
             missing.append(
-                Reason(
-                    "no_allow",
-                    layer.kind,
-                    f"no statement in {layer.describe()} allows {action} on {resource}",
-                    None,
-                    layer.scp_level,
-                )
+                layer.reason("no_allow", f"no statement in {layer.describe()} allows {action} on {resource}")
             )
         else:
             allows.append(layer_allow)
@@ -166,11 +212,15 @@ def decide_request(
     return RequestResult(RequestDecision.ALLOWED, tuple(allows))
 
 
-def _service_rule_reason(rule: ServiceRule, what: str) -> Reason:
+def service_rule_reason(rule: ServiceRule, what: str) -> Reason:
     return Reason("service_rule", LayerKind.SERVICE, f"{what}: AWS service rule: {rule.summary} ({rule.doc})")
 
 
-def _applies(statement: Statement, resource: str, context: Mapping[str, str | list[str]]) -> bool:
+_service_rule_reason = service_rule_reason
+
+
+def statement_applies(statement: Statement, resource: str, context: Mapping[str, str | list[str]]) -> bool:
+    """Resource (or NotResource) and every Condition entry match the request."""
     if statement.resources.matches(resource, context) == statement.not_resource:
         return False
     return all(entry.evaluate(context) for entry in statement.conditions)
@@ -179,7 +229,7 @@ def _applies(statement: Statement, resource: str, context: Mapping[str, str | li
 # ---- requirement status ----------------------------------------------------------------------------
 
 
-class _Covering(NamedTuple):
+class Covering(NamedTuple):
     """A covering statement after the catalog's rules and its principal-derived conditions.
 
     A named tuple, not a frozen dataclass: one is made per covering statement of every check, and
@@ -224,21 +274,34 @@ class _Covering(NamedTuple):
         return f" (its condition {keys} always holds: {action} requests never carry that key)"
 
 
+def undecided_keys(principal: Principal) -> frozenset[str]:
+    """Principal-derived keys the request still decides: a role's ``aws:userid`` ends with the
+    session name."""
+    return frozenset({"aws:userid"}) if principal.kind is PrincipalKind.ROLE else frozenset()
+
+
+# keys of the principal's organization: the principal decides them once the caller said which one
+ORG_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths"})
+
+
 def _decidable_by_principal(entry: ConditionEntry, principal: Principal) -> bool:
     # a role's aws:userid ends with the session name, which the request decides
     if principal.kind is PrincipalKind.ROLE and (
         entry.key_lower == "aws:userid" or "aws:userid" in entry.variable_keys
     ):
         return False
+    if principal.org_id is not None and (entry.key_lower in ORG_KEYS or entry.variable_keys & ORG_KEYS):
+        keys = {entry.key_lower, *entry.variable_keys}
+        return all(key in ORG_KEYS or is_principal_key(key) for key in keys)
     return entry.principal_derived
 
 
-def _classify(
+def classify(
     policy: Policy, scoped: Scoped, principal: Principal, derived: Mapping[str, str | list[str]]
-) -> _Covering | None:
+) -> Covering | None:
     """None when a principal-derived condition is false: the statement never applies to it."""
     if not scoped.conditions:  # the usual case
-        return _Covering(policy, scoped.statement, scoped, (), scoped.star)
+        return Covering(policy, scoped.statement, scoped, (), scoped.star)
     remaining: list[ConditionEntry] = []
     for entry in scoped.conditions:
         if _decidable_by_principal(entry, principal):
@@ -246,22 +309,24 @@ def _classify(
                 return None
         else:
             remaining.append(entry)
-    return _Covering(policy, scoped.statement, scoped, tuple(remaining), scoped.star and not remaining)
+    return Covering(policy, scoped.statement, scoped, tuple(remaining), scoped.star and not remaining)
 
 
-def _covering_in(
+def covering_in(
     layer: Layer,
     action: str,
     principal: Principal,
     derived: Mapping[str, str | list[str]],
-    view: tuple[ActionFacts | None, tuple[str, ...], tuple[ServiceRule, ...]],
-) -> list[_Covering]:
-    found: list[_Covering] = []
+    view: CatalogView,
+) -> list[Covering]:
+    """The statements of ``layer`` that cover ``action`` as the catalog scopes them, without those
+    a principal-derived condition rules out."""
+    found: list[Covering] = []
     for policy in layer.policies_for(action.partition(":")[0]):
         for statement in policy.covering(action):
             scoped = statement_scope(statement, *view)
             if isinstance(scoped, Scoped):
-                covering = _classify(policy, scoped, principal, derived)
+                covering = classify(policy, scoped, principal, derived)
                 if covering is not None:
                     found.append(covering)
     return found
@@ -284,14 +349,23 @@ def requirement_status(
     action: str,
     scps: ScpLevels | None = None,
     catalog: ActionCatalog | None = None,
+    *,
+    rcps: ScpLevels | None = None,
+    bound: BoundResource | None = None,
 ) -> RequirementResult:
     """Can ``principal`` perform ``action`` on some resource, whatever the request context?
 
     ``catalog`` (evaluation spec, "The action catalog") says what the action can act on and which
     condition keys its requests carry; without one, every Resource entry may apply and no
-    condition is decided (coarse, never more than the policies say).
+    condition is decided (coarse, never more than the policies say). ``rcps``: the RCP levels of
+    the principal's account. ``bound``: the question is asked of the resources of one pattern,
+    with the policy of that resource and the RCPs of its account (``engine.resource_eval``).
     """
-    return _requirement(principal, action, layers_of(principal, scps), principal.derived_context(), catalog)
+    if bound is not None:
+        return check_actions(principal, ((action, bound),), scps, catalog, rcps=rcps)[0]
+    return _requirement(
+        principal, action, layers_of(principal, scps, rcps), principal.derived_context(), catalog
+    )
 
 
 def _requirement(
@@ -307,6 +381,8 @@ def _requirement(
         reason = _service_rule_reason(always, f"{action} is allowed whatever the policies say")
         return RequirementResult(action, RequirementStatus.ALLOWED, (reason,))
     view = catalog_view(action_lower, catalog)
+    if layers[-1].kind is LayerKind.RCP and not rcps_apply(view[0]):
+        layers = [layer for layer in layers if layer.kind is not LayerKind.RCP]
     full_denies: list[Reason] = []
     no_allow: list[Reason] = []
     limited: list[Reason] = []
@@ -314,8 +390,8 @@ def _requirement(
     any_deny = False
 
     for layer in layers:
-        layer_allows: list[_Covering] = []
-        for covering in _covering_in(layer, action_lower, principal, derived, view):
+        layer_allows: list[Covering] = []
+        for covering in covering_in(layer, action_lower, principal, derived, view):
             if covering.statement.effect is Effect.ALLOW:
                 layer_allows.append(covering)
                 continue
@@ -323,28 +399,24 @@ def _requirement(
             ref, described = covering.policy.ref(covering.statement)
             if covering.unconditional_on_star:
                 full_denies.append(
-                    Reason(
+                    layer.reason(
                         "explicit_deny",
-                        layer.kind,
                         f"{action} is denied by {described}{covering.absent_note(action)}",
                         ref,
-                        layer.scp_level,
                     )
                 )
             else:
                 limited.append(
-                    Reason(
+                    layer.reason(
                         "limited_deny",
-                        layer.kind,
                         f"{action} is denied {covering.describe_limits()} by {described}",
                         ref,
-                        layer.scp_level,
                         covering.limits,
                         tuple(e.key for e in covering.remaining),
                     )
                 )
         if not layer_allows:
-            no_allow.append(_no_allow_reason(layer, action, action_lower, view))
+            no_allow.append(no_allow_reason(layer, action, action_lower, view))
             continue
         full = next((c for c in layer_allows if c.unconditional_on_star), None)
         if full is not None:
@@ -353,12 +425,10 @@ def _requirement(
         for allow in layer_allows:
             ref, described = allow.policy.ref(allow.statement)
             limited.append(
-                Reason(
+                layer.reason(
                     "limited_allow",
-                    layer.kind,
                     f"{action} is allowed {allow.describe_limits()} by {described}",
                     ref,
-                    layer.scp_level,
                     allow.limits,
                     tuple(e.key for e in allow.remaining),
                 )
@@ -371,31 +441,28 @@ def _requirement(
     return RequirementResult(action, RequirementStatus.PARTIAL, tuple(limited))
 
 
-def _allow_reason(full: _Covering, action: str, layer: Layer) -> Reason:
+def _allow_reason(full: Covering, action: str, layer: Layer) -> Reason:
     # the scoped statement (kept alive on the statement) stands for the catalog the answer came from
-    key = (action, layer.kind, layer.scp_level, id(full.scoped))
+    key = (
+        action,
+        layer.kind,
+        layer.scp_level if layer.rcp_level is None else layer.rcp_level,
+        id(full.scoped),
+    )
     reason = full.policy.allow_reasons.get(key)
     if reason is None:
         ref, described = full.policy.ref(full.statement)
-        reason = Reason(
-            "allow",
-            layer.kind,
-            f"{action} is allowed by {described}{full.absent_note(action)}",
-            ref,
-            layer.scp_level,
-        )
+        reason = layer.reason("allow", f"{action} is allowed by {described}{full.absent_note(action)}", ref)
         full.policy.allow_reasons[key] = reason
     return reason
 
 
-def _no_allow_reason(
-    layer: Layer,
-    action: str,
-    action_lower: str,
-    view: tuple[ActionFacts | None, tuple[str, ...], tuple[ServiceRule, ...]],
-) -> Reason:
+def no_allow_reason(layer: Layer, action: str, action_lower: str, view: CatalogView, on: str = "") -> Reason:
+    """No statement of ``layer`` allows the action (``on``: " on PATTERN" for a bound requirement),
+    with the usual reason when there is one: a NotAction that lists it, an Allow that names it but
+    can never apply to it."""
     excluded = list(_excluding_not_actions(layer, action_lower))
-    message = f"no statement in {layer.describe()} allows {action}"
+    message = f"no statement in {layer.describe()} allows {action}{on}"
     ref = None
     if excluded:
         policy, statement = excluded[0]
@@ -418,16 +485,35 @@ def _no_allow_reason(
             policy, inapplicable = skipped
             ref = _ref(policy, inapplicable.statement)
             message += f" ({ref.describe()} names {action} but never applies to it: {inapplicable.why})"
-    return Reason("no_allow", layer.kind, message, ref, layer.scp_level)
+    return layer.reason("no_allow", message, ref)
 
 
 def check_actions(
     principal: Principal,
-    actions: Sequence[str],
+    actions: Sequence[str | tuple[str, BoundResource | None]],
     scps: ScpLevels | None = None,
     catalog: ActionCatalog | None = None,
+    *,
+    rcps: ScpLevels | None = None,
 ) -> tuple[RequirementResult, ...]:
-    """``requirement_status`` for several actions; the layers and context are built once."""
-    layers = layers_of(principal, scps)
+    """``requirement_status`` for several actions; the layers and context are built once.
+
+    An entry is an action (on ``*``) or ``(action, bound)``, ``bound`` the resource side of an
+    action bound to a resource pattern (None: on ``*``). ``rcps`` are the RCP levels of the
+    principal's account, for the actions on ``*``; a bound action carries its own.
+    """
+    layers = layers_of(principal, scps, rcps)
     derived = principal.derived_context()
-    return tuple(_requirement(principal, action, layers, derived, catalog) for action in actions)
+    results: list[RequirementResult] = []
+    for entry in actions:
+        action, bound = (entry, None) if isinstance(entry, str) else entry
+        if bound is None:
+            results.append(_requirement(principal, action, layers, derived, catalog))
+            continue
+        from restorewatch.engine.resource_eval import bound_requirement
+
+        identity = [layer for layer in layers if layer.kind is not LayerKind.RCP]
+        results.append(
+            bound_requirement(principal, action, bound, layers=identity, derived=derived, catalog=catalog)
+        )
+    return tuple(results)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from restorewatch.engine.catalog import ActionFacts
     from restorewatch.engine.conditions import ConditionEntry
     from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher
+    from restorewatch.engine.principals import PrincipalMatcher
     from restorewatch.engine.scope import Inapplicable, Scoped
 
 
@@ -28,6 +29,8 @@ class LayerKind(enum.Enum):
     IDENTITY = "identity"
     BOUNDARY = "boundary"
     SCP = "scp"
+    RESOURCE = "resource"  # the resource-based policy of the resource (bucket policy, key policy)
+    RCP = "rcp"  # resource control policies of AWS Organizations, on the resource's account
     SERVICE = "service"  # AWS itself, outside every policy (engine.service_rules)
 
 
@@ -47,8 +50,9 @@ class RequestDecision(enum.Enum):
 class RequirementStatus(enum.Enum):
     """Can the principal perform an action on some resource, whatever the request looks like?
 
-    ``UNKNOWN`` is never produced by the engine itself; the watcher uses it when it could not read
-    or evaluate the principal, so that a failure is never mistaken for ``ALLOWED``.
+    ``UNKNOWN``: a policy the answer needs could not be read (the engine says so for a resource
+    policy it was not given, ``engine.resources``), or the watcher could not read or evaluate the
+    principal; a failure is never mistaken for ``ALLOWED``.
     """
 
     ALLOWED = "allowed"
@@ -63,6 +67,7 @@ class Limit(enum.Enum):
     RESOURCE_SCOPE = "resource_scope"
     NOT_RESOURCE = "not_resource"
     CONDITION = "condition"
+    PRINCIPAL = "principal"  # a resource policy names only some sessions of the role
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +75,10 @@ class PolicySource:
     """Where a policy document came from, for explanations and error messages.
 
     ``name`` is the inline policy name or the managed policy name; ``arn`` is set for managed
-    policies and SCPs that have one; ``via_group`` names the group a user inherits it from;
-    ``scp_level`` is the index from the organization root (0) down to the account.
+    policies, SCPs and RCPs that have one; ``via_group`` names the group a user inherits it from;
+    ``scp_level`` (``rcp_level``) is the index from the organization root (0) down to the account;
+    ``resource`` is the ARN a resource-based policy is attached to (the bucket, the key), and
+    ``name`` then says what kind of policy it is ("bucket policy", "key policy").
     """
 
     layer: LayerKind
@@ -80,10 +87,16 @@ class PolicySource:
     via_group: str | None = None
     scp_level: int | None = None
     owner: str | None = None  # the user, group or role an inline policy is embedded in
+    resource: str | None = None
+    rcp_level: int | None = None
 
     def describe(self) -> str:
         if self.layer is LayerKind.SCP:
             label = f"SCP {self.arn or self.name} at level {self.scp_level}"
+        elif self.layer is LayerKind.RCP:
+            label = f"RCP {self.arn or self.name} at level {self.rcp_level}"
+        elif self.layer is LayerKind.RESOURCE:
+            label = f"the {self.name} of {self.resource}"
         elif self.arn:
             label = f"managed policy {self.name} ({self.arn})"
         else:
@@ -109,6 +122,9 @@ class Statement:
     conditions: tuple[ConditionEntry, ...]
     resource_is_star: bool  # Resource contains the literal "*" (and there is no NotResource)
     substitute: bool = True  # policy variables are substituted (the document's Version is 2012-10-17)
+    # resource-based policies and RCPs only: the Principal (or NotPrincipal) element
+    principals: PrincipalMatcher | None = None
+    not_principal: bool = False
     # action facts (None: no catalog) -> what the statement means for that action (engine.scope);
     # filled lazily and shared by every principal whose policies hold the statement
     scopes: dict[ActionFacts | None, Scoped | Inapplicable] = field(
@@ -175,12 +191,19 @@ class Principal:
     tags: Mapping[str, str]
     identity: tuple[Policy, ...]
     boundary: Policy | None
+    # the organization of the principal's account, when the caller read it (AWS Organizations):
+    # then aws:PrincipalOrgID and aws:PrincipalOrgPaths are the principal's too; None: not known
+    org_id: str | None = None
+    org_paths: tuple[str, ...] = ()
 
     def derived_context(self) -> dict[str, str | list[str]]:
         """The principal-derived condition keys, lower-cased, as AWS adds them to every request.
 
         A role's ``aws:userid`` is ``role-id:session-name``; the session is not part of the
-        snapshot, so it is left out (absent) rather than guessed.
+        snapshot, so it is left out (absent) rather than guessed. ``aws:PrincipalOrgID`` and
+        ``aws:PrincipalOrgPaths`` are there only when the caller said which organization the account
+        is in (``org_id``); otherwise they are undecided, never absent.
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid
         """
         context: dict[str, str | list[str]] = {
             "aws:principalarn": self.arn,
@@ -192,6 +215,9 @@ class Principal:
             context["aws:userid"] = self.principal_id
         for key, value in self.tags.items():
             context[f"aws:principaltag/{key.lower()}"] = value
+        if self.org_id is not None:
+            context["aws:principalorgid"] = self.org_id
+            context["aws:principalorgpaths"] = list(self.org_paths)
         return context
 
 
@@ -212,9 +238,11 @@ class Reason:
     """One line of an explanation.
 
     ``code`` is a stable machine-readable word (``explicit_deny``, ``no_allow``, ``limited_allow``,
-    ``limited_deny``, ``allow``, ``service_rule``); ``layer`` and ``scp_level`` say which layer it is about;
+    ``limited_deny``, ``allow``, ``service_rule``, and on the resource side ``no_resource_allow``
+    and ``unreadable``); ``layer`` and ``scp_level``/``rcp_level`` say which layer it is about;
     ``statement`` points at the statement when there is one; ``limits`` and ``condition_keys``
-    say why a statement only partly applies.
+    say why a statement only partly applies; ``resource`` names the resource whose policy the
+    reason is about (the bucket or key a resource-side reason concerns).
     """
 
     code: str
@@ -224,14 +252,23 @@ class Reason:
     scp_level: int | None = None
     limits: tuple[Limit, ...] = ()
     condition_keys: tuple[str, ...] = ()
+    rcp_level: int | None = None
+    resource: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         data: dict[str, object] = {"code": self.code, "layer": self.layer.value, "message": self.message}
         if self.scp_level is not None:
             data["scp_level"] = self.scp_level
+        if self.rcp_level is not None:
+            data["rcp_level"] = self.rcp_level
+        resource = self.resource or (self.statement.source.resource if self.statement else None)
+        if resource is not None:
+            data["resource"] = resource
         if self.statement is not None:
             source = self.statement.source
-            data["policy"] = source.arn or source.name
+            data["policy"] = source.arn or (
+                f"{source.name} of {source.resource}" if source.resource else source.name
+            )
             data["policy_name"] = source.name
             if source.via_group:
                 data["via_group"] = source.via_group

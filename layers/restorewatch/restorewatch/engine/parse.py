@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from restorewatch.engine.conditions import ConditionEntry, ConditionSyntaxError, parse_condition_block
 from restorewatch.engine.jsontext import load_json
 from restorewatch.engine.model import Effect, LayerKind, Policy, PolicySource, Statement
 from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher
+from restorewatch.engine.principals import parse_principal_element
 from restorewatch.engine.variables import parse_template
 from restorewatch.errors import MalformedPolicyError
+
+if TYPE_CHECKING:
+    from restorewatch.engine.principals import PrincipalMatcher
 
 VERSION_2012 = "2012-10-17"
 VERSION_2008 = "2008-10-17"
@@ -79,6 +83,41 @@ def _check_action(action: str, label: str) -> None:
         raise ValueError(f"{label}: action {action!r} is not of the form service:action")
 
 
+_RCP_SYNTAX = (
+    "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_syntax.html"
+)
+
+
+def _principal_element(
+    raw: Mapping[str, Any], label: str, layer: LayerKind
+) -> tuple[PrincipalMatcher | None, bool]:
+    """The Principal or NotPrincipal of a resource-based policy or RCP statement; no other layer has one.
+
+    A resource-based policy statement names its principals with exactly one of the two elements
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html);
+    an RCP statement with ``"Principal": "*"`` only, and without NotPrincipal or NotAction
+    (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_syntax.html).
+    An RCP statement without Principal is read as ``"*"``, the only value it may have.
+    """
+    has_principal, has_not = "Principal" in raw, "NotPrincipal" in raw
+    if layer is LayerKind.RESOURCE:
+        if has_principal == has_not:
+            raise ValueError(
+                f"{label}: a resource-based policy statement needs exactly one of Principal or NotPrincipal"
+            )
+        element = "NotPrincipal" if has_not else "Principal"
+        return parse_principal_element(raw[element], f"{label}: {element}"), has_not
+    if layer is LayerKind.RCP:
+        if has_not:
+            raise ValueError(f"{label}: RCPs do not support NotPrincipal ({_RCP_SYNTAX})")
+        if has_principal and raw["Principal"] != "*":
+            raise ValueError(f'{label}: the Principal of an RCP statement can only be "*" ({_RCP_SYNTAX})')
+        return parse_principal_element("*", "Principal"), False
+    if has_principal or has_not:
+        raise ValueError(f"{label}: Principal/NotPrincipal belong in resource-based policies, not here")
+    return None, False
+
+
 def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) -> Statement:
     if not isinstance(raw, Mapping):
         raise ValueError(f"statement #{index} is not an object")
@@ -94,12 +133,13 @@ def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) 
         effect = Effect(effect_text)
     except ValueError:
         raise ValueError(f'{label}: Effect must be "Allow" or "Deny", not {effect_text!r}') from None
-    if "Principal" in raw or "NotPrincipal" in raw:
-        raise ValueError(f"{label}: Principal/NotPrincipal belong in resource-based policies, not here")
+    principals, not_principal = _principal_element(raw, label, layer)
 
     if ("Action" in raw) == ("NotAction" in raw):
         raise ValueError(f"{label}: needs exactly one of Action or NotAction")
     not_action = "NotAction" in raw
+    if not_action and layer is LayerKind.RCP:
+        raise ValueError(f"{label}: RCPs do not support NotAction ({_RCP_SYNTAX})")
     action_element = "NotAction" if not_action else "Action"
     actions = _string_list(raw[action_element], f"{label}: {action_element}")
     for action in actions:
@@ -136,6 +176,8 @@ def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) 
         conditions=conditions,
         resource_is_star=not not_resource and "*" in resources,
         substitute=substitute,
+        principals=principals,
+        not_principal=not_principal,
     )
 
 

@@ -1,9 +1,10 @@
 """Reading profiles from JSON or YAML files and collecting them in a registry.
 
 A profile file holds one profile object, a list of them, or ``{"profiles": [...]}``. A profile
-object has ``name``, ``actions`` and optionally ``description``, ``source_url``, ``source_version``,
-``scopes`` and ``corrections`` (see ``profiles.published``); any other key is rejected, because a
-misspelt key (``action``) would otherwise silently drop a requirement.
+object has ``name``, ``actions`` and optionally ``description``, ``parameters`` (see
+``profiles.model``), ``source_url``, ``source_version``, ``scopes`` and ``corrections`` (see
+``profiles.published``); any other key is rejected, because a misspelt key (``action``) would
+otherwise silently drop a requirement.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ from typing import TYPE_CHECKING
 
 from restorewatch.engine.jsontext import load_json
 from restorewatch.errors import ProfileError
-from restorewatch.profiles.model import Profile, make_profile, require_known_actions
+from restorewatch.profiles.model import Profile, make_profile, require_bindable, require_known_actions
 
 if TYPE_CHECKING:
     import os
 
 __all__ = ["ProfileRegistry", "load_profile_file"]
 
-_KEYS = frozenset({"name", "description", "actions", "source_url", "source_version", "scopes", "corrections"})
+_KEYS = frozenset(
+    {"name", "description", "actions", "parameters", "source_url", "source_version", "scopes", "corrections"}
+)
 _YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 _PROFILE_SUFFIXES = _YAML_SUFFIXES | {".json"}
 
@@ -81,6 +84,7 @@ def _profiles_from_data(data: object, origin: str, *, check_catalog: bool = True
             source_version=item.get("source_version"),
             scopes=item.get("scopes"),
             corrections=item.get("corrections"),
+            parameters=item.get("parameters"),
             check_catalog=check_catalog,
         )
         if profile.name in names:
@@ -163,7 +167,9 @@ class ProfileRegistry:
         if name not in self._checked:
             # user profiles were checked when loaded; a built-in one is checked on first use, so a
             # run reads only the catalog files of the services it asks about
-            require_known_actions(profile.actions, where=f"{profile.source}: profile {name!r}")
+            where = f"{profile.source}: profile {name!r}"
+            require_known_actions(profile.actions, where=where)
+            require_bindable(profile.requirements, where=where)
             self._checked.add(name)
         return profile
 

@@ -1,10 +1,11 @@
 """What a vendor published beside its list of actions: where they scoped them, and our corrections.
 
 A vendor's list often comes as a policy whose statements scope some actions to resources
-(``arn:aws:s3:::<yourbucketname>/*``) or to a condition. Requirement checks ask about any
-resource, so the scoping does not change a check today; it is kept, as published, so that a later
-check can bind a profile to real resources. A correction records where the profile departs from
-the vendor's list and why (an action AWS does not have, such as ``s3:HeadBucket``).
+(``arn:aws:s3:::<yourbucketname>/*``) or to a condition. The scopes are a record of what was
+published (``profiles show`` prints them); what a check asks is said by the action entries, which
+bind an action to a resource pattern (``profiles.model``; the ``-bound`` built-ins bind what the
+vendor scopes to the bucket). A correction records where the profile departs from the vendor's list
+and why (an action AWS does not have, such as ``s3:HeadBucket``).
 
 Profile file keys (all optional)::
 
