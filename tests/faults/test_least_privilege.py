@@ -25,8 +25,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from restorewatch.domain import Target, TargetKind
 from restorewatch.inventory.iam_reader import IamReader
-from restorewatch.watch.targets import Target, TargetKind
 from support.template import REPO_ROOT, load_template
 
 from .report import record_figure, record_row

@@ -16,11 +16,11 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from restorewatch.domain import Target, TargetKind
 from restorewatch.errors import ReadError
 from restorewatch.inventory import IamReader, iam_client
 from restorewatch.inventory.clients import make_client, resolve_endpoint_url
 from restorewatch.inventory.iam_reader import split_arn
-from restorewatch.watch.targets import Target, TargetKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from integration.conftest import Account, Handler, Stack
-    from restorewatch.watch.targets import CloudTrailChange
+    from restorewatch.domain import CloudTrailChange
 
 SWEEP = "scheduled-sweep"
 

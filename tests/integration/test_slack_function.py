@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import ModuleType
 
-    from restorewatch.state.model import AlertKind
+    from restorewatch.domain import AlertKind
 
 HANDLER_PATH = REPO_ROOT / "functions" / "slack" / "app.py"
 TOKEN = "T000/B000/secret-token-XYZ"
@@ -104,7 +104,7 @@ def slack() -> Iterator[SlackStandIn]:
 
 
 def alert_document(kind: AlertKind | None = None) -> dict[str, Any]:
-    from restorewatch.state.model import AlertKind as Kind
+    from restorewatch.domain import AlertKind as Kind
 
     transition, trigger = cases()[kind or Kind.LOST]
     rendered = render_alert(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]

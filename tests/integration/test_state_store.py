@@ -17,16 +17,9 @@ import pytest
 from moto import mock_aws
 
 from restorewatch.alerts import AlertInFlightError, Outbox, OutboxSettings, Outcome, SnsPublisher
-from restorewatch.state import (
-    AlertKind,
-    DynamoStateStore,
-    PendingAlert,
-    Presence,
-    StateConflictError,
-    SweepHeartbeat,
-)
+from restorewatch.domain import AlertKind, Gone, GoneReason
+from restorewatch.state import DynamoStateStore, PendingAlert, Presence, StateConflictError, SweepHeartbeat
 from restorewatch.state.store import item_from_state
-from restorewatch.watch.diff import Gone, GoneReason
 from support.template import state_table_kwargs
 from unit.alerts.builders import PROFILE, ROLE_ARN, T0, check, detach_event, lost, stored, unreadable
 

@@ -14,8 +14,8 @@ import pytest
 
 from restorewatch.alerts import build_email
 from restorewatch.compliance import ScpCoverage, ScpFailure, ScpStatus
-from restorewatch.state.model import AlertKind
-from restorewatch.watch.diff import Gone, GoneReason, Transition, transitions
+from restorewatch.domain import AlertKind, Gone, GoneReason, Transition
+from restorewatch.watch.diff import transitions
 from unit.alerts.builders import (
     PROFILE,
     ROLE_ARN,

@@ -20,7 +20,7 @@ import pytest
 
 from restorewatch.alerts import render_alert, render_slack
 from restorewatch.alerts.slack import HEADER_MAX, MAX_BLOCKS, SECTION_MAX, clip, code, escape, slack_as_text
-from restorewatch.state.model import AlertKind
+from restorewatch.domain import AlertKind
 from unit.alerts.builders import T0
 from unit.alerts.test_alert_email import ALERT_ID, cases
 

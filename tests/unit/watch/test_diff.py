@@ -16,8 +16,9 @@ from restorewatch.compliance import (
     ScpStatus,
     without_scps,
 )
-from restorewatch.state.model import AlertKind, Presence
-from restorewatch.watch.diff import Gone, GoneReason, fail_closed, scps_evaluated, transitions
+from restorewatch.domain import AlertKind, Gone, GoneReason
+from restorewatch.state.model import Presence
+from restorewatch.watch.diff import fail_closed, scps_evaluated, transitions
 from unit.alerts.builders import A, D, P, U, check, lost, stored, unreadable
 
 if TYPE_CHECKING:

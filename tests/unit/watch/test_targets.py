@@ -11,21 +11,14 @@ from typing import Any
 
 import pytest
 
+from restorewatch.domain import CloudTrailChange, Target, TargetKind, same_name
 from restorewatch.watch.org_events import (
     ORG_EVENT_SOURCE,
     ORG_REQUIRED_PARAMETERS,
     OrgScope,
     plan_org_change,
 )
-from restorewatch.watch.targets import (
-    KNOWN_EVENT_NAMES,
-    REQUIRED_PARAMETERS,
-    CloudTrailChange,
-    Target,
-    TargetKind,
-    plan_targets,
-    same_name,
-)
+from restorewatch.watch.targets import KNOWN_EVENT_NAMES, REQUIRED_PARAMETERS, plan_targets
 
 ACCOUNT = "111122223333"
 IAM = f"arn:aws:iam::{ACCOUNT}:"

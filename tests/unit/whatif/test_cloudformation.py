@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
+from restorewatch.domain import AlertKind
 from restorewatch.engine import parse_scps
 from restorewatch.errors import InputError
-from restorewatch.state import AlertKind
 from restorewatch.whatif import WhatIfRow, apply_changes, compare
 from restorewatch.whatif.cloudformation import KNOWN_AFTER_APPLY, change_set_changes, template_changes
 from restorewatch.whatif.stack import DeployedStack

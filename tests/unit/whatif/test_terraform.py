@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from restorewatch.domain import AlertKind
 from restorewatch.engine import AccountSnapshot, parse_scps
 from restorewatch.errors import InputError
-from restorewatch.state import AlertKind
 from restorewatch.whatif import apply_changes, compare, plan_changes
 from unit.whatif.plans import (
     ACCOUNT,

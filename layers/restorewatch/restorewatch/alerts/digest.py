@@ -18,7 +18,8 @@ from collections import Counter
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from restorewatch.state.model import AlertKind, PendingAlert, format_time
+from restorewatch.domain import AlertKind
+from restorewatch.state.model import PendingAlert, format_time
 
 from .chatbot import chat_notification
 from .document import SCHEMA_VERSION, SEVERITY, Severity

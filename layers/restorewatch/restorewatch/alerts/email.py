@@ -11,9 +11,10 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from restorewatch.compliance import ScpFailure, ScpStatus
+from restorewatch.domain import AlertKind
 from restorewatch.engine.model import LayerKind, RequirementStatus
 from restorewatch.profiles.model import DEFAULT_TAG_KEY
-from restorewatch.state.model import AlertKind, format_time
+from restorewatch.state.model import format_time
 
 from .document import SEVERITY
 from .subject import principal_label
@@ -23,9 +24,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
+    from restorewatch.domain import ActionChange, CloudTrailChange, Transition
     from restorewatch.engine.model import StatementRef
-    from restorewatch.watch.diff import ActionChange, Transition
-    from restorewatch.watch.targets import CloudTrailChange
 
 FIX_SID = "RestoreWatchRestore"
 INDENT = "  "

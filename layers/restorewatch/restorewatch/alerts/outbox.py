@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from restorewatch.domain import Gone, GoneReason, Transition
 from restorewatch.errors import RestoreWatchError
 from restorewatch.profiles.model import DEFAULT_TAG_KEY
 from restorewatch.state.model import (
@@ -49,19 +50,22 @@ from restorewatch.state.model import (
     alert_id_for,
 )
 from restorewatch.state.store import StateConflictError, StateStoreError
-from restorewatch.watch.diff import Gone, Transition, fail_closed, scps_evaluated, transitions
+from restorewatch.watch.diff import fail_closed, scps_evaluated, transitions
 
 from .digest import AlertBatch, render_digest
 from .render import render_alert
 
 if TYPE_CHECKING:
     from restorewatch.compliance import PrincipalCheck
+    from restorewatch.domain import CloudTrailChange
     from restorewatch.state.store import Store
-    from restorewatch.watch.targets import CloudTrailChange
 
     from .publish import Publisher
 
 logger = logging.getLogger(__name__)
+
+# what a gone principal's item says it is now
+_TOMBSTONE = {GoneReason.UNWATCHED: Presence.UNWATCHED, GoneReason.DELETED: Presence.DELETED}
 
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
@@ -319,7 +323,7 @@ class Outbox:
                 revision=revision,
                 observed_at=observed_at,
                 read_from=seen.read_from,
-                presence=current.presence,
+                presence=_TOMBSTONE[current.reason],
                 last_alert=last_alert,
                 pending_alert=pending,
                 updated_at=now,

@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
-    from restorewatch.watch.diff import Transition
-    from restorewatch.watch.targets import CloudTrailChange
+    from restorewatch.domain import CloudTrailChange, Transition
 
 
 @dataclass(frozen=True, slots=True)

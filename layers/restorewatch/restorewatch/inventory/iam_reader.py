@@ -26,8 +26,9 @@ from typing import Any
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
+from restorewatch.domain import Target, TargetKind
 from restorewatch.errors import ReadError, UnknownPrincipalError
-from restorewatch.watch.targets import WATCH_TAG_KEY, Target, TargetKind
+from restorewatch.profiles.model import DEFAULT_TAG_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class Resolution:
 class IamReader:
     """IAM reads for the watcher and the CLI. ``client``: a boto3 IAM client (``clients.iam_client``)."""
 
-    def __init__(self, client: Any | None = None, *, tag_key: str = WATCH_TAG_KEY) -> None:
+    def __init__(self, client: Any | None = None, *, tag_key: str = DEFAULT_TAG_KEY) -> None:
         if client is None:
             from restorewatch.inventory.clients import iam_client
 

@@ -16,21 +16,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from restorewatch.compliance import ComplianceStatus
+    from restorewatch.domain import AlertKind
     from restorewatch.engine.model import PrincipalKind, RequirementStatus
 
 SWEEP_PRINCIPAL = "#sweep"
 SWEEP_PROFILE = "#last"
-
-
-class AlertKind(enum.Enum):
-    """The transitions that alert. Upper case values: they are SNS filter-policy attribute values."""
-
-    LOST = "LOST"
-    DEGRADED = "DEGRADED"
-    RESTORED = "RESTORED"
-    UNKNOWN = "UNKNOWN"
-    UNWATCHED = "UNWATCHED"
-    DELETED = "DELETED"
 
 
 class Presence(enum.Enum):

@@ -31,12 +31,12 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from restorewatch.compliance import ComplianceStatus
+from restorewatch.domain import AlertKind
 from restorewatch.engine.model import PrincipalKind, RequirementStatus
 from restorewatch.errors import RestoreWatchError
 from restorewatch.state.model import (
     SWEEP_PRINCIPAL,
     SWEEP_PROFILE,
-    AlertKind,
     LastAlert,
     PendingAlert,
     Presence,

@@ -28,84 +28,22 @@ close a problem with RESTORED on what it did not see.
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from restorewatch.compliance import ComplianceStatus, PrincipalCheck, ScpCoverage, ScpStatus, without_scps
-from restorewatch.engine.model import PrincipalKind, Reason, RequirementStatus
-from restorewatch.state.model import AlertKind, Presence, StoredState
+from restorewatch.compliance import ComplianceStatus, PrincipalCheck, ScpStatus, without_scps
+from restorewatch.domain import ActionChange, AlertKind, Gone, GoneReason, Transition
+from restorewatch.engine.model import RequirementStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from restorewatch.state.model import StoredState
 
 __all__ = [
-    "ActionChange",
-    "Gone",
-    "GoneReason",
-    "Transition",
     "fail_closed",
     "scps_evaluated",
     "transitions",
 ]
 
 _PROBLEM_ALERTS = frozenset({AlertKind.LOST, AlertKind.DEGRADED, AlertKind.UNKNOWN})
-
-
-class GoneReason(enum.Enum):
-    UNWATCHED = "unwatched"  # the watch tag no longer names this profile
-    DELETED = "deleted"  # the principal no longer exists
-
-
-@dataclass(frozen=True, slots=True)
-class Gone:
-    """A stored (principal, profile) that is no longer there to check."""
-
-    arn: str
-    profile: str
-    reason: GoneReason
-    account_name: str | None = None
-
-    @property
-    def presence(self) -> Presence:
-        return Presence.UNWATCHED if self.reason is GoneReason.UNWATCHED else Presence.DELETED
-
-
-@dataclass(frozen=True, slots=True)
-class ActionChange:
-    action: str
-    before: RequirementStatus | None  # None: first sight
-    after: RequirementStatus
-    reasons: tuple[Reason, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """What an alert is about. ``statuses`` are every action's statuses after the change."""
-
-    kind: AlertKind
-    arn: str
-    name: str
-    principal_kind: PrincipalKind | None
-    account: str
-    profile: str
-    before: ComplianceStatus | None
-    after: ComplianceStatus
-    changes: tuple[ActionChange, ...]
-    statuses: Mapping[str, RequirementStatus] = field(default_factory=dict)
-    error: str | None = None
-    first_sight: bool = False
-    scps: ScpCoverage | None = None  # None: SCPs are not part of the story (gone, or not said)
-    account_name: str | None = None
-
-    def changed(self, *statuses: RequirementStatus) -> tuple[ActionChange, ...]:
-        return tuple(change for change in self.changes if change.after in statuses)
-
-    def counts(self) -> dict[RequirementStatus, int]:
-        counts = dict.fromkeys(RequirementStatus, 0)
-        for status in self.statuses.values():
-            counts[status] += 1
-        return counts
 
 
 def fail_closed(previous: StoredState | None, current: PrincipalCheck) -> PrincipalCheck:

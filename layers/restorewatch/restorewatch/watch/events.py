@@ -40,10 +40,10 @@ from datetime import datetime  # noqa: TC003 (the lazily built pydantic models r
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from restorewatch.domain import CloudTrailChange
 from restorewatch.errors import EventError
 from restorewatch.watch.fanout import is_account_sweep, parse_account_sweep
 from restorewatch.watch.org_events import ORG_EVENT_SOURCE
-from restorewatch.watch.targets import CloudTrailChange
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError

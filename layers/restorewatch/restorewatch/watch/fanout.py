@@ -19,8 +19,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
 
+from restorewatch.domain import CloudTrailChange
 from restorewatch.errors import EventError, ReadError
-from restorewatch.watch.targets import CloudTrailChange
 
 logger = logging.getLogger(__name__)
 

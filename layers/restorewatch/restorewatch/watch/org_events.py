@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from restorewatch.watch.targets import CloudTrailChange
+    from restorewatch.domain import CloudTrailChange
 
 ORG_EVENT_SOURCE = "organizations.amazonaws.com"
 SCP_TYPE = "SERVICE_CONTROL_POLICY"

@@ -31,15 +31,15 @@ from restorewatch.compliance import (
     check_principal,
     unknown_check,
 )
+from restorewatch.domain import Gone, GoneReason, Target, TargetKind
 from restorewatch.engine import AccountSnapshot
 from restorewatch.errors import InputError, ReadError, RestoreWatchError
 from restorewatch.profiles import profile_names_from_tag, tag_value
 from restorewatch.state import Observation, SweepHeartbeat
-from restorewatch.watch.diff import Gone, GoneReason
 from restorewatch.watch.org_events import OrgScope, is_org_change, plan_org_change
 from restorewatch.watch.run import OrgView, RunSummary, ScpSource, WatchSettings, is_transient
 from restorewatch.watch.stream import stream_snapshots
-from restorewatch.watch.targets import Target, TargetKind, plan_targets
+from restorewatch.watch.targets import plan_targets
 from restorewatch.watch.watched import ACCOUNT_ACCESS_PROFILE, WatchedIndex, account_access_arn
 
 if TYPE_CHECKING:
@@ -47,13 +47,13 @@ if TYPE_CHECKING:
 
     from restorewatch.alerts import Outbox, RecordResult
     from restorewatch.compliance import ScpCoverage
+    from restorewatch.domain import CloudTrailChange
     from restorewatch.engine import ScpLevels
     from restorewatch.inventory import IamReader
     from restorewatch.profiles import ProfileRegistry
     from restorewatch.report import ReportSink
     from restorewatch.state import Store, StoredState
     from restorewatch.watch.fanout import SweepDispatcher
-    from restorewatch.watch.targets import CloudTrailChange
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from restorewatch.alerts import Outcome
 if TYPE_CHECKING:
     from restorewatch.alerts import RecordResult
     from restorewatch.compliance import ComplianceStatus, PrincipalCheck, ScpCoverage
+    from restorewatch.domain import Gone
     from restorewatch.engine import ScpLevels
     from restorewatch.errors import ReadError
-    from restorewatch.watch.diff import Gone
 
 
 def is_transient(error: ReadError) -> bool:

@@ -25,91 +25,15 @@ the parameter, and ``plan_targets`` re-checks the whole account instead. A read-
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from restorewatch.domain import Target, TargetKind
+from restorewatch.profiles.model import DEFAULT_TAG_KEY
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
-# Same value as ``restorewatch.profiles.DEFAULT_TAG_KEY``; kept here so this module stays a leaf.
-WATCH_TAG_KEY = "restorewatch:profile"
-
-
-@dataclass(frozen=True, slots=True)
-class CloudTrailChange:
-    """One IAM API call as CloudTrail recorded it (what the alert shows as the triggering change)."""
-
-    event_id: str
-    event_name: str
-    event_time: datetime
-    account: str  # recipientAccountId: the account whose IAM changed
-    region: str
-    event_source: str = "iam.amazonaws.com"
-    actor_arn: str | None = None
-    actor_type: str | None = None
-    source_ip: str | None = None
-    user_agent: str | None = None
-    request_parameters: Mapping[str, Any] = field(default_factory=dict)
-    response_elements: Mapping[str, Any] | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-    request_id: str | None = None
-    eventbridge_id: str | None = None  # the EventBridge envelope's id
-    read_only: bool = False  # CloudTrail's ``readOnly``: the call changed nothing
-
-
-class TargetKind(enum.Enum):
-    USER = "user"  # the user ``name``
-    ROLE = "role"  # the role ``name``
-    GROUP_MEMBERS = "group_members"  # the (tagged) members of group ``name``
-    POLICY_ENTITIES = "policy_entities"  # users, groups' members, roles attaching ``name`` (an ARN)
-    USER_GONE = "user_gone"  # the user ``name`` no longer exists under that ARN (deleted, renamed)
-    ROLE_GONE = "role_gone"  # the role ``name`` was deleted
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """What to read for one change.
-
-    ``name`` is a user, role or group name, or a policy ARN for ``POLICY_ENTITIES``.
-    ``watched_only``: the change can only matter to a principal that is already watched (the state
-    knows it), so an unknown principal costs no IAM read. It is ``False`` when the change can make
-    a principal watched (the watch tag added, a user renamed) and the principal must be read.
-    """
-
-    kind: TargetKind
-    name: str
-    account: str
-    watched_only: bool = False
-    reason: str = ""
-
-    @property
-    def principal_kind(self) -> str | None:
-        """``"user"`` or ``"role"`` for the single-principal kinds, else ``None``."""
-        if self.kind in (TargetKind.USER, TargetKind.USER_GONE):
-            return "user"
-        if self.kind in (TargetKind.ROLE, TargetKind.ROLE_GONE):
-            return "role"
-        return None
-
-    def matches(self, arn: str) -> bool:
-        """Is ``arn`` the principal this target names? Any path (CloudTrail gives only the name), any
-        letter case (IAM names are case-insensitive: ``veeamrestorerole`` is ``VeeamRestoreRole``)."""
-        kind = self.principal_kind
-        if kind is None:
-            return False
-        parts = arn.split(":", 5)
-        if len(parts) != 6 or parts[2] != "iam" or parts[4] != self.account:
-            return False
-        resource = parts[5]
-        return resource.startswith(f"{kind}/") and same_name(resource.rsplit("/", 1)[-1], self.name)
-
-
-def same_name(a: str, b: str) -> bool:
-    """Do two IAM user, group, role or policy names name the same entity? (Case-insensitive.)"""
-    return a.casefold() == b.casefold()
+    from restorewatch.domain import CloudTrailChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +139,7 @@ def _nothing(reason: str) -> TargetPlan:
     return TargetPlan((), reason=reason)
 
 
-def plan_targets(change: CloudTrailChange, tag_key: str = WATCH_TAG_KEY) -> TargetPlan:
+def plan_targets(change: CloudTrailChange, tag_key: str = DEFAULT_TAG_KEY) -> TargetPlan:
     """Map one CloudTrail IAM change to the principals it can affect."""
     name = change.event_name
     if change.error_code:
@@ -304,11 +228,6 @@ def plan_targets(change: CloudTrailChange, tag_key: str = WATCH_TAG_KEY) -> Targ
 __all__ = [
     "KNOWN_EVENT_NAMES",
     "REQUIRED_PARAMETERS",
-    "WATCH_TAG_KEY",
-    "CloudTrailChange",
-    "Target",
-    "TargetKind",
     "TargetPlan",
     "plan_targets",
-    "same_name",
 ]

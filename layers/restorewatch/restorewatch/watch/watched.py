@@ -19,8 +19,8 @@ from restorewatch.state import Presence
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
+    from restorewatch.domain import Target
     from restorewatch.state import Store, StoredState
-    from restorewatch.watch.targets import Target
 
 # the state item that says whether a member account could be read at all (organization mode)
 ACCOUNT_ACCESS_PROFILE = "#account-access"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from restorewatch.alerts.email import fix_lines, headline, why_lines
 from restorewatch.cli.checks import tagged_checks
 from restorewatch.compliance import ActionCheck, ComplianceStatus, overall_status, unknown_check
+from restorewatch.domain import AlertKind, Gone, GoneReason
 from restorewatch.engine import (
     AccountSnapshot,
     LayerKind,
@@ -30,17 +31,17 @@ from restorewatch.engine import (
 )
 from restorewatch.errors import InputError
 from restorewatch.profiles import profile_names_from_tag, tag_value
-from restorewatch.state import AlertKind, LastAlert, Presence, StoredState
-from restorewatch.watch.diff import Gone, GoneReason, transitions
+from restorewatch.state import LastAlert, Presence, StoredState
+from restorewatch.watch.diff import transitions
 from restorewatch.whatif.best_case import ALLOW_ALL
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from restorewatch.compliance import PrincipalCheck
+    from restorewatch.domain import Transition
     from restorewatch.engine import Principal, ScpLevels
     from restorewatch.profiles import ProfileRegistry
-    from restorewatch.watch.diff import Transition
     from restorewatch.whatif.overlay import AfterState, Uncertainty
 
 __all__ = ["UNKNOWN_PROFILE", "WhatIfReport", "WhatIfRow", "compare"]
