@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from moto import mock_aws
 
-from restorewatch.alerts import Outbox
+from restorewatch.ledger import Outbox
 from restorewatch.watch import runtime
 from support.template import load_template
 

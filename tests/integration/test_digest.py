@@ -2,7 +2,7 @@
 
 Runs the real outbox on moto (DynamoDB state table built from the template, SNS topic, an SQS queue
 subscribed to it to read back what subscribers get). The exactly-once protocol is the outbox's
-(see alerts/outbox.py): every transition is still saved with its own pending alert; the digest only
+(see ledger/outbox.py): every transition is still saved with its own pending alert; the digest only
 publishes them together and clears them.
 """
 
@@ -15,7 +15,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from restorewatch.alerts import AlertBatch, Outbox, Outcome, PublishError, SnsPublisher
+from restorewatch.alerts import PublishError, SnsPublisher
+from restorewatch.ledger import AlertBatch, Outbox, Outcome
 from restorewatch.state import DynamoStateStore
 from support.template import state_table_kwargs
 from unit.alerts.builders import ACCOUNT, T0, check, lost

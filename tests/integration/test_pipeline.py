@@ -31,9 +31,10 @@ from integration.conftest import (
     policy_document,
     sqs_batch,
 )
-from restorewatch.alerts import Outbox, Outcome, SnsPublisher
+from restorewatch.alerts import SnsPublisher
 from restorewatch.compliance import ComplianceStatus
 from restorewatch.inventory import IamReader
+from restorewatch.ledger import Outbox, Outcome
 from restorewatch.profiles import ProfileRegistry
 from restorewatch.state import DynamoStateStore, StoredState
 from restorewatch.watch.events import parse_lambda_event

@@ -13,8 +13,8 @@ import pytest
 from moto import mock_aws
 
 from restorewatch.alerts import PublishError, SnsPublisher, render_alert
+from restorewatch.ledger.diff import transitions
 from restorewatch.state import PendingAlert
-from restorewatch.watch.diff import transitions
 from unit.alerts.builders import ROLE_ARN, T0, check, detach_event, lost, stored
 
 if TYPE_CHECKING:

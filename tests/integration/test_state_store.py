@@ -16,8 +16,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from restorewatch.alerts import AlertInFlightError, Outbox, OutboxSettings, Outcome, SnsPublisher
+from restorewatch.alerts import SnsPublisher
 from restorewatch.domain import AlertKind, Gone, GoneReason
+from restorewatch.ledger import AlertInFlightError, Outbox, OutboxSettings, Outcome
 from restorewatch.state import DynamoStateStore, PendingAlert, Presence, StateConflictError, SweepHeartbeat
 from restorewatch.state.store import item_from_state
 from support.template import state_table_kwargs

@@ -10,7 +10,7 @@ import pytest
 from restorewatch.alerts import SCHEMA_VERSION, build_document, build_email, build_subject, render_alert
 from restorewatch.domain import AlertKind, Transition
 from restorewatch.engine.model import LayerKind, PrincipalKind, Reason
-from restorewatch.watch.diff import transitions
+from restorewatch.ledger.diff import transitions
 from unit.alerts.builders import ACCOUNT, ROLE_ARN, T0, D, check, detach_event, lost, stored, unreadable
 
 ALERT_ID = "rw-feedfacefeedfacefeedfacefeedface"

@@ -15,7 +15,7 @@ import pytest
 from restorewatch.alerts import build_email
 from restorewatch.compliance import ScpCoverage, ScpFailure, ScpStatus
 from restorewatch.domain import AlertKind, Gone, GoneReason, Transition
-from restorewatch.watch.diff import transitions
+from restorewatch.ledger.diff import transitions
 from unit.alerts.builders import (
     PROFILE,
     ROLE_ARN,

@@ -1,7 +1,7 @@
 """The versioned JSON alert document: the ``default`` message every non-email subscriber receives.
 
 Schema version "1". Consumers deduplicate by ``alert_id``: a transition whose publish was
-interrupted is published again with the same id (see ``alerts.outbox``). Additive changes keep the
+interrupted is published again with the same id (see ``ledger.outbox``). Additive changes keep the
 version; renaming or removing a field bumps it.
 """
 

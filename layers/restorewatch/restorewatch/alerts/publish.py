@@ -1,7 +1,7 @@
 """Publish a pending alert to SNS: ``MessageStructure='json'``, one body per protocol.
 
 Standard SNS topics have no deduplication (and FIFO topics cannot deliver email), so exactly-once
-is the outbox's job (``alerts.outbox``); this module only makes every publish carry the alert id,
+is the outbox's job (``ledger.outbox``); this module only makes every publish carry the alert id,
 in the message attributes and in both bodies, so that a consumer can drop a re-publish.
 """
 

@@ -12,7 +12,7 @@ everything for the life of the object: build one per run (the watcher's ``scps_f
 When Organizations cannot be read (AccessDenied in a member account, throttled beyond retries) the
 result says ``not_evaluated``, carries no levels, and says why (``ScpFailure``: transient, permanent,
 or an SCP that could not be parsed) and which call failed: the alert then says SCPs were not
-evaluated, never that they allow, and the watcher decides (``watch.diff.fail_closed``) whether the
+evaluated, never that they allow, and the watcher decides (``ledger.diff.fail_closed``) whether the
 check must be fail-closed ``unknown``. The management account is not affected by SCPs
 (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html), and an
 organization whose root does not have the SCP policy type enabled applies none: both are

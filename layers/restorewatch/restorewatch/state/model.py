@@ -1,6 +1,6 @@
 """What the state table remembers about one watched (principal, profile), as frozen values.
 
-The store (``store.py``) maps these to DynamoDB items; ``alerts.outbox`` is the only writer that
+The store (``store.py``) maps these to DynamoDB items; ``ledger.outbox`` is the only writer that
 changes them, with conditional writes, so that each transition is alerted exactly once.
 """
 

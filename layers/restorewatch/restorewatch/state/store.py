@@ -20,7 +20,7 @@ Exactly-once transitions rest on three conditions, checked by DynamoDB in the wr
   alert must be delivered first, which keeps alerts for one key in transition order.
 
 The pending alert (the outbox record) is written in the same item write as the state that caused
-it; ``alerts.outbox`` then publishes it and clears it with ``clear_pending``. See that module for
+it; ``ledger.outbox`` then publishes it and clears it with ``clear_pending``. See that module for
 the full protocol. Reads are strongly consistent: a revision read eventually-consistently could be
 stale and would only cause needless conflicts.
 """
@@ -77,7 +77,7 @@ class StateConflictError(StateStoreError):
 
 
 class Store(Protocol):
-    """The seam ``alerts.outbox`` and ``watch`` use; ``DynamoStateStore`` meets it against AWS/moto."""
+    """The seam ``ledger.outbox`` and ``watch`` use; ``DynamoStateStore`` meets it against AWS/moto."""
 
     def get(self, principal: str, profile: str) -> StoredState | None: ...
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from restorewatch.alerts import AlertBatch, Outcome
 from restorewatch.compliance import (
     SCPS_NOT_CONFIGURED,
     ComplianceStatus,
@@ -34,6 +33,7 @@ from restorewatch.compliance import (
 from restorewatch.domain import Gone, GoneReason, Target, TargetKind
 from restorewatch.engine import AccountSnapshot
 from restorewatch.errors import InputError, ReadError, RestoreWatchError
+from restorewatch.ledger import AlertBatch, Outcome
 from restorewatch.profiles import profile_names_from_tag, tag_value
 from restorewatch.state import Observation, SweepHeartbeat
 from restorewatch.watch.org_events import OrgScope, is_org_change, plan_org_change
@@ -45,11 +45,11 @@ from restorewatch.watch.watched import ACCOUNT_ACCESS_PROFILE, WatchedIndex, acc
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from restorewatch.alerts import Outbox, RecordResult
     from restorewatch.compliance import ScpCoverage
     from restorewatch.domain import CloudTrailChange
     from restorewatch.engine import ScpLevels
     from restorewatch.inventory import IamReader
+    from restorewatch.ledger import Outbox, RecordResult
     from restorewatch.profiles import ProfileRegistry
     from restorewatch.report import ReportSink
     from restorewatch.state import Store, StoredState
@@ -419,7 +419,7 @@ class Watcher:
         if run.org is not None:
             coverage = run.org.coverage(account)
             if coverage.failure is ScpFailure.TRANSIENT and account not in run.scps_retry:
-                # the check is fail-closed unknown (watch.diff.fail_closed); a retry may read them
+                # the check is fail-closed unknown (ledger.diff.fail_closed); a retry may read them
                 run.scps_retry.add(account)
                 run.summary.retry_reasons.append(f"SCPs of account {account}: {coverage.error}")
             return run.org.levels(account), coverage

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from restorewatch.alerts import Outcome
+from restorewatch.ledger import Outcome
 
 if TYPE_CHECKING:
-    from restorewatch.alerts import RecordResult
     from restorewatch.compliance import ComplianceStatus, PrincipalCheck, ScpCoverage
     from restorewatch.domain import Gone
     from restorewatch.engine import ScpLevels
     from restorewatch.errors import ReadError
+    from restorewatch.ledger import RecordResult
 
 
 def is_transient(error: ReadError) -> bool:

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, replace
 from functools import cache
 
-from restorewatch.alerts import Outbox, OutboxSettings, SnsPublisher
+from restorewatch.alerts import SnsPublisher
 from restorewatch.errors import InputError
 from restorewatch.inventory import (
     DEFAULT_MEMBER_ROLE,
@@ -20,6 +20,7 @@ from restorewatch.inventory import (
     OrganizationsScpSource,
     make_client,
 )
+from restorewatch.ledger import Outbox, OutboxSettings
 from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry
 from restorewatch.report import S3ReportSink
 from restorewatch.state import DynamoStateStore

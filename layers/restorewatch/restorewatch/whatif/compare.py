@@ -2,7 +2,7 @@
 
 Each touched principal is checked twice, on the account as it is and as the overlay leaves it,
 with the same checks as ``restorewatch check`` (``cli.checks``); the pair goes through the
-watcher's own diff (``watch.diff.transitions``, degraded alerts on), and the explanations and fix
+watcher's own diff (``ledger.diff.transitions``, degraded alerts on), and the explanations and fix
 hints are the alert's (``alerts.email``). A principal deleted or whose watch tag no longer names a
 profile is ``Gone``, as the watcher says it: DELETED or UNWATCHED.
 """
@@ -30,9 +30,9 @@ from restorewatch.engine import (
     parse_policy,
 )
 from restorewatch.errors import InputError
+from restorewatch.ledger.diff import transitions
 from restorewatch.profiles import profile_names_from_tag, tag_value
 from restorewatch.state import LastAlert, Presence, StoredState
-from restorewatch.watch.diff import transitions
 from restorewatch.whatif.best_case import ALLOW_ALL
 
 if TYPE_CHECKING:

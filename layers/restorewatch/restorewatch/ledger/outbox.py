@@ -37,8 +37,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from restorewatch.alerts.digest import render_digest
+from restorewatch.alerts.render import render_alert
 from restorewatch.domain import Gone, GoneReason, Transition
 from restorewatch.errors import RestoreWatchError
+from restorewatch.ledger.diff import fail_closed, scps_evaluated, transitions
 from restorewatch.profiles.model import DEFAULT_TAG_KEY
 from restorewatch.state.model import (
     LastAlert,
@@ -50,17 +53,13 @@ from restorewatch.state.model import (
     alert_id_for,
 )
 from restorewatch.state.store import StateConflictError, StateStoreError
-from restorewatch.watch.diff import fail_closed, scps_evaluated, transitions
-
-from .digest import AlertBatch, render_digest
-from .render import render_alert
 
 if TYPE_CHECKING:
+    from restorewatch.alerts.publish import Publisher
     from restorewatch.compliance import PrincipalCheck
     from restorewatch.domain import CloudTrailChange
+    from restorewatch.ledger.batch import AlertBatch
     from restorewatch.state.store import Store
-
-    from .publish import Publisher
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +99,7 @@ class RecordResult:
     revision: int | None = None
     flushed: tuple[str, ...] = ()  # earlier pending alerts this run published first
     pending: PendingAlert | None = None  # the alert held back (DEFERRED)
-    # the check as saved: fail-closed (``watch.diff.fail_closed``) when it knew less than the state
+    # the check as saved: fail-closed (``ledger.diff.fail_closed``) when it knew less than the state
     check: PrincipalCheck | None = None
 
 

@@ -1,4 +1,4 @@
-"""watch.diff.transitions: which change of a principal's check alerts, and as what (pure)."""
+"""ledger.diff.transitions: which change of a principal's check alerts, and as what (pure)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from restorewatch.compliance import (
     without_scps,
 )
 from restorewatch.domain import AlertKind, Gone, GoneReason
+from restorewatch.ledger.diff import fail_closed, scps_evaluated, transitions
 from restorewatch.state.model import Presence
-from restorewatch.watch.diff import fail_closed, scps_evaluated, transitions
 from unit.alerts.builders import A, D, P, U, check, lost, stored, unreadable
 
 if TYPE_CHECKING:
