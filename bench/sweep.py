@@ -66,7 +66,7 @@ SECONDS: collections.Counter[str] = collections.Counter()  # per service: time i
 
 class MotoServer:
     def __init__(self) -> None:
-        from restorewatch.local.moto_server import free_port
+        from restorewatch_cli.local.moto_server import free_port
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -427,7 +427,7 @@ def _run_worker(kind: str, env: dict[str, str], concurrency: int = 5) -> dict[st
             **CREDENTIALS,
             **env,
             "PYTHONPATH": os.pathsep.join(
-                [str(REPO / "layers" / "restorewatch"), os.environ.get("PYTHONPATH", "")]
+                [str(REPO / "layers" / "restorewatch"), str(REPO / "cli"), os.environ.get("PYTHONPATH", "")]
             ),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",

@@ -35,7 +35,7 @@ from moto import mock_aws
 from restorewatch.alerts import render_alert
 from restorewatch.alerts.slack_send import SlackDeliveryError, SlackSender
 from restorewatch.errors import InputError
-from restorewatch.local.invoke import LocalLambdaContext
+from restorewatch_cli.local.invoke import LocalLambdaContext
 from support.template import REPO_ROOT, load_template
 from unit.alerts.builders import T0
 from unit.alerts.test_alert_email import ALERT_ID, cases

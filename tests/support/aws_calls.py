@@ -6,11 +6,12 @@ Recording. ``restorewatch.inventory.clients.observe_clients`` hands this plugin 
 package builds (``make_client``: the watcher's, the member-account clients of organization mode,
 the CLI's); a ``before-call`` hook on each records ``service.Operation`` when the code that issued
 the call is the package's: walking out of botocore, the first frame of this repository is in
-``layers/restorewatch/restorewatch`` or ``functions/``. Calls a test issues itself on such a client
-(seeding moto: CreateRole, CreatePolicy, ...) are not the package's and are not recorded, nor are
-those of the local-development tooling that builds and seeds a stack on moto (``restorewatch.local``,
-``restorewatch.demo``, ``restorewatch.demo_org``). Code run in a subprocess (the end-to-end tests
-against moto's server) is not seen; it is the same code the in-process tests run.
+``layers/restorewatch/restorewatch``, ``cli/restorewatch_cli`` or ``functions/``. Calls a test
+issues itself on such a client (seeding moto: CreateRole, CreatePolicy, ...) are not the package's
+and are not recorded, nor are those of the local-development tooling that builds and seeds a stack
+on moto (``restorewatch_cli.local``, ``restorewatch_cli.demo``, ``restorewatch_cli.demo_org``).
+Code run in a subprocess (the end-to-end tests against moto's server) is not seen; it is the same
+code the in-process tests run.
 
 Checking. Under pytest-xdist each worker hands its record to the controller in ``workeroutput``
 (as ``faults.report`` does); the controller's ``pytest_sessionfinish`` runs after every worker has
@@ -44,9 +45,10 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = REPO_ROOT / "layers" / "restorewatch" / "restorewatch"
+CLI_DIR = REPO_ROOT / "cli" / "restorewatch_cli"  # the CLI's own calls count as the package's
 FUNCTIONS_DIR = REPO_ROOT / "functions"
-# the package's local-development tooling: it creates and seeds stacks on moto, it is not the watcher
-TOOLING = (PACKAGE_DIR / "local", PACKAGE_DIR / "demo.py", PACKAGE_DIR / "demo_org.py")
+# the CLI's local-development tooling: it creates and seeds stacks on moto, it is not the watcher
+TOOLING = (CLI_DIR / "local", CLI_DIR / "demo.py", CLI_DIR / "demo_org.py")
 TESTS_DIRS = (REPO_ROOT / "tests", REPO_ROOT / "bench")
 _WORKER_KEY = "restorewatch_aws_calls"
 _PROPERTY = "aws_call"  # what a fault-matrix cell records (``record_property``): the call it faulted
@@ -88,7 +90,7 @@ def issuer(frame: FrameType | None, libraries: tuple[str, ...]) -> str | None:
         if path.startswith(libraries):
             frame = frame.f_back
             continue
-        if _within(path, PACKAGE_DIR, FUNCTIONS_DIR):
+        if _within(path, PACKAGE_DIR, CLI_DIR, FUNCTIONS_DIR):
             if _within(path, *TOOLING):
                 return None
             return f"{Path(path).relative_to(REPO_ROOT)}:{frame.f_lineno}"

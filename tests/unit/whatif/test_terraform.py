@@ -17,7 +17,7 @@ import pytest
 from restorewatch.domain import AlertKind
 from restorewatch.engine import AccountSnapshot, parse_scps
 from restorewatch.errors import InputError
-from restorewatch.whatif import apply_changes, compare, plan_changes
+from restorewatch_cli.whatif import apply_changes, compare, plan_changes
 from unit.whatif.plans import (
     ACCOUNT,
     FIXTURES,

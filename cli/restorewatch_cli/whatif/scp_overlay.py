@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.engine import LayerKind
-from restorewatch.whatif.best_case import ALLOW_ALL, Uncertainty
-from restorewatch.whatif.changes import Unknown
+from restorewatch_cli.whatif.best_case import ALLOW_ALL, Uncertainty
+from restorewatch_cli.whatif.changes import Unknown
 
 if TYPE_CHECKING:
-    from restorewatch.whatif.changes import AttachScp, Change, DeleteScp, DetachScp, Name, PutScp, ScpRef
+    from restorewatch_cli.whatif.changes import AttachScp, Change, DeleteScp, DetachScp, Name, PutScp, ScpRef
 
 __all__ = ["ScpOverlay"]
 

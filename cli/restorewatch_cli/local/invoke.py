@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.errors import InputError
-from restorewatch.local.up import function_environment, open_stack
+from restorewatch_cli.local.up import function_environment, open_stack
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

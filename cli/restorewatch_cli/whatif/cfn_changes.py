@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from restorewatch.whatif.cfn_resolve import first_unknown
-from restorewatch.whatif.changes import (
+from restorewatch_cli.whatif.cfn_resolve import first_unknown
+from restorewatch_cli.whatif.changes import (
     AddMember,
     Attach,
     AttachScp,
@@ -42,7 +42,7 @@ from restorewatch.whatif.changes import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
-    from restorewatch.whatif.changes import Change, Name
+    from restorewatch_cli.whatif.changes import Change, Name
 
 __all__ = ["SUPPORTED_TYPES", "ResourceState", "resource_changes"]
 

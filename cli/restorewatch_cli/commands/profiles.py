@@ -16,8 +16,8 @@ from restorewatch.profiles import ProfileRegistry
 if TYPE_CHECKING:
     import argparse
 
-    from restorewatch.cli.app import Subparsers
     from restorewatch.profiles import Profile
+    from restorewatch_cli.app import Subparsers
 
 __all__ = ["profile_dict", "register"]
 

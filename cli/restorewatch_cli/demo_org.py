@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from restorewatch.demo import PROFILE, ROLE, TAG_KEY, Demo
-from restorewatch.local.moto_server import moto_server
+from restorewatch_cli.demo import PROFILE, ROLE, TAG_KEY, Demo
+from restorewatch_cli.local.moto_server import moto_server
 
 ACCOUNT = "111122223333"
 SCP_NAME = "DenyIamWrites"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.inventory.clients import LOCAL_ENDPOINT_ENV, make_client
-from restorewatch.local.template import LocalStack, load_template
+from restorewatch_cli.local.template import LocalStack, load_template
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -15,18 +15,18 @@ import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from restorewatch.cli.checks import add_allow_empty_argument
-from restorewatch.cli.inputs import add_snapshot_arguments, read_json, read_scp_levels, snapshot_from_args
 from restorewatch.engine import AccountSnapshot, account_of, parse_scps
 from restorewatch.errors import InputError, ReadError
 from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry, tag_value
+from restorewatch_cli.checks import add_allow_empty_argument
+from restorewatch_cli.inputs import add_snapshot_arguments, read_json, read_scp_levels, snapshot_from_args
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping, Sequence
 
-    from restorewatch.cli.app import Subparsers
-    from restorewatch.whatif import Change, WhatIfReport, WhatIfRow
+    from restorewatch_cli.app import Subparsers
+    from restorewatch_cli.whatif import Change, WhatIfReport, WhatIfRow
 
 __all__ = ["register", "run"]
 
@@ -132,11 +132,11 @@ def _changes(args: argparse.Namespace, snapshot: AccountSnapshot, account: str) 
     if args.terraform_plan is not None:
         if args.stack_name is not None:
             raise InputError("--stack-name applies only to --template and --change-set")
-        from restorewatch.whatif.terraform import plan_changes
+        from restorewatch_cli.whatif.terraform import plan_changes
 
         plan = read_json(args.terraform_plan, "Terraform plan")
         return plan_changes(plan, origin=args.terraform_plan, account=account)
-    from restorewatch.whatif.cloudformation import change_set_changes, template_changes
+    from restorewatch_cli.whatif.cloudformation import change_set_changes, template_changes
 
     if args.change_set is not None:
         if args.stack_name is None:
@@ -235,7 +235,7 @@ def render_table(report: WhatIfReport) -> str:
 
 def run(args: argparse.Namespace) -> int:
     # imported here: the other subcommands start without the what-if modules
-    from restorewatch.whatif import apply_changes, compare, missing_policies
+    from restorewatch_cli.whatif import apply_changes, compare, missing_policies
 
     snapshot = snapshot_from_args(args)
     scp_levels = read_scp_levels(args.scps)

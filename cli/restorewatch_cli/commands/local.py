@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from restorewatch.cli.inputs import read_json
 from restorewatch.errors import InputError
+from restorewatch_cli.inputs import read_json
 
 if TYPE_CHECKING:
     import argparse
 
-    from restorewatch.cli.app import Subparsers
+    from restorewatch_cli.app import Subparsers
 
 
 def register(subparsers: Subparsers) -> None:
@@ -91,7 +91,7 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    from restorewatch.local.up import local_up, sam_env_vars
+    from restorewatch_cli.local.up import local_up, sam_env_vars
 
     environment = local_up(
         Path(args.template),
@@ -124,7 +124,7 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 def run_invoke(args: argparse.Namespace) -> int:
-    from restorewatch.local.invoke import local_invoke
+    from restorewatch_cli.local.invoke import local_invoke
 
     if args.event == "-":
         try:

@@ -5,10 +5,10 @@ laid over the account (``overlay``) and compared, principal by principal, with t
 (``compare``), as the watcher would after the change is applied.
 """
 
-from restorewatch.whatif.changes import Change, EntityKind, Unknown
-from restorewatch.whatif.compare import WhatIfReport, WhatIfRow, compare
-from restorewatch.whatif.overlay import AfterState, Uncertainty, apply_changes, missing_policies
-from restorewatch.whatif.terraform import plan_changes
+from restorewatch_cli.whatif.changes import Change, EntityKind, Unknown
+from restorewatch_cli.whatif.compare import WhatIfReport, WhatIfRow, compare
+from restorewatch_cli.whatif.overlay import AfterState, Uncertainty, apply_changes, missing_policies
+from restorewatch_cli.whatif.terraform import plan_changes
 
 __all__ = [
     "AfterState",

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.errors import InputError
-from restorewatch.local.template import TemplateResolver
-from restorewatch.whatif.changes import Unknown
+from restorewatch_cli.local.template import TemplateResolver
+from restorewatch_cli.whatif.changes import Unknown
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

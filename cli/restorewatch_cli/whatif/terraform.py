@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.errors import InputError
-from restorewatch.whatif.changes import (
+from restorewatch_cli.whatif.changes import (
     AddMember,
     Attach,
     AttachScp,
@@ -53,7 +53,7 @@ from restorewatch.whatif.changes import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from restorewatch.whatif.changes import Change, Name
+    from restorewatch_cli.whatif.changes import Change, Name
 
 __all__ = ["SUPPORTED_TYPES", "plan_changes"]
 

@@ -23,14 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from restorewatch.local.moto_server import moto_server
-from restorewatch.local.slack_stand_in import slack_stand_in
+from restorewatch_cli.local.moto_server import moto_server
+from restorewatch_cli.local.slack_stand_in import slack_stand_in
 
 if TYPE_CHECKING:
     import contextlib
     from collections.abc import Callable, Sequence
 
-    from restorewatch.local.slack_stand_in import SlackStandIn
+    from restorewatch_cli.local.slack_stand_in import SlackStandIn
 
 ACCOUNT = "111122223333"
 ROLE = "VeeamRestoreRole"
@@ -116,7 +116,7 @@ class Demo:
     # ---- the stack ----------------------------------------------------------------------------
 
     def cli(self, *args: str) -> str:
-        command = [sys.executable, "-m", "restorewatch.cli", *args]
+        command = [sys.executable, "-m", "restorewatch_cli", *args]
         done = subprocess.run(
             command, cwd=self.root, env=self.cli_env, capture_output=True, text=True, check=False
         )
@@ -165,7 +165,7 @@ class Demo:
         return {"Records": records}
 
     def show_alerts(self) -> int:
-        from restorewatch.local.up import read_alerts
+        from restorewatch_cli.local.up import read_alerts
 
         assert self.inbox is not None
         alerts = read_alerts(self.inbox, self.endpoint, wait_seconds=0)
@@ -190,11 +190,11 @@ class Demo:
         """The demo account's HTML status report (what ``restorewatch report`` writes), from a live read
         of the watched principals only: the whole account on moto's server carries every AWS managed
         policy and takes seconds to page through."""
-        from restorewatch.cli.checks import collect_checks
         from restorewatch.engine import AccountSnapshot
         from restorewatch.inventory import IamReader
         from restorewatch.profiles import ProfileRegistry
         from restorewatch.report import render_report
+        from restorewatch_cli.checks import collect_checks
 
         arns = [f"arn:aws:iam::{ACCOUNT}:role/{ROLE}", f"arn:aws:iam::{ACCOUNT}:user/{USER}"]
         snapshot = AccountSnapshot.from_pages(IamReader(self.iam).principal_pages(arns).pages)

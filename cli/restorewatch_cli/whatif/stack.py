@@ -62,7 +62,7 @@ class StackReader:
         except BotoCoreError as exc:
             raise _error("DescribeStackResources/GetTemplate", stack, exc) from None
         if isinstance(body, str):
-            from restorewatch.local.template import parse_template_text
+            from restorewatch_cli.local.template import parse_template_text
 
             template: Mapping[str, Any] = parse_template_text(body, f"of stack {stack}")
         elif isinstance(body, dict):

@@ -5,22 +5,22 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from restorewatch.cli.inputs import (
+from restorewatch.engine import decide_request
+from restorewatch.engine.model import RequestDecision
+from restorewatch.errors import InputError
+from restorewatch_cli.inputs import (
     add_snapshot_arguments,
     parse_context,
     read_scps,
     require_principal,
     snapshot_from_args,
 )
-from restorewatch.cli.output import render_request_json
-from restorewatch.engine import decide_request
-from restorewatch.engine.model import RequestDecision
-from restorewatch.errors import InputError
+from restorewatch_cli.output import render_request_json
 
 if TYPE_CHECKING:
     import argparse
 
-    from restorewatch.cli.app import Subparsers
+    from restorewatch_cli.app import Subparsers
 
 __all__ = ["register", "run"]
 

@@ -16,7 +16,7 @@ is recorded first with the Docker-free ``restorewatch local invoke``.
 
 Needs: Docker's engine, a Python 3.13 with pip (``SAM_PYTHON``; ``sam build`` runs with it first
 on PATH), the SAM CLI (``SAM_CLI``), QEMU's binfmt registration for arm64 on other machines, and
-root for the first build of the Lambda base image (``restorewatch.local.lambda_image``), unless
+root for the first build of the Lambda base image (``restorewatch_cli.local.lambda_image``), unless
 ``--invoke-image aws`` lets SAM pull AWS's own image (internet access needed).
 """
 
@@ -48,7 +48,7 @@ CHANGE_SAMPLE = "events/iam-DetachRolePolicy.json"
 SWEEP_SAMPLE = "events/scheduled-sweep.json"
 SNS_SAMPLE = "events/slack/sns-alert.json"
 if TYPE_CHECKING:
-    from restorewatch.demo import Demo
+    from restorewatch_cli.demo import Demo
 
 BUILD_DIR = Path(".aws-sam/sam-local")  # beside `sam build`'s own .aws-sam/build, never in place of it
 INVOKE_TIMEOUT = 900.0  # s: the functions' own timeout is 600 s; SAM adds its image build
@@ -85,8 +85,8 @@ class SamLocalSettings:
 
     def problems(self) -> list[str]:
         """What is missing for a run, in words a person can act on (empty: ready)."""
-        from restorewatch.local.docker_engine import docker_problem
-        from restorewatch.local.lambda_image import LambdaImage, emulation_problem, image_available
+        from restorewatch_cli.local.docker_engine import docker_problem
+        from restorewatch_cli.local.lambda_image import LambdaImage, emulation_problem, image_available
 
         found = []
         if not (Path(self.sam).is_file() and os.access(self.sam, os.X_OK)):
@@ -119,7 +119,7 @@ class SamLocalOutcome:
 
 
 def run(settings: SamLocalSettings) -> SamLocalOutcome:
-    from restorewatch.local.docker_engine import bridge_address
+    from restorewatch_cli.local.docker_engine import bridge_address
 
     outcome = SamLocalOutcome()
     clock = _Clock(outcome.seconds)
@@ -160,9 +160,9 @@ class _Invocations:
         self.env_vars = workdir / "env-vars.json"
 
     def run(self, host: str) -> None:
-        from restorewatch.demo import Demo
-        from restorewatch.local.moto_server import moto_server
-        from restorewatch.local.slack_stand_in import slack_stand_in
+        from restorewatch_cli.demo import Demo
+        from restorewatch_cli.local.moto_server import moto_server
+        from restorewatch_cli.local.slack_stand_in import slack_stand_in
 
         server_env = {"MOTO_ACCOUNT_ID": ACCOUNT, "MOTO_IAM_LOAD_MANAGED_POLICIES": "false"}
         with moto_server(server_env, host=host) as endpoint, slack_stand_in(host) as slack:
@@ -179,7 +179,7 @@ class _Invocations:
                 self.slack(notifications[0], slack.payloads)
 
     def baseline(self, demo: Demo) -> None:
-        from restorewatch.local.up import read_alerts
+        from restorewatch_cli.local.up import read_alerts
 
         print(f"\n== Baseline: {ROLE} is compliant (recorded by the Docker-free `restorewatch local invoke`)")
         demo.invoke(json.loads((self.settings.root / SWEEP_SAMPLE).read_text()))
@@ -191,8 +191,8 @@ class _Invocations:
         self.clock.lap("moto, local up, baseline")
 
     def watcher(self, demo: Demo) -> list[dict[str, Any]]:
-        from restorewatch.demo import print_alert
-        from restorewatch.local.up import read_notifications
+        from restorewatch_cli.demo import print_alert
+        from restorewatch_cli.local.up import read_notifications
 
         print(f"\n== Someone detaches {demo.policy_arn} from role {ROLE}; sam local invoke {WATCHER}")
         demo.iam.detach_role_policy(RoleName=ROLE, PolicyArn=demo.policy_arn)
@@ -209,7 +209,7 @@ class _Invocations:
         return notifications
 
     def slack(self, notification: dict[str, Any], posted: list[dict[str, Any]]) -> None:
-        from restorewatch.demo import print_slack_post
+        from restorewatch_cli.demo import print_slack_post
 
         print(f"\n== sam local invoke {SLACK} with the SNS notification that arrived")
         self.outcome.slack_result = self.invoke(SLACK, sns_event_for(notification, self.settings.root))
@@ -244,7 +244,7 @@ def sns_event_for(notification: dict[str, Any], root: Path) -> dict[str, Any]:
 
 
 def _invoke_image(settings: SamLocalSettings) -> str | None:
-    from restorewatch.local.lambda_image import LambdaImage, ensure_image
+    from restorewatch_cli.local.lambda_image import LambdaImage, ensure_image
 
     if settings.invoke_image == "aws":
         return None  # SAM pulls public.ecr.aws/lambda/python:3.13

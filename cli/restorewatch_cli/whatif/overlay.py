@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.engine import AccountSnapshot, LayerKind, parse_scps
-from restorewatch.whatif.best_case import ALLOW_ALL, Uncertainty
-from restorewatch.whatif.changes import (
+from restorewatch_cli.whatif.best_case import ALLOW_ALL, Uncertainty
+from restorewatch_cli.whatif.changes import (
     AddMember,
     Attach,
     AttachScp,
@@ -52,13 +52,13 @@ from restorewatch.whatif.changes import (
     SetTags,
     Unknown,
 )
-from restorewatch.whatif.scp_overlay import ScpOverlay
+from restorewatch_cli.whatif.scp_overlay import ScpOverlay
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from restorewatch.engine import ScpLevels
-    from restorewatch.whatif.changes import Change, Name
+    from restorewatch_cli.whatif.changes import Change, Name
 
 __all__ = ["ALLOW_ALL", "AfterState", "Uncertainty", "apply_changes", "missing_policies"]
 

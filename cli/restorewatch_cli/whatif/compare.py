@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.alerts.email import fix_lines, headline, why_lines
-from restorewatch.cli.checks import tagged_checks
 from restorewatch.compliance import ActionCheck, ComplianceStatus, overall_status, unknown_check
 from restorewatch.domain import AlertKind, Gone, GoneReason
 from restorewatch.engine import (
@@ -33,7 +32,8 @@ from restorewatch.errors import InputError
 from restorewatch.ledger.diff import transitions
 from restorewatch.profiles import profile_names_from_tag, tag_value
 from restorewatch.state import LastAlert, Presence, StoredState
-from restorewatch.whatif.best_case import ALLOW_ALL
+from restorewatch_cli.checks import tagged_checks
+from restorewatch_cli.whatif.best_case import ALLOW_ALL
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from restorewatch.domain import Transition
     from restorewatch.engine import Principal, ScpLevels
     from restorewatch.profiles import ProfileRegistry
-    from restorewatch.whatif.overlay import AfterState, Uncertainty
+    from restorewatch_cli.whatif.overlay import AfterState, Uncertainty
 
 __all__ = ["UNKNOWN_PROFILE", "WhatIfReport", "WhatIfRow", "compare"]
 

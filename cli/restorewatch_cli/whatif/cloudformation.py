@@ -19,18 +19,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.errors import InputError
-from restorewatch.local.template import load_template
-from restorewatch.whatif.cfn_changes import SUPPORTED_TYPES, ResourceState, resource_changes
-from restorewatch.whatif.cfn_resolve import StackResolver
-from restorewatch.whatif.changes import EntityKind, Note, Unknown
-from restorewatch.whatif.sam import is_sam, transform_sam
+from restorewatch_cli.local.template import load_template
+from restorewatch_cli.whatif.cfn_changes import SUPPORTED_TYPES, ResourceState, resource_changes
+from restorewatch_cli.whatif.cfn_resolve import StackResolver
+from restorewatch_cli.whatif.changes import EntityKind, Note, Unknown
+from restorewatch_cli.whatif.sam import is_sam, transform_sam
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from restorewatch.engine import AccountSnapshot
-    from restorewatch.whatif.changes import Change, Name
-    from restorewatch.whatif.stack import DeployedStack
+    from restorewatch_cli.whatif.changes import Change, Name
+    from restorewatch_cli.whatif.stack import DeployedStack
 
 __all__ = ["change_set_changes", "check_cycles", "template_changes"]
 
@@ -200,7 +200,7 @@ def template_changes(
     )
     if stack_name is not None and deployed is None:
         from restorewatch.inventory import make_client
-        from restorewatch.whatif.stack import StackReader
+        from restorewatch_cli.whatif.stack import StackReader
 
         reader = StackReader(make_client("cloudformation", endpoint_url=endpoint_url))
         deployed = reader.deployed(stack_name, origin=path)
@@ -319,7 +319,7 @@ def change_set_changes(
     account = account or snapshot.account_id
     if changes is None:
         from restorewatch.inventory import make_client
-        from restorewatch.whatif.stack import StackReader
+        from restorewatch_cli.whatif.stack import StackReader
 
         changes = StackReader(make_client("cloudformation", endpoint_url=endpoint_url)).change_set(
             name, stack_name

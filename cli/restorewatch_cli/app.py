@@ -11,8 +11,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from restorewatch.cli import check, local, profiles, report, simulate, what_if
 from restorewatch.errors import RestoreWatchError
+from restorewatch_cli.commands import check, local, profiles, report, simulate, what_if
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

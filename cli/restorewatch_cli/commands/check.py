@@ -5,20 +5,20 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from restorewatch.cli.checks import add_allow_empty_argument, check_profile, require_watched, tagged_checks
-from restorewatch.cli.inputs import add_snapshot_arguments, read_scps, require_principal, snapshot_from_args
-from restorewatch.cli.output import render_check_json, render_check_table, use_colour
 from restorewatch.compliance import ComplianceStatus
 from restorewatch.errors import InputError
 from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry, load_profile_file, make_profile, tag_value
+from restorewatch_cli.checks import add_allow_empty_argument, check_profile, require_watched, tagged_checks
+from restorewatch_cli.inputs import add_snapshot_arguments, read_scps, require_principal, snapshot_from_args
+from restorewatch_cli.output import render_check_json, render_check_table, use_colour
 
 if TYPE_CHECKING:
     import argparse
 
-    from restorewatch.cli.app import Subparsers
     from restorewatch.compliance import PrincipalCheck
     from restorewatch.engine import AccountSnapshot
     from restorewatch.profiles import Profile
+    from restorewatch_cli.app import Subparsers
 
 __all__ = ["register", "run"]
 

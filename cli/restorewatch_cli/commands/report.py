@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from restorewatch.cli.checks import add_allow_empty_argument, collect_checks, require_watched
-from restorewatch.cli.inputs import add_snapshot_arguments, read_scps, snapshot_from_args
 from restorewatch.compliance import ComplianceStatus
 from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry
+from restorewatch_cli.checks import add_allow_empty_argument, collect_checks, require_watched
+from restorewatch_cli.inputs import add_snapshot_arguments, read_scps, snapshot_from_args
 
 if TYPE_CHECKING:
     import argparse
 
-    from restorewatch.cli.app import Subparsers
+    from restorewatch_cli.app import Subparsers
 
 __all__ = ["register", "run"]
 
