@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from restorewatch.engine.arn import parse_arn
+
 __all__ = ["Target", "TargetKind", "same_name"]
 
 
@@ -52,13 +54,10 @@ class Target:
         """Is ``arn`` the principal this target names? Any path (CloudTrail gives only the name), any
         letter case (IAM names are case-insensitive: ``veeamrestorerole`` is ``VeeamRestoreRole``)."""
         kind = self.principal_kind
-        if kind is None:
+        parsed = parse_arn(arn)
+        if kind is None or parsed is None or parsed.service != "iam" or parsed.account != self.account:
             return False
-        parts = arn.split(":", 5)
-        if len(parts) != 6 or parts[2] != "iam" or parts[4] != self.account:
-            return False
-        resource = parts[5]
-        return resource.startswith(f"{kind}/") and same_name(resource.rsplit("/", 1)[-1], self.name)
+        return parsed.resource_type == kind and same_name(parsed.name, self.name)
 
 
 def same_name(a: str, b: str) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
-from restorewatch.domain import Target, TargetKind
+from restorewatch.domain import Target, TargetKind, parse_arn
 from restorewatch.errors import ReadError, UnknownPrincipalError
 from restorewatch.profiles.model import DEFAULT_TAG_KEY
 
@@ -49,11 +49,9 @@ def to_json(value: Any) -> Any:
 
 def split_arn(arn: str) -> tuple[str, str]:
     """``("user" | "role", name)`` of an IAM user or role ARN (any path)."""
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and "/" in parts[5]:
-        kind, _, rest = parts[5].partition("/")
-        if kind in ("user", "role") and rest:
-            return kind, rest.rsplit("/", 1)[-1]
+    parsed = parse_arn(arn)
+    if parsed is not None and parsed.principal_kind is not None:
+        return parsed.principal_kind.value, parsed.name
     raise UnknownPrincipalError(f"not an IAM user or role ARN: {arn!r}")
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from restorewatch.domain import parse_arn
 from restorewatch.state import Presence
 
 if TYPE_CHECKING:
@@ -67,5 +68,5 @@ class WatchedIndex:
 
     def other_spellings(self, target: Target) -> list[str]:
         """The names, as the state knows them, of the principals ``target`` names in another case."""
-        names = {state.principal.rsplit("/", 1)[-1] for state in self.matching(target)}
+        names = {arn.name for state in self.matching(target) if (arn := parse_arn(state.principal))}
         return sorted(names - {target.name})
