@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from restorewatch_cli.local.moto_server import moto_server
 from restorewatch_cli.local.slack_stand_in import slack_stand_in
 
@@ -39,7 +40,7 @@ GROUP = "backup-operators"
 POLICY = "VeeamRestorePolicy"
 BOUNDARY = "BackupBoundary"
 POWER_USER = "arn:aws:iam::aws:policy/PowerUserAccess"
-TAG_KEY = "restorewatch:profile"
+TAG_KEY = DEFAULT_TAG_KEY
 PROFILE = "veeam-ec2-restore"
 
 

@@ -82,9 +82,7 @@ def run(root: Path) -> int:
         print(f"moto's server at {endpoint}: organization with management account {ACCOUNT},")
         print(f"OU {OU_NAME} ({ou}) and member account {member} ({MEMBER_NAME}) in it")
 
-        readers = AccountReaders(
-            sts_client=make_client("sts", endpoint_url=endpoint), tag_key=TAG_KEY, endpoint_url=endpoint
-        )
+        readers = AccountReaders(sts_client=make_client("sts", endpoint_url=endpoint), endpoint_url=endpoint)
         member_iam = readers.iam_client(member)
         actions = list(ProfileRegistry.default().get(PROFILE).actions)
         document = {

@@ -42,7 +42,7 @@ def test_the_package_calls_are_recorded_and_the_tests_own_are_not(stack: Stack) 
     iam = make_client("iam")
     iam.create_user(UserName="seeded-by-the-test")  # the test's own call on a package-built client
     assert caller_account(None)  # restorewatch_cli.local: tooling, not the watcher
-    IamReader(iam, tag_key="restorewatch:profile").account_alias()  # the package's call
+    IamReader(iam).account_alias()  # the package's call
     calls = recorder().calls
     assert "iam.ListAccountAliases" in calls
     assert calls["iam.ListAccountAliases"].where.startswith("layers/restorewatch/restorewatch/inventory/")

@@ -16,7 +16,8 @@ import pytest
 from moto import mock_aws
 
 from restorewatch.alerts import PublishError, SnsPublisher
-from restorewatch.ledger import AlertBatch, Outbox, Outcome
+from restorewatch.ledger import AlertBatch, Outbox, OutboxSettings, Outcome
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from restorewatch.state import DynamoStateStore
 from support.template import state_table_kwargs
 from unit.alerts.builders import ACCOUNT, T0, check, lost
@@ -36,7 +37,7 @@ class Stack:
         arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]
         sns.subscribe(TopicArn=self.topic, Protocol="sqs", Endpoint=arn["QueueArn"])
         self.store = DynamoStateStore("state")
-        self.outbox = Outbox(self.store, SnsPublisher(self.topic))
+        self.outbox = Outbox(self.store, SnsPublisher(self.topic), OutboxSettings(tag_key=DEFAULT_TAG_KEY))
 
     def received(self) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []

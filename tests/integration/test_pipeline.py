@@ -34,7 +34,7 @@ from integration.conftest import (
 from restorewatch.alerts import SnsPublisher
 from restorewatch.compliance import ComplianceStatus
 from restorewatch.inventory import IamReader
-from restorewatch.ledger import Outbox, Outcome
+from restorewatch.ledger import Outbox, OutboxSettings, Outcome
 from restorewatch.profiles import ProfileRegistry
 from restorewatch.state import DynamoStateStore, StoredState
 from restorewatch.watch.events import parse_lambda_event
@@ -68,9 +68,13 @@ def make_watcher(
     iam = boto3.client("iam")
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     return Watcher(
-        reader_factory=lambda: IamReader(iam, tag_key=TAG_KEY),
+        reader_factory=lambda: IamReader(iam),
         store=store,
-        outbox=Outbox(store, SnsPublisher(stack.topic_arn, client=boto3.client("sns"))),
+        outbox=Outbox(
+            store,
+            SnsPublisher(stack.topic_arn, client=boto3.client("sns")),
+            OutboxSettings(tag_key=TAG_KEY),
+        ),
         profiles=ProfileRegistry.default(),
         settings=WatchSettings(tag_key=TAG_KEY),
         **extra,
@@ -459,7 +463,7 @@ class PausingReader(IamReader):
     requested, it runs that callback: another run, an IAM change, in the middle of the sweep."""
 
     def __init__(self, before: dict[tuple[str, ...], Callable[[], object]]) -> None:
-        super().__init__(boto3.client("iam"), tag_key=TAG_KEY)
+        super().__init__(boto3.client("iam"))
         self._before = before
 
     def filtered_pages(self, entity_filter: Any) -> Any:
@@ -492,9 +496,13 @@ def overlapping_sweep(
     readers: list[IamReader] = [PausingReader(before)]
     store = store or stack.store()
     return Watcher(
-        reader_factory=lambda: readers.pop() if readers else IamReader(boto3.client("iam"), tag_key=TAG_KEY),
+        reader_factory=lambda: readers.pop() if readers else IamReader(boto3.client("iam")),
         store=store,
-        outbox=Outbox(store, SnsPublisher(stack.topic_arn, client=boto3.client("sns"))),
+        outbox=Outbox(
+            store,
+            SnsPublisher(stack.topic_arn, client=boto3.client("sns")),
+            OutboxSettings(tag_key=TAG_KEY),
+        ),
         profiles=ProfileRegistry.default(),
         settings=WatchSettings(tag_key=TAG_KEY),
         clock=ticks,

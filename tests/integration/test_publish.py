@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from restorewatch.alerts import PublishError, SnsPublisher, render_alert
 from restorewatch.ledger.diff import transitions
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from restorewatch.state import PendingAlert
 from unit.alerts.builders import ROLE_ARN, T0, check, detach_event, lost, stored
 
@@ -41,7 +42,9 @@ def tap() -> Iterator[tuple[str, Any, str]]:
 def pending_lost() -> PendingAlert:
     t = transitions(stored(check()), lost("s3:GetObject", "ec2:CreateVolume"), alert_on_degraded=True)
     assert t is not None
-    rendered = render_alert(t, alert_id=ALERT_ID, trigger=detach_event(), observed_at=T0)
+    rendered = render_alert(
+        t, alert_id=ALERT_ID, trigger=detach_event(), observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )
     return PendingAlert(
         alert_id=ALERT_ID,
         kind=t.kind,

@@ -35,6 +35,7 @@ from moto import mock_aws
 from restorewatch.alerts import render_alert
 from restorewatch.alerts.slack_send import SlackDeliveryError, SlackSender
 from restorewatch.errors import InputError
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from restorewatch_cli.local.invoke import LocalLambdaContext
 from support.template import REPO_ROOT, load_template
 from unit.alerts.builders import T0
@@ -107,7 +108,9 @@ def alert_document(kind: AlertKind | None = None) -> dict[str, Any]:
     from restorewatch.domain import AlertKind as Kind
 
     transition, trigger = cases()[kind or Kind.LOST]
-    rendered = render_alert(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]
+    rendered = render_alert(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )  # type: ignore[arg-type]
     result: dict[str, Any] = json.loads(json.loads(rendered.message)["default"])
     return result
 

@@ -19,6 +19,7 @@ from moto import mock_aws
 from restorewatch.alerts import SnsPublisher
 from restorewatch.domain import AlertKind, Gone, GoneReason
 from restorewatch.ledger import AlertInFlightError, Outbox, OutboxSettings, Outcome
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from restorewatch.state import DynamoStateStore, PendingAlert, Presence, StateConflictError, SweepHeartbeat
 from restorewatch.state.store import item_from_state
 from support.template import state_table_kwargs
@@ -97,7 +98,7 @@ def outbox(aws: Aws, clock: Clock, publisher: Any = None, store: Any = None, **s
     return Outbox(
         store or aws.store(),
         publisher or aws.publisher(),
-        OutboxSettings(**settings),
+        OutboxSettings(**{"tag_key": DEFAULT_TAG_KEY, **settings}),
         clock=clock,
         sleep=lambda _seconds: None,
     )

@@ -365,7 +365,7 @@ class _Comparison:
             reasons=tuple(self._reasons(arn, after, transition)),
             fix=tuple(self._fix(after, transition)),
             kind=transition.kind if transition is not None else None,
-            headline=headline(transition) if transition is not None else None,
+            headline=headline(transition, tag_key=self.tag_key) if transition is not None else None,
         )
 
     def _reasons(self, arn: str, after: PrincipalCheck | None, transition: Transition | None) -> list[str]:
@@ -385,9 +385,9 @@ class _Comparison:
         if transition.kind is AlertKind.UNKNOWN:
             # the alert's advice is about the watcher's reads; here the plan is what cannot be known
             if after is not None and after.error is not None and not self.after.unknown_tags.get(after.arn):
-                return fix_lines(transition)
+                return fix_lines(transition, tag_key=self.tag_key)
             return list(_UNKNOWN_FIX)
-        return [*fix_lines(transition), *(["", *_UNKNOWN_FIX] if unknown else [])]
+        return [*fix_lines(transition, tag_key=self.tag_key), *(["", *_UNKNOWN_FIX] if unknown else [])]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from restorewatch.alerts import build_email
 from restorewatch.compliance import ScpCoverage, ScpFailure, ScpStatus
 from restorewatch.domain import AlertKind, Gone, GoneReason, Transition
 from restorewatch.ledger.diff import transitions
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from unit.alerts.builders import (
     PROFILE,
     ROLE_ARN,
@@ -79,7 +80,9 @@ def cases() -> dict[AlertKind, tuple[Transition, object]]:
 def test_email_matches_golden(kind: AlertKind) -> None:
     transition, trigger = cases()[kind]
     assert transition.kind is kind
-    text = build_email(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]
+    text = build_email(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )  # type: ignore[arg-type]
     path = GOLDEN / f"{kind.value.lower()}.txt"
     if os.environ.get("RESTOREWATCH_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
@@ -89,14 +92,18 @@ def test_email_matches_golden(kind: AlertKind) -> None:
 @pytest.mark.parametrize("kind", list(AlertKind), ids=lambda kind: kind.value)
 def test_email_first_line_says_what_and_to_whom(kind: AlertKind) -> None:
     transition, trigger = cases()[kind]
-    first = build_email(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0).splitlines()[0]  # type: ignore[arg-type]
+    first = build_email(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    ).splitlines()[0]  # type: ignore[arg-type]
     assert first.startswith(f"{kind.value}: ")
     assert "role VeeamRestore" in first
 
 
 def test_email_lost_missing_allow_gives_statement_that_restores_exactly_those_actions() -> None:
     transition, trigger = cases()[AlertKind.LOST]
-    text = build_email(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]
+    text = build_email(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )  # type: ignore[arg-type]
     lines = text[text.index("HOW TO FIX IT") :].splitlines()
     start = lines.index("    {")
     statement = json.loads("\n".join(lines[start : lines.index("    }", start) + 1]))
@@ -110,7 +117,9 @@ def test_email_lost_missing_allow_gives_statement_that_restores_exactly_those_ac
 
 def test_email_lost_explicit_deny_names_statement_and_policy_not_a_new_allow() -> None:
     transition, trigger = cases()[AlertKind.LOST]
-    text = build_email(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]
+    text = build_email(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )  # type: ignore[arg-type]
     fix = text[text.index("HOW TO FIX IT") :]
     assert "An explicit Deny blocks ec2:RunInstances:" in fix
     assert "Deny statement 'DenyEc2' of inline policy NoEc2Writes of Contractors via group Contractors" in fix
@@ -119,7 +128,9 @@ def test_email_lost_explicit_deny_names_statement_and_policy_not_a_new_allow() -
 
 def test_email_lost_groups_lost_actions_by_service_and_says_who() -> None:
     transition, trigger = cases()[AlertKind.LOST]
-    text = build_email(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]
+    text = build_email(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )  # type: ignore[arg-type]
     what = text[text.index("WHAT CHANGED") : text.index("WHY")]
     assert what.index("    ec2:") < what.index("      - ec2:CreateVolume") < what.index("    s3:")
     assert (
@@ -151,7 +162,7 @@ def test_email_unknown_because_scps_are_unreadable_names_the_call_and_the_fix(
     previous = replace(stored(lost("ec2:RunInstances"), last_alert=AlertKind.LOST), scps_evaluated=True)
     transition = _t(transitions(previous, replace(check(), scps=coverage), alert_on_degraded=True))
     assert transition.kind is AlertKind.UNKNOWN
-    text = build_email(transition, alert_id=ALERT_ID, trigger=None, observed_at=T0)
+    text = build_email(transition, alert_id=ALERT_ID, trigger=None, observed_at=T0, tag_key=DEFAULT_TAG_KEY)
     assert f"The check failed: {error}" in text
     assert "SCPs:      NOT EVALUATED" in text
     assert fix in text

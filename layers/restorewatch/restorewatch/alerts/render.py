@@ -10,8 +10,6 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from restorewatch.profiles.model import DEFAULT_TAG_KEY
-
 from .chatbot import chat_notification
 from .document import SEVERITY, build_document
 from .email import build_email, fix_lines, headline, next_step
@@ -38,7 +36,7 @@ def render_alert(
     alert_id: str,
     trigger: CloudTrailChange | None,
     observed_at: datetime,
-    tag_key: str = DEFAULT_TAG_KEY,
+    tag_key: str,
 ) -> RenderedAlert:
     """``tag_key``: the watch tag the watcher is configured with, named where the text says which
     tag to set."""

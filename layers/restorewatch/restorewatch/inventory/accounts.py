@@ -41,7 +41,6 @@ class AccountReaders:
         role_name: str = DEFAULT_MEMBER_ROLE,
         home_account: str | None = None,
         home_client: Any | None = None,
-        tag_key: str,
         endpoint_url: str | None = None,
         session_name: str = "restorewatch",
         clock: Callable[[], float] = time.monotonic,
@@ -50,7 +49,6 @@ class AccountReaders:
         self.role_name = role_name
         self.home_account = home_account
         self._home_client = home_client
-        self._tag_key = tag_key
         self._endpoint = endpoint_url
         self._session_name = session_name
         self._clock = clock
@@ -84,7 +82,7 @@ class AccountReaders:
 
     def reader(self, account: str) -> IamReader:
         """A fresh reader (its caches are per run) over the account's cached client."""
-        return IamReader(self.iam_client(account), tag_key=self._tag_key)
+        return IamReader(self.iam_client(account))
 
 
 __all__ = ["DEFAULT_MEMBER_ROLE", "AccountReaders"]

@@ -42,7 +42,6 @@ from restorewatch.alerts.render import render_alert
 from restorewatch.domain import Gone, GoneReason, Transition
 from restorewatch.errors import RestoreWatchError
 from restorewatch.ledger.diff import fail_closed, scps_evaluated, transitions
-from restorewatch.profiles.model import DEFAULT_TAG_KEY
 from restorewatch.state.model import (
     LastAlert,
     Observation,
@@ -105,6 +104,7 @@ class RecordResult:
 
 @dataclass(frozen=True, slots=True)
 class OutboxSettings:
+    tag_key: str  # the watch tag (WatchTagKey): the alert text says which tag to set
     alert_on_degraded: bool = True
     # > the publisher's worst case (3 attempts x (5 s connect + 10 s read) + backoff, about 50 s),
     # so that a run taking over an expired lease cannot race a publish still in flight
@@ -112,7 +112,6 @@ class OutboxSettings:
     max_attempts: int = 5  # conditional-write rounds before giving up (retryable)
     wait_attempts: int = 3  # how often to re-check a live lease before giving up
     wait_seconds: float = 1.0
-    tag_key: str = DEFAULT_TAG_KEY  # the watch tag (WatchTagKey): the alert text says which tag to set
 
 
 def _utcnow() -> datetime:
@@ -124,14 +123,14 @@ class Outbox:
         self,
         store: Store,
         publisher: Publisher,
-        settings: OutboxSettings | None = None,
+        settings: OutboxSettings,
         *,
         clock: Clock = _utcnow,
         sleep: Sleep = time.sleep,
     ) -> None:
         self.store = store
         self.publisher = publisher
-        self.settings = settings or OutboxSettings()
+        self.settings = settings
         self._clock = clock
         self._sleep = sleep
 

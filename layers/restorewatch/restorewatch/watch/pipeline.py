@@ -261,11 +261,17 @@ class Watcher:
         if single and target.watched_only and not run.watched.matching(target):
             return ()  # not watched: costs no IAM read (the sweep picks up a principal tagged later)
         try:
-            resolution = reader.resolve(target, wide_over=self._settings.sweep_over)
+            resolution = reader.resolve(
+                target, tag_key=self._settings.tag_key, wide_over=self._settings.sweep_over
+            )
             # IAM names are case-insensitive: a watched principal the event spells in another case
             # is read by the name IAM gave it (the state's), never reported gone for a spelling
             for name in run.watched.other_spellings(target) if resolution.missing else ():
-                resolution = reader.resolve(replace(target, name=name), wide_over=self._settings.sweep_over)
+                resolution = reader.resolve(
+                    replace(target, name=name),
+                    tag_key=self._settings.tag_key,
+                    wide_over=self._settings.sweep_over,
+                )
                 if not resolution.missing:
                     break
         except ReadError as failure:

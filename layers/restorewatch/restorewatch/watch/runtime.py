@@ -106,13 +106,12 @@ def build_watcher(config: WatcherConfig) -> Watcher:
             role_name=config.member_role_name,
             home_account=config.home_account,
             home_client=iam,
-            tag_key=config.tag_key,
             endpoint_url=endpoint,
         )
         account_reader_factory = readers.reader
         dispatcher = SqsSweepDispatcher(config.sweep_queue_url, make_client("sqs", endpoint_url=endpoint))
     return Watcher(
-        reader_factory=lambda: IamReader(iam, tag_key=config.tag_key),
+        reader_factory=lambda: IamReader(iam),
         store=store,
         outbox=outbox,
         profiles=ProfileRegistry.default(config.profile_paths),

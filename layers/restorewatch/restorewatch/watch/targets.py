@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from restorewatch.domain import Target, TargetKind
-from restorewatch.profiles.model import DEFAULT_TAG_KEY
 
 if TYPE_CHECKING:
     from restorewatch.domain import CloudTrailChange
@@ -139,7 +138,7 @@ def _nothing(reason: str) -> TargetPlan:
     return TargetPlan((), reason=reason)
 
 
-def plan_targets(change: CloudTrailChange, tag_key: str = DEFAULT_TAG_KEY) -> TargetPlan:
+def plan_targets(change: CloudTrailChange, tag_key: str) -> TargetPlan:
     """Map one CloudTrail IAM change to the principals it can affect."""
     name = change.event_name
     if change.error_code:
