@@ -13,12 +13,8 @@ import pytest
 
 from restorewatch.domain import CloudTrailChange, Target, TargetKind, same_name
 from restorewatch.profiles import DEFAULT_TAG_KEY
-from restorewatch.watch.org_events import (
-    ORG_EVENT_SOURCE,
-    ORG_REQUIRED_PARAMETERS,
-    OrgScope,
-    plan_org_change,
-)
+from restorewatch.watch.event_table import ORG_SOURCE as ORG_EVENT_SOURCE
+from restorewatch.watch.org_events import ORG_REQUIRED_PARAMETERS, OrgScope, plan_org_change
 from restorewatch.watch.targets import KNOWN_EVENT_NAMES, REQUIRED_PARAMETERS, plan_targets
 
 ACCOUNT = "111122223333"
