@@ -3,7 +3,7 @@
 A principal that cannot be checked (its tag names no profile, or one nobody defined; a policy it
 uses is malformed or missing from the snapshot) is an ``unknown`` row that says why, and every other
 principal is still checked: one bad principal must not hide the state of the rest. The watcher does
-the same (``Watcher._check``), so the CLI and the alerts agree on what ``unknown`` means.
+the same (``watch.context.RunContext``), so the CLI and the alerts agree on what ``unknown`` means.
 """
 
 from __future__ import annotations

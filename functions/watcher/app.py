@@ -24,11 +24,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from restorewatch.compliance import ComplianceStatus
 from restorewatch.errors import EventError, RestoreWatchError
+from restorewatch.watch.config import watcher_from_environment
 from restorewatch.watch.events import InvocationKind, ParsedRecord, parse_lambda_event
-from restorewatch.watch.runtime import watcher_from_environment
 
 if TYPE_CHECKING:
-    from restorewatch.watch.run import RunSummary
+    from restorewatch.watch import RunSummary
 
 logger = Logger()
 metrics = Metrics()

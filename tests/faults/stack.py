@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from restorewatch.profiles import ProfileRegistry
 from restorewatch.state import DynamoStateStore
-from restorewatch.watch import runtime
+from restorewatch.watch import config as runtime_config
 from restorewatch.watch.fanout import is_account_sweep
 from restorewatch_cli.local.invoke import LocalLambdaContext
 from restorewatch_cli.local.template import LocalStack
@@ -417,4 +417,4 @@ def sweep(stack: Stack) -> None:
 
 def fresh_watcher() -> None:
     """A cold start: the next invocation builds new clients (through the patched ``make_client``)."""
-    runtime._watcher_for.cache_clear()
+    runtime_config._watcher_for.cache_clear()

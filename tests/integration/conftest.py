@@ -31,7 +31,7 @@ from moto import mock_aws
 
 from restorewatch.profiles import ProfileRegistry
 from restorewatch.state import DynamoStateStore
-from restorewatch.watch import runtime
+from restorewatch.watch import config as runtime_config
 from restorewatch_cli.local.invoke import LocalLambdaContext
 from restorewatch_cli.local.template import LocalStack, load_template
 from restorewatch_cli.local.up import function_environment, read_alerts
@@ -256,10 +256,10 @@ def handler(stack: Stack, handler_env: dict[str, str], monkeypatch: pytest.Monke
         loaded._built(service, client)
         return client
 
-    monkeypatch.setattr("restorewatch.watch.runtime.make_client", recording_make_client)
-    runtime._watcher_for.cache_clear()  # one cold start per test
+    monkeypatch.setattr("restorewatch.watch.config.make_client", recording_make_client)
+    runtime_config._watcher_for.cache_clear()  # one cold start per test
     try:
         yield loaded
     finally:
-        runtime._watcher_for.cache_clear()
+        runtime_config._watcher_for.cache_clear()
         sys.modules.pop(module_name, None)

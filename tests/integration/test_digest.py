@@ -158,7 +158,7 @@ def test_digest_skips_an_alert_another_run_took_over(stack: Stack) -> None:
 
 
 def test_runtime_reads_digest_mode_threshold_and_report_bucket_from_the_template_environment() -> None:
-    from restorewatch.watch.runtime import WatcherConfig
+    from restorewatch.watch.config import WatcherConfig
 
     base = {"STATE_TABLE": "t", "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:111122223333:a"}
     default = WatcherConfig.from_environment(base)

@@ -37,9 +37,8 @@ from restorewatch.inventory import IamReader
 from restorewatch.ledger import Outbox, OutboxSettings, Outcome
 from restorewatch.profiles import ProfileRegistry
 from restorewatch.state import DynamoStateStore, StoredState
+from restorewatch.watch import SingleAccount, Watcher, WatchSettings
 from restorewatch.watch.events import parse_lambda_event
-from restorewatch.watch.pipeline import Watcher
-from restorewatch.watch.run import WatchSettings
 from support.moto_gaps import make_moto_dynamodb_atomic
 
 if TYPE_CHECKING:
@@ -66,18 +65,16 @@ def make_watcher(
     """A watcher as one execution environment builds it, from the real boto3-backed parts."""
     store = store or stack.store()
     iam = boto3.client("iam")
-    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     return Watcher(
-        reader_factory=lambda: IamReader(iam),
-        store=store,
-        outbox=Outbox(
+        SingleAccount(lambda: IamReader(iam)),
+        Outbox(
             store,
             SnsPublisher(stack.topic_arn, client=boto3.client("sns")),
             OutboxSettings(tag_key=TAG_KEY),
         ),
-        profiles=ProfileRegistry.default(),
-        settings=WatchSettings(tag_key=TAG_KEY),
-        **extra,
+        ProfileRegistry.default(),
+        WatchSettings(tag_key=TAG_KEY),
+        **({"clock": clock} if clock is not None else {}),
     )
 
 
@@ -496,15 +493,14 @@ def overlapping_sweep(
     readers: list[IamReader] = [PausingReader(before)]
     store = store or stack.store()
     return Watcher(
-        reader_factory=lambda: readers.pop() if readers else IamReader(boto3.client("iam")),
-        store=store,
-        outbox=Outbox(
+        SingleAccount(lambda: readers.pop() if readers else IamReader(boto3.client("iam"))),
+        Outbox(
             store,
             SnsPublisher(stack.topic_arn, client=boto3.client("sns")),
             OutboxSettings(tag_key=TAG_KEY),
         ),
-        profiles=ProfileRegistry.default(),
-        settings=WatchSettings(tag_key=TAG_KEY),
+        ProfileRegistry.default(),
+        WatchSettings(tag_key=TAG_KEY),
         clock=ticks,
     )
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from restorewatch.domain import CloudTrailChange
+    from restorewatch.watch.modes import OrgView
 
 SCP_TYPE = "SERVICE_CONTROL_POLICY"
 
@@ -72,11 +73,22 @@ def plan_org_change(change: CloudTrailChange) -> OrgPlan:
     return OrgPlan(rule.changes, ids, reason)
 
 
+def affected_accounts(org: OrgView, plan: OrgPlan) -> list[str]:
+    """The accounts ``plan`` reaches, read through ``org`` (raises ``ReadError``)."""
+    if plan.scope is OrgScope.ALL:
+        return org.account_ids()
+    targets = list(plan.ids)
+    if plan.scope is OrgScope.POLICY_TARGETS:
+        targets = [target for policy in plan.ids for target in org.targets_of(policy)]
+    return list(dict.fromkeys(account for target in targets for account in org.accounts_below(target)))
+
+
 __all__ = [
     "ORG_EVENT_NAMES",
     "ORG_REQUIRED_PARAMETERS",
     "OrgPlan",
     "OrgScope",
+    "affected_accounts",
     "is_org_change",
     "plan_org_change",
 ]

@@ -1,4 +1,5 @@
-"""Build a ``Watcher`` from the function's environment (what ``template.yaml`` gives it).
+"""Build a ``Watcher`` from the function's environment (what ``template.yaml`` gives it): its clients,
+its parts and its execution mode, chosen once here.
 
 Kept apart from the handler so that the CLI's ``local invoke`` and the tests build it the same way.
 Clients are created once per execution environment and reused across invocations (warm starts).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from restorewatch.alerts import SnsPublisher
 from restorewatch.errors import InputError
@@ -25,8 +27,12 @@ from restorewatch.profiles import DEFAULT_TAG_KEY, ProfileRegistry
 from restorewatch.report import S3ReportSink
 from restorewatch.state import DynamoStateStore
 from restorewatch.watch.fanout import SqsSweepDispatcher
-from restorewatch.watch.pipeline import Watcher
-from restorewatch.watch.run import WatchSettings
+from restorewatch.watch.modes import Organization, SingleAccount
+from restorewatch.watch.settings import WatchSettings
+from restorewatch.watch.watcher import Watcher
+
+if TYPE_CHECKING:
+    from restorewatch.watch.modes import ExecutionMode
 
 _TRUE = frozenset({"true", "1", "yes"})
 
@@ -91,41 +97,46 @@ def build_watcher(config: WatcherConfig) -> Watcher:
     outbox = Outbox(
         store,
         publisher,
-        OutboxSettings(alert_on_degraded=config.alert_on_degraded, tag_key=config.tag_key),
+        OutboxSettings(tag_key=config.tag_key, alert_on_degraded=config.alert_on_degraded),
     )
+    settings = WatchSettings(
+        tag_key=config.tag_key,
+        home_account=config.home_account,
+        digest_over=config.digest_threshold if config.digest_mode else None,
+    )
+    report = (
+        S3ReportSink(config.report_bucket, client=make_client("s3", endpoint_url=endpoint))
+        if config.report_bucket
+        else None
+    )
+    return Watcher(
+        _mode(config, iam), outbox, ProfileRegistry.default(config.profile_paths), settings, report=report
+    )
+
+
+def _mode(config: WatcherConfig, iam: Any) -> ExecutionMode:
+    """The execution mode, chosen once: the central watcher of an organization, or one account."""
     org_factory = None
     if config.read_organizations:
-        organizations = make_client("organizations", endpoint_url=endpoint)
+        organizations = make_client("organizations", endpoint_url=config.endpoint_url)
         org_factory = lambda: OrganizationsScpSource(OrganizationsReader(organizations))  # noqa: E731
-    account_reader_factory = dispatcher = None
-    if config.organization_mode:
-        if not config.sweep_queue_url:
-            raise InputError("ORGANIZATION_MODE needs SWEEP_QUEUE_URL (see template.yaml)")
-        readers = AccountReaders(
-            sts_client=make_client("sts", endpoint_url=endpoint),
-            role_name=config.member_role_name,
-            home_account=config.home_account,
-            home_client=iam,
-            endpoint_url=endpoint,
-        )
-        account_reader_factory = readers.reader
-        dispatcher = SqsSweepDispatcher(config.sweep_queue_url, make_client("sqs", endpoint_url=endpoint))
-    return Watcher(
-        reader_factory=lambda: IamReader(iam),
-        store=store,
-        outbox=outbox,
-        profiles=ProfileRegistry.default(config.profile_paths),
-        settings=WatchSettings(tag_key=config.tag_key, home_account=config.home_account),
-        org_factory=org_factory,
-        account_reader_factory=account_reader_factory,
-        dispatcher=dispatcher,
-        digest_over=config.digest_threshold if config.digest_mode else None,
-        report=(
-            S3ReportSink(config.report_bucket, client=make_client("s3", endpoint_url=endpoint))
-            if config.report_bucket
-            else None
-        ),
+    if not config.organization_mode:
+        return SingleAccount(lambda: IamReader(iam), org_factory)
+    if not config.sweep_queue_url:
+        raise InputError("ORGANIZATION_MODE needs SWEEP_QUEUE_URL (see template.yaml)")
+    if org_factory is None:
+        raise InputError("ORGANIZATION_MODE needs Organizations access: READ_ORGANIZATIONS cannot be false")
+    readers = AccountReaders(
+        sts_client=make_client("sts", endpoint_url=config.endpoint_url),
+        role_name=config.member_role_name,
+        home_account=config.home_account,
+        home_client=iam,
+        endpoint_url=config.endpoint_url,
     )
+    dispatcher = SqsSweepDispatcher(
+        config.sweep_queue_url, make_client("sqs", endpoint_url=config.endpoint_url)
+    )
+    return Organization(accounts=readers.reader, org_factory=org_factory, dispatcher=dispatcher)
 
 
 @cache
