@@ -349,7 +349,7 @@ def worker_sweep() -> dict[str, Any]:
     return {
         "seconds": round(elapsed, 2),
         "principals_checked": len(summary.checks),
-        "alerts": len(summary.alerts),
+        "alerts": len(summary.alert_ids),
         "retryable": summary.retryable,
         "statuses": dict(collections.Counter(c.status.value for c in summary.checks)),
         "calls": _calls(counter),

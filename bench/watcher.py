@@ -103,7 +103,7 @@ def _row(label: str, summary: Any, counter: CallCounter, elapsed: float | None) 
     return {
         "scenario": label,
         "principals_checked": len(summary.checks),
-        "alerts": len(summary.alerts),
+        "alerts": len(summary.alert_ids),
         "iam_calls": counter.by_service().get("iam", 0),
         "calls": counter.by_service(),
         "by_operation": dict(sorted(counter.calls.items())),

@@ -382,7 +382,7 @@ def test_interleaved_invocations_alert_once(stack: Stack, account: Account, hand
     (b,) = results
     assert [r.outcome for r in b.results] == [Outcome.ALERTED]
     assert [r.outcome for r in summary.results] == [Outcome.STALE]
-    assert summary.alerts == []
+    assert summary.alert_ids == []
     assert kinds(stack.alerts()) == [("LOST", ROLE_ARN)]
 
 
@@ -405,7 +405,7 @@ def test_concurrent_handler_threads_alert_once(stack: Stack, account: Account, h
     def run(watcher: Watcher) -> None:
         try:
             barrier.wait()
-            alerted.extend(watcher.handle_change(change).alerts)
+            alerted.extend(watcher.handle_change(change).alert_ids)
         except BaseException as error:  # reported below, in the test's thread
             errors.append(error)
 

@@ -2,7 +2,7 @@
 
 Each touched principal is checked twice, on the account as it is and as the overlay leaves it,
 with the same checks as ``restorewatch check`` (``cli.checks``); the pair goes through the
-watcher's own diff (``ledger.diff.transitions``, degraded alerts on), and the explanations and fix
+watcher's own diff (``ledger.diff.transition_between``, degraded alerts on), and the explanations and fix
 hints are the alert's (``alerts.email``). A principal deleted or whose watch tag no longer names a
 profile is ``Gone``, as the watcher says it: DELETED or UNWATCHED.
 """
@@ -29,7 +29,7 @@ from restorewatch.engine import (
     parse_policy,
 )
 from restorewatch.errors import InputError
-from restorewatch.ledger.diff import transitions
+from restorewatch.ledger.diff import transition_between
 from restorewatch.profiles import profile_names_from_tag, tag_value
 from restorewatch.state import LastAlert, Presence, StoredState
 from restorewatch_cli.checks import tagged_checks
@@ -335,7 +335,7 @@ class _Comparison:
             current: PrincipalCheck | Gone = Gone(arn, profile, reason)
         else:
             current = after
-        transition = transitions(previous, current, alert_on_degraded=True)
+        transition = transition_between(previous, current, alert_on_degraded=True)
         old = {a.action: a.status for a in before.actions} if before is not None else {}
         if after is None:
             new: dict[str, RequirementStatus] = {}

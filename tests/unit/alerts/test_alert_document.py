@@ -10,7 +10,7 @@ import pytest
 from restorewatch.alerts import SCHEMA_VERSION, build_document, build_email, build_subject, render_alert
 from restorewatch.domain import AlertKind, Transition
 from restorewatch.engine.model import LayerKind, PrincipalKind, Reason
-from restorewatch.ledger.diff import transitions
+from restorewatch.ledger.diff import transition_between
 from restorewatch.profiles import DEFAULT_TAG_KEY
 from unit.alerts.builders import ACCOUNT, ROLE_ARN, T0, D, check, detach_event, lost, stored, unreadable
 
@@ -18,7 +18,7 @@ ALERT_ID = "rw-feedfacefeedfacefeedfacefeedface"
 
 
 def lost_transition(*actions: str) -> Transition:
-    t = transitions(stored(check()), lost(*actions), alert_on_degraded=True)
+    t = transition_between(stored(check()), lost(*actions), alert_on_degraded=True)
     assert t is not None
     return t
 
@@ -70,7 +70,7 @@ def test_document_sweep_trigger() -> None:
 
 
 def test_document_unknown_carries_error() -> None:
-    t = transitions(stored(check()), unreadable(), alert_on_degraded=True)
+    t = transition_between(stored(check()), unreadable(), alert_on_degraded=True)
     assert t is not None
     doc = build_document(t, alert_id=ALERT_ID, trigger=None, observed_at=T0)
     assert (doc["kind"], doc["severity"]) == ("UNKNOWN", "high")
@@ -87,7 +87,7 @@ def test_subject_lost_names_principal_and_count() -> None:
 def test_subject_long_name_shortened_under_100_ascii() -> None:
     name = "R" * 64
     long_arn = f"arn:aws:iam::{ACCOUNT}:role/a/very/long/path/{name}"
-    t = transitions(None, lost("s3:GetObject", arn=long_arn), alert_on_degraded=True)
+    t = transition_between(None, lost("s3:GetObject", arn=long_arn), alert_on_degraded=True)
     assert t is not None
     subject = build_subject(t)
     assert len(subject) < 100
@@ -156,7 +156,7 @@ def test_email_boundary_without_allow_says_boundary_must_allow() -> None:
 
 
 def test_email_denied_action_without_reasons_still_listed() -> None:
-    t = transitions(stored(check()), check({"s3:GetObject": D}), alert_on_degraded=True)
+    t = transition_between(stored(check()), check({"s3:GetObject": D}), alert_on_degraded=True)
     assert t is not None
     t = replace(t, changes=(replace(t.changes[0], reasons=()),))
     text = build_email(t, alert_id=ALERT_ID, trigger=None, observed_at=T0, tag_key=DEFAULT_TAG_KEY)

@@ -15,7 +15,7 @@ import pytest
 from restorewatch.alerts import build_email
 from restorewatch.compliance import ScpCoverage, ScpFailure, ScpStatus
 from restorewatch.domain import AlertKind, Gone, GoneReason, Transition
-from restorewatch.ledger.diff import transitions
+from restorewatch.ledger.diff import transition_between
 from restorewatch.profiles import DEFAULT_TAG_KEY
 from unit.alerts.builders import (
     PROFILE,
@@ -54,20 +54,27 @@ def cases() -> dict[AlertKind, tuple[Transition, object]]:
     attach = replace(event, event_name="AttachRolePolicy", actor_arn="arn:aws:iam::123456789012:user/bob")
     delete = replace(event, event_name="DeleteRole", request_parameters={"roleName": "VeeamRestore"})
     return {
-        AlertKind.LOST: (_t(transitions(stored(check()), lost_check, alert_on_degraded=True)), event),
+        AlertKind.LOST: (_t(transition_between(stored(check()), lost_check, alert_on_degraded=True)), event),
         AlertKind.DEGRADED: (
-            _t(transitions(stored(check()), check({"s3:GetObject": P}), alert_on_degraded=True)),
+            _t(transition_between(stored(check()), check({"s3:GetObject": P}), alert_on_degraded=True)),
             event,
         ),
-        AlertKind.RESTORED: (_t(transitions(open_lost, check(), alert_on_degraded=True)), attach),
-        AlertKind.UNKNOWN: (_t(transitions(stored(check()), unreadable(), alert_on_degraded=True)), None),
+        AlertKind.RESTORED: (_t(transition_between(open_lost, check(), alert_on_degraded=True)), attach),
+        AlertKind.UNKNOWN: (
+            _t(transition_between(stored(check()), unreadable(), alert_on_degraded=True)),
+            None,
+        ),
         AlertKind.UNWATCHED: (
-            _t(transitions(open_lost, Gone(ROLE_ARN, PROFILE, GoneReason.UNWATCHED), alert_on_degraded=True)),
+            _t(
+                transition_between(
+                    open_lost, Gone(ROLE_ARN, PROFILE, GoneReason.UNWATCHED), alert_on_degraded=True
+                )
+            ),
             untag,
         ),
         AlertKind.DELETED: (
             _t(
-                transitions(
+                transition_between(
                     stored(check()), Gone(ROLE_ARN, PROFILE, GoneReason.DELETED), alert_on_degraded=True
                 )
             ),
@@ -160,7 +167,7 @@ def test_email_unknown_because_scps_are_unreadable_names_the_call_and_the_fix(
         ScpStatus.NOT_EVALUATED, f"Organizations could not be read: {error}", failure, error
     )
     previous = replace(stored(lost("ec2:RunInstances"), last_alert=AlertKind.LOST), scps_evaluated=True)
-    transition = _t(transitions(previous, replace(check(), scps=coverage), alert_on_degraded=True))
+    transition = _t(transition_between(previous, replace(check(), scps=coverage), alert_on_degraded=True))
     assert transition.kind is AlertKind.UNKNOWN
     text = build_email(transition, alert_id=ALERT_ID, trigger=None, observed_at=T0, tag_key=DEFAULT_TAG_KEY)
     assert f"The check failed: {error}" in text

@@ -1,4 +1,4 @@
-"""ledger.diff.transitions: which change of a principal's check alerts, and as what (pure)."""
+"""ledger.diff.transition_between: which change of a principal's check alerts, and as what (pure)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from restorewatch.compliance import (
     without_scps,
 )
 from restorewatch.domain import AlertKind, Gone, GoneReason
-from restorewatch.ledger.diff import fail_closed, scps_evaluated, transitions
+from restorewatch.ledger.diff import fail_closed, scps_evaluated, transition_between
 from restorewatch.state.model import Presence
 from unit.alerts.builders import A, D, P, U, check, lost, stored, unreadable
 
@@ -27,11 +27,11 @@ if TYPE_CHECKING:
 
 
 def test_diff_first_sight_compliant_no_transition() -> None:
-    assert transitions(None, check(), alert_on_degraded=True) is None
+    assert transition_between(None, check(), alert_on_degraded=True) is None
 
 
 def test_diff_first_sight_non_compliant_is_lost_with_every_denied_action() -> None:
-    t = transitions(None, lost("ec2:CreateVolume", "s3:GetObject"), alert_on_degraded=True)
+    t = transition_between(None, lost("ec2:CreateVolume", "s3:GetObject"), alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.LOST
     assert t.first_sight
@@ -43,7 +43,7 @@ def test_diff_first_sight_non_compliant_is_lost_with_every_denied_action() -> No
 
 
 def test_diff_action_became_denied_is_lost_and_names_only_changed_actions() -> None:
-    t = transitions(stored(check()), lost("ec2:CreateVolume"), alert_on_degraded=True)
+    t = transition_between(stored(check()), lost("ec2:CreateVolume"), alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.LOST
     assert [(c.action, c.before, c.after) for c in t.changes] == [("ec2:CreateVolume", A, D)]
@@ -57,12 +57,12 @@ def test_diff_action_became_denied_is_lost_and_names_only_changed_actions() -> N
 def test_diff_same_check_twice_no_transition() -> None:
     """A duplicate event re-checks the same state: nothing to alert the second time."""
     previous = stored(lost("ec2:CreateVolume"), last_alert=AlertKind.LOST)
-    assert transitions(previous, lost("ec2:CreateVolume"), alert_on_degraded=True) is None
+    assert transition_between(previous, lost("ec2:CreateVolume"), alert_on_degraded=True) is None
 
 
 def test_diff_another_action_lost_while_lost_alerts_again() -> None:
     previous = stored(lost("ec2:CreateVolume"), last_alert=AlertKind.LOST)
-    t = transitions(previous, lost("ec2:CreateVolume", "s3:GetObject"), alert_on_degraded=True)
+    t = transition_between(previous, lost("ec2:CreateVolume", "s3:GetObject"), alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.LOST
     assert [c.action for c in t.changes] == ["s3:GetObject"]
@@ -70,7 +70,7 @@ def test_diff_another_action_lost_while_lost_alerts_again() -> None:
 
 def test_diff_back_to_allowed_after_lost_is_restored() -> None:
     previous = stored(lost("ec2:CreateVolume"), last_alert=AlertKind.LOST)
-    t = transitions(previous, check(), alert_on_degraded=True)
+    t = transition_between(previous, check(), alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.RESTORED
     assert [(c.action, c.before, c.after) for c in t.changes] == [("ec2:CreateVolume", D, A)]
@@ -78,23 +78,23 @@ def test_diff_back_to_allowed_after_lost_is_restored() -> None:
 
 def test_diff_compliant_without_open_problem_no_restored() -> None:
     previous = stored(check(), last_alert=AlertKind.RESTORED)
-    assert transitions(previous, check(), alert_on_degraded=True) is None
+    assert transition_between(previous, check(), alert_on_degraded=True) is None
 
 
 def test_diff_partial_is_degraded_when_switched_on() -> None:
-    t = transitions(stored(check()), check({"s3:GetObject": P}), alert_on_degraded=True)
+    t = transition_between(stored(check()), check({"s3:GetObject": P}), alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.DEGRADED
     assert [(c.action, c.before, c.after) for c in t.changes] == [("s3:GetObject", A, P)]
 
 
 def test_diff_partial_not_alerted_when_degraded_switched_off() -> None:
-    assert transitions(stored(check()), check({"s3:GetObject": P}), alert_on_degraded=False) is None
+    assert transition_between(stored(check()), check({"s3:GetObject": P}), alert_on_degraded=False) is None
 
 
 def test_diff_lost_repaired_to_partial_with_degraded_off_is_restored() -> None:
     previous = stored(lost("s3:GetObject"), last_alert=AlertKind.LOST)
-    t = transitions(previous, check({"s3:GetObject": P}), alert_on_degraded=False)
+    t = transition_between(previous, check({"s3:GetObject": P}), alert_on_degraded=False)
     assert t is not None
     assert t.kind is AlertKind.RESTORED
 
@@ -102,16 +102,16 @@ def test_diff_lost_repaired_to_partial_with_degraded_off_is_restored() -> None:
 def test_diff_lost_repaired_to_partial_with_degraded_on_stays_open() -> None:
     """denied -> partial is better, not a new degradation, and not yet a restore."""
     previous = stored(lost("s3:GetObject"), last_alert=AlertKind.LOST)
-    assert transitions(previous, check({"s3:GetObject": P}), alert_on_degraded=True) is None
+    assert transition_between(previous, check({"s3:GetObject": P}), alert_on_degraded=True) is None
 
 
 def test_diff_degraded_never_alerted_then_compliant_no_restored() -> None:
     previous = stored(check({"s3:GetObject": P}))  # degraded alerts off: nothing was sent
-    assert transitions(previous, check(), alert_on_degraded=False) is None
+    assert transition_between(previous, check(), alert_on_degraded=False) is None
 
 
 def test_diff_lost_outranks_degraded_and_lists_both() -> None:
-    t = transitions(
+    t = transition_between(
         stored(check()), check({"s3:GetObject": P, "ec2:RunInstances": D}), alert_on_degraded=True
     )
     assert t is not None
@@ -120,23 +120,23 @@ def test_diff_lost_outranks_degraded_and_lists_both() -> None:
 
 
 def test_diff_unreadable_is_unknown_once() -> None:
-    t = transitions(stored(check()), unreadable(), alert_on_degraded=True)
+    t = transition_between(stored(check()), unreadable(), alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.UNKNOWN
     assert t.error is not None
     assert "ThrottlingException" in t.error
     repeated = stored(unreadable(), revision=2, last_alert=AlertKind.UNKNOWN)
-    assert transitions(repeated, unreadable("AccessDenied"), alert_on_degraded=True) is None
+    assert transition_between(repeated, unreadable("AccessDenied"), alert_on_degraded=True) is None
 
 
 def test_diff_first_sight_unreadable_is_unknown() -> None:
-    t = transitions(None, unreadable(), alert_on_degraded=True)
+    t = transition_between(None, unreadable(), alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.UNKNOWN
 
 
 def test_diff_one_action_unknown_is_unknown() -> None:
-    t = transitions(stored(check()), check({"s3:ListBucket": U}), alert_on_degraded=True)
+    t = transition_between(stored(check()), check({"s3:ListBucket": U}), alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.UNKNOWN
     assert [(c.action, c.after) for c in t.changes] == [("s3:ListBucket", U)]
@@ -144,7 +144,7 @@ def test_diff_one_action_unknown_is_unknown() -> None:
 
 def test_diff_unknown_then_compliant_is_restored() -> None:
     previous = stored(unreadable(), last_alert=AlertKind.UNKNOWN)
-    t = transitions(previous, check(), alert_on_degraded=True)
+    t = transition_between(previous, check(), alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.RESTORED
 
@@ -152,7 +152,7 @@ def test_diff_unknown_then_compliant_is_restored() -> None:
 def test_diff_unknown_then_denied_is_lost() -> None:
     """The admin's last word was "could not check": a known loss is news even if it predates it."""
     previous = stored(unreadable(), last_alert=AlertKind.UNKNOWN)
-    t = transitions(previous, lost("ec2:CreateVolume"), alert_on_degraded=True)
+    t = transition_between(previous, lost("ec2:CreateVolume"), alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.LOST
 
@@ -162,7 +162,9 @@ def test_diff_unknown_then_denied_is_lost() -> None:
 )
 def test_diff_watched_principal_gone_alerts(reason: GoneReason, kind: AlertKind) -> None:
     previous = stored(lost("s3:GetObject"), last_alert=AlertKind.LOST)
-    t = transitions(previous, Gone(previous.principal, previous.profile, reason), alert_on_degraded=True)
+    t = transition_between(
+        previous, Gone(previous.principal, previous.profile, reason), alert_on_degraded=True
+    )
     assert t is not None
     assert t.kind is kind
     assert t.name == "VeeamRestore"
@@ -174,15 +176,15 @@ def test_diff_watched_principal_gone_alerts(reason: GoneReason, kind: AlertKind)
 def test_diff_gone_never_watched_or_already_gone_no_transition(reason: GoneReason) -> None:
     c = check()
     gone = Gone(c.arn, c.profile, reason)
-    assert transitions(None, gone, alert_on_degraded=True) is None
+    assert transition_between(None, gone, alert_on_degraded=True) is None
     tombstone = stored(c, presence=Presence.DELETED, last_alert=AlertKind.DELETED)
-    assert transitions(tombstone, gone, alert_on_degraded=True) is None
+    assert transition_between(tombstone, gone, alert_on_degraded=True) is None
 
 
 def test_diff_tombstone_then_tagged_again_is_first_sight() -> None:
     tombstone = stored(check(), revision=7, presence=Presence.UNWATCHED, last_alert=AlertKind.UNWATCHED)
-    assert transitions(tombstone, check(), alert_on_degraded=True) is None
-    t = transitions(tombstone, lost("s3:GetObject"), alert_on_degraded=True)
+    assert transition_between(tombstone, check(), alert_on_degraded=True) is None
+    t = transition_between(tombstone, lost("s3:GetObject"), alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.LOST
     assert t.first_sight
@@ -298,7 +300,7 @@ def test_fail_closed_leaves_a_check_that_failed_already() -> None:
 def test_scp_loss_then_unreadable_is_unknown_never_restored() -> None:
     """The issue's sequence: LOST by an SCP, then Organizations throttled: UNKNOWN naming the call."""
     previous = known(scp_lost("ec2:RunInstances"), evaluated=True, last_alert=AlertKind.LOST)
-    t = transitions(previous, identity_only(THROTTLED), alert_on_degraded=True)
+    t = transition_between(previous, identity_only(THROTTLED), alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.UNKNOWN
     assert t.error == THROTTLED.error
@@ -311,7 +313,7 @@ def test_still_unreadable_alerts_nothing_more() -> None:
         evaluated=True,
         last_alert=AlertKind.UNKNOWN,
     )
-    assert transitions(previous, identity_only(THROTTLED), alert_on_degraded=True) is None
+    assert transition_between(previous, identity_only(THROTTLED), alert_on_degraded=True) is None
 
 
 def test_a_new_definite_denial_while_scps_are_unreadable_is_lost_and_then_quiet() -> None:
@@ -319,13 +321,13 @@ def test_a_new_definite_denial_while_scps_are_unreadable_is_lost_and_then_quiet(
     failing with that denial (status non-compliant, error kept) does not alert again."""
     previous = known(scp_lost("ec2:RunInstances"), evaluated=True, last_alert=AlertKind.LOST)
     current = identity_only(THROTTLED, {"s3:GetObject": D})
-    t = transitions(previous, current, alert_on_degraded=True)
+    t = transition_between(previous, current, alert_on_degraded=True)
     assert t is not None
     assert t.kind is AlertKind.LOST
     assert t.after is ComplianceStatus.NON_COMPLIANT
     saved = known(fail_closed(previous, current), evaluated=True, last_alert=AlertKind.LOST)
     assert saved.error is not None
-    assert transitions(saved, current, alert_on_degraded=True) is None
+    assert transition_between(saved, current, alert_on_degraded=True) is None
 
 
 def test_readable_again_unknown_to_denied_is_lost_and_unknown_to_allowed_is_restored() -> None:
@@ -334,10 +336,10 @@ def test_readable_again_unknown_to_denied_is_lost_and_unknown_to_allowed_is_rest
     previous = known(
         without_scps(identity_only(THROTTLED), "x"), evaluated=True, last_alert=AlertKind.UNKNOWN
     )
-    still = transitions(previous, scp_lost("ec2:RunInstances"), alert_on_degraded=True)
+    still = transition_between(previous, scp_lost("ec2:RunInstances"), alert_on_degraded=True)
     assert still is not None
     assert still.kind is AlertKind.LOST
-    removed = transitions(previous, replace(check(), scps=EVALUATED), alert_on_degraded=True)
+    removed = transition_between(previous, replace(check(), scps=EVALUATED), alert_on_degraded=True)
     assert removed is not None
     assert removed.kind is AlertKind.RESTORED
 

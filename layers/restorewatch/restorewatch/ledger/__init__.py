@@ -7,7 +7,7 @@ back in digest mode. It sits between ``state``/``alerts`` (below) and ``watch`` 
 """
 
 from restorewatch.ledger.batch import AlertBatch
-from restorewatch.ledger.diff import fail_closed, scps_evaluated, transitions
+from restorewatch.ledger.diff import fail_closed, scps_evaluated, transition_between
 from restorewatch.ledger.outbox import AlertInFlightError, Outbox, OutboxSettings, Outcome, RecordResult
 
 __all__ = [
@@ -19,5 +19,5 @@ __all__ = [
     "RecordResult",
     "fail_closed",
     "scps_evaluated",
-    "transitions",
+    "transition_between",
 ]

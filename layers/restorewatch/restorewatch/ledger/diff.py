@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "fail_closed",
     "scps_evaluated",
-    "transitions",
+    "transition_between",
 ]
 
 _PROBLEM_ALERTS = frozenset({AlertKind.LOST, AlertKind.DEGRADED, AlertKind.UNKNOWN})
@@ -76,7 +76,7 @@ def scps_evaluated(previous: StoredState | None, current: PrincipalCheck) -> boo
     return coverage.status is ScpStatus.EVALUATED
 
 
-def transitions(
+def transition_between(
     previous: StoredState | None, current: PrincipalCheck | Gone, *, alert_on_degraded: bool
 ) -> Transition | None:
     """The transition from ``previous`` to ``current``, or ``None`` when nothing is worth alerting.

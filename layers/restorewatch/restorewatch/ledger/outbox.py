@@ -41,7 +41,7 @@ from restorewatch.alerts.digest import render_digest
 from restorewatch.alerts.render import render_alert
 from restorewatch.domain import Gone, GoneReason, Transition
 from restorewatch.errors import RestoreWatchError
-from restorewatch.ledger.diff import fail_closed, scps_evaluated, transitions
+from restorewatch.ledger.diff import fail_closed, scps_evaluated, transition_between
 from restorewatch.state.model import (
     LastAlert,
     Observation,
@@ -177,7 +177,9 @@ class Outbox:
                 return RecordResult(outcome, flushed=tuple(flushed), check=unsaved)
             # diffed and saved alike: a check that knew less than the stored state is fail-closed
             settled = current if isinstance(current, Gone) else fail_closed(previous, current)
-            transition = transitions(previous, settled, alert_on_degraded=self.settings.alert_on_degraded)
+            transition = transition_between(
+                previous, settled, alert_on_degraded=self.settings.alert_on_degraded
+            )
             state = self._next_state(previous, settled, transition, seen, trigger)
             check = None if isinstance(settled, Gone) else settled
             try:

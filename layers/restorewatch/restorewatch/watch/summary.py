@@ -37,7 +37,8 @@ class RunSummary:
         return bool(self.retry_reasons)
 
     @property
-    def alerts(self) -> list[str]:
+    def alert_ids(self) -> list[str]:
+        """The ids of the alerts this run published (its own, earlier pending ones, held ones)."""
         ids = [r.alert_id for r in self.results if r.outcome is Outcome.ALERTED and r.alert_id]
         return ids + [alert for r in self.results for alert in r.flushed] + self.delivered
 
