@@ -58,6 +58,7 @@ test: install lint typecheck pytest sam security
 lint: install
 	$(UV) lock --check
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: install
 	$(VENV)/bin/mypy

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import contextlib
     from collections.abc import Callable, Sequence
 
+    from types_boto3_iam.type_defs import TagTypeDef
+
     from restorewatch_cli.local.slack_stand_in import SlackStandIn
 
 ACCOUNT = "111122223333"
@@ -100,7 +102,7 @@ class Demo:
         self.boundary_arn = self.iam.create_policy(PolicyName=BOUNDARY, PolicyDocument=json.dumps(boundary))[
             "Policy"
         ]["Arn"]
-        tags = [{"Key": TAG_KEY, "Value": PROFILE}]
+        tags: list[TagTypeDef] = [{"Key": TAG_KEY, "Value": PROFILE}]
         trust = {
             "Version": "2012-10-17",
             "Statement": [
@@ -204,7 +206,7 @@ class Demo:
         path.write_text(page, encoding="utf-8")
         print(f"\n== The status report of the demo account: {path} (open it in a browser)")
 
-    def step(self, title: str, change: Callable[[], None], event: dict[str, Any]) -> int:
+    def step(self, title: str, change: Callable[[], object], event: dict[str, Any]) -> int:
         print(f"\n== {title}")
         change()
         self.invoke(event)

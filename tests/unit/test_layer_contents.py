@@ -59,6 +59,7 @@ print(json.dumps({
     "handlers": handlers,
     "cli": cli,
     "loaded_cli": sorted(m for m in sys.modules if m.split(".")[0] == "restorewatch_cli"),
+    "loaded_stubs": sorted(m for m in sys.modules if m.startswith(("types_boto3", "mypy_boto3"))),
 }))
 """
 
@@ -119,6 +120,7 @@ def test_functions_and_every_layer_module_import_from_the_layer_alone(tmp_path: 
     assert seen["origin"].startswith(str(layer)), "the probe imported restorewatch from elsewhere"
     assert seen["cli"] == "absent"
     assert seen["loaded_cli"] == []
+    assert seen["loaded_stubs"] == []  # the AWS client types are imported for type checking only
     assert seen["handlers"] == [True, True]
     assert "restorewatch.watch.events" in seen["modules"]
     assert [m for m in seen["modules"] if m.split(".")[1] in CLI_ONLY] == []

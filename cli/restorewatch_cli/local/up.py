@@ -22,6 +22,8 @@ from restorewatch_cli.local.template import LocalStack, load_template
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from types_boto3_sqs.literals import QueueAttributeNameType
+
 INBOX_SUFFIX = "AlertInbox"
 SLACK_SECRET_SUFFIX = "SlackWebhook"
 SLACK_SECRET_PARAMETER = "SlackWebhookSecretArn"
@@ -34,7 +36,7 @@ _TABLE_KEYS = (
     "GlobalSecondaryIndexes",
     "LocalSecondaryIndexes",
 )
-_QUEUE_ATTRIBUTES = {
+_QUEUE_ATTRIBUTES: dict[str, QueueAttributeNameType] = {
     "DelaySeconds": "DelaySeconds",
     "MessageRetentionPeriod": "MessageRetentionPeriod",
     "VisibilityTimeout": "VisibilityTimeout",

@@ -14,6 +14,8 @@ from restorewatch.errors import InputError, ReadError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from types_boto3_cloudformation import CloudFormationClient
+
 __all__ = ["DeployedStack", "StackReader"]
 
 
@@ -44,7 +46,7 @@ def _missing_stack(exc: Exception) -> bool:
 class StackReader:
     """Reads through a boto3 CloudFormation client."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: CloudFormationClient) -> None:
         self.client = client
 
     def deployed(self, stack: str, *, origin: str) -> DeployedStack | None:
@@ -53,7 +55,10 @@ class StackReader:
 
         try:
             listed = self.client.describe_stack_resources(StackName=stack)["StackResources"]
-            body = self.client.get_template(StackName=stack, TemplateStage="Processed")["TemplateBody"]
+            # a JSON template arrives parsed (a dict, whatever the stubs say), a YAML one as text
+            body: object = self.client.get_template(StackName=stack, TemplateStage="Processed")[
+                "TemplateBody"
+            ]
             described = self.client.describe_stacks(StackName=stack)["Stacks"][0]
         except ClientError as exc:
             if _missing_stack(exc):

@@ -21,13 +21,16 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
 from restorewatch.domain import Target, TargetKind, parse_arn
 from restorewatch.errors import ReadError, UnknownPrincipalError
+
+if TYPE_CHECKING:
+    from types_boto3_iam import IAMClient
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +97,7 @@ class Resolution:
 class IamReader:
     """IAM reads for the watcher and the CLI. ``client``: a boto3 IAM client (``clients.iam_client``)."""
 
-    def __init__(self, client: Any | None = None) -> None:
+    def __init__(self, client: IAMClient | None = None) -> None:
         if client is None:
             from restorewatch.inventory.clients import iam_client
 
@@ -129,7 +132,9 @@ class IamReader:
         return response
 
     def _pages(self, operation: str, target: str | None, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        paginator = self.client.get_paginator(xform_name(operation))
+        # the operation is named at run time (calls are counted and faults injected by name)
+        client: Any = self.client
+        paginator = client.get_paginator(xform_name(operation))
         pages = iter(paginator.paginate(**kwargs))
         while True:
             self.calls[operation] += 1

@@ -36,6 +36,8 @@ from restorewatch.errors import InputError, ReadError
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from types_boto3_organizations import OrganizationsClient
+
     from restorewatch.engine import ScpLevels
 
 logger = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ def read_error(operation: str, target: str | None, exc: Exception) -> ReadError:
 class OrganizationsReader:
     """Counted, cached Organizations reads (one per run: the organization can change between runs)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: OrganizationsClient) -> None:
         self.client = client
         self.calls: Counter[str] = Counter()
         self._cache: dict[tuple[str, str], Any] = {}
@@ -74,9 +76,9 @@ class OrganizationsReader:
 
     def _list(self, operation: str, key: str, target: str | None, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        pages: Iterator[dict[str, Any]] = iter(
-            self.client.get_paginator(xform_name(operation)).paginate(**kwargs)
-        )
+        # the operation is named at run time (calls are counted and faults injected by name)
+        client: Any = self.client
+        pages: Iterator[dict[str, Any]] = iter(client.get_paginator(xform_name(operation)).paginate(**kwargs))
         while True:
             self.calls[operation] += 1
             try:

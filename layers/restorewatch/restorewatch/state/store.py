@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from datetime import datetime
 
+    from types_boto3_dynamodb import DynamoDBClient
+
 logger = logging.getLogger(__name__)
 
 Item = dict[str, Any]  # a DynamoDB item in the low-level attribute-value format
@@ -118,12 +120,12 @@ class DynamoStateStore:
     before an index read can at worst be looked at by the next run, never alerted twice.
     """
 
-    def __init__(self, table_name: str, client: Any = None) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self.table_name = table_name
         self._client = client
 
     @property
-    def client(self) -> Any:
+    def client(self) -> DynamoDBClient:
         # boto3 is imported on first use so that importing the package stays cheap (cold start)
         if self._client is None:
             import boto3
