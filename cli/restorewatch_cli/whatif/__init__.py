@@ -5,9 +5,10 @@ laid over the account (``overlay``) and compared, principal by principal, with t
 (``compare``), as the watcher would after the change is applied.
 """
 
+from restorewatch_cli.whatif.after_state import AfterState, missing_policies
 from restorewatch_cli.whatif.changes import Change, EntityKind, Unknown
 from restorewatch_cli.whatif.compare import WhatIfReport, WhatIfRow, compare
-from restorewatch_cli.whatif.overlay import AfterState, Uncertainty, apply_changes, missing_policies
+from restorewatch_cli.whatif.overlay import Uncertainty, apply_changes
 from restorewatch_cli.whatif.terraform import plan_changes
 
 __all__ = [

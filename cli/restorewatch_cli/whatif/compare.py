@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from restorewatch.domain import Transition
     from restorewatch.engine import Principal, ScpLevels
     from restorewatch.profiles import ProfileRegistry
-    from restorewatch_cli.whatif.overlay import AfterState, Uncertainty
+    from restorewatch_cli.whatif.after_state import AfterState
+    from restorewatch_cli.whatif.best_case import Uncertainty
 
 __all__ = ["UNKNOWN_PROFILE", "WhatIfReport", "WhatIfRow", "compare"]
 
