@@ -215,7 +215,7 @@ class AccountScps:
 
 
 class OrganizationsScpSource:
-    """``ScpSource`` over Organizations. One per run: everything read is cached for its life."""
+    """``watch.modes.OrgView`` over Organizations. One per run: everything read is cached for its life."""
 
     def __init__(self, reader: OrganizationsReader) -> None:
         self.reader = reader
