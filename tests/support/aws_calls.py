@@ -6,11 +6,13 @@ Recording. ``restorewatch.inventory.clients.observe_clients`` hands this plugin 
 package builds (``make_client``: the watcher's, the member-account clients of organization mode,
 the CLI's); a ``before-call`` hook on each records ``service.Operation`` when the code that issued
 the call is the watcher's: walking out of botocore, the first frame of this repository is in
-``layers/restorewatch/restorewatch`` (the package the Lambda layer ships) or ``functions/``. Calls a
-test issues itself on such a client (seeding moto: CreateRole, CreatePolicy, ...) are not the
-watcher's and are not recorded, nor are those of the command line (``cli/restorewatch_cli``: its
-local-development tooling, which builds and seeds a stack on moto, and what-if's reads of
-CloudFormation); package code the CLI runs (``IamReader`` for ``restorewatch check``) is recorded.
+``layers/restorewatch/restorewatch`` (the package the Lambda layer ships) or ``functions/watcher``.
+Calls a test issues itself on such a client (seeding moto: CreateRole, CreatePolicy, ...) are not
+the watcher's and are not recorded, nor are those of the command line (``cli/restorewatch_cli``:
+its local-development tooling, which builds and seeds a stack on moto, and what-if's reads of
+CloudFormation) or of the Slack function (``functions/slack``: its webhook secret's read, which the
+matrix does not cover); package code the CLI runs (``IamReader`` for ``restorewatch check``) is
+recorded.
 Code run in a subprocess (the end-to-end tests against moto's server) is not seen; it is the same
 code the in-process tests run.
 
@@ -46,7 +48,8 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = REPO_ROOT / "layers" / "restorewatch" / "restorewatch"
-FUNCTIONS_DIR = REPO_ROOT / "functions"
+# the watcher's handler; the Slack function (its webhook secret read) is not the watcher
+FUNCTIONS_DIR = REPO_ROOT / "functions" / "watcher"
 # the command line, with its local-development tooling (it creates and seeds stacks on moto) and
 # what-if's reads of CloudFormation: not the watcher, whose calls the matrix covers
 CLI_DIR = REPO_ROOT / "cli" / "restorewatch_cli"
