@@ -58,6 +58,7 @@ test: install lint typecheck pytest sam security
 lint: install
 	$(UV) lock --check
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -85,16 +86,16 @@ sam-build: sam-install
 	PATH="$(dir $(PY313)):$$PATH" $(SAM) build
 
 demo: install
-	$(PY) -m restorewatch.demo
+	$(PY) -m restorewatch_cli.demo
 
 # Needs Docker's engine (and QEMU's binfmt registration for arm64 on other machines); the first run
 # builds the Lambda base image as root (README: "With Docker: sam local invoke").
 sam-local: install sam-install
 	@test -n "$(PY313)" || { echo "sam-local needs Python 3.13 (pyenv install 3.13)" >&2; exit 1; }
-	$(SAM_LOCAL_ENV) $(PY) -m restorewatch.sam_local
+	$(SAM_LOCAL_ENV) $(PY) -m restorewatch_cli.sam_local
 
 demo-org: install
-	$(PY) -m restorewatch.demo_org
+	$(PY) -m restorewatch_cli.demo_org
 
 bench: install
 	$(PY) bench/run.py

@@ -5,7 +5,7 @@
   python bench/check_speed.py --rounds 5 --file F   # any auth-details file
 
 Whole processes, as a user runs them: ``python -c "import json; json.load(open(F))"`` and
-``python -m restorewatch.cli check --auth-details F --format json`` (output to /dev/null), taking
+``python -m restorewatch_cli check --auth-details F --format json`` (output to /dev/null), taking
 turns, ``--rounds`` times each in the same run; the medians give the ratio. Wall time, CPU time
 (user + system) and peak RSS come from ``os.wait4`` on each child. Targets: ratio at most 3 and
 peak RSS at most 120 MiB. A measurement: it exits 0 unless ``--enforce`` is given and a target is
@@ -36,7 +36,7 @@ def _environment() -> dict[str, str]:
     files go to a cache outside the tree (``PYTHONDONTWRITEBYTECODE`` would recompile every module
     on every start and measure the compiler)."""
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    environment["PYTHONPATH"] = str(REPO / "layers" / "restorewatch")
+    environment["PYTHONPATH"] = os.pathsep.join([str(REPO / "layers" / "restorewatch"), str(REPO / "cli")])
     environment["PYTHONPYCACHEPREFIX"] = str(BENCH / ".cache" / "pycache")
     return environment
 
@@ -60,7 +60,7 @@ def _child(command: list[str]) -> tuple[float, float, float]:
 
 def measure(file: Path, rounds: int, python: str) -> dict[str, object]:
     bare = [python, "-c", f"import json; json.load(open({str(file)!r}))"]
-    check = [python, "-m", "restorewatch.cli", "check", "--auth-details", str(file), "--format", "json"]
+    check = [python, "-m", "restorewatch_cli", "check", "--auth-details", str(file), "--format", "json"]
     runs: dict[str, list[tuple[float, float, float]]] = {"json.load": [], "check": []}
     _child(check)  # untimed: fills the bytecode cache and the page cache
     for _ in range(rounds):

@@ -18,7 +18,7 @@ carries over from one size or one run to the next:
 * the *engine path* runs in a worker subprocess (this file with ``--worker``): json.load, then
   ``AccountSnapshot.from_pages``, building each watched principal (which parses and compiles its
   policies), then ``requirement_status`` for every action of its profile(s);
-* the *CLI* is run as ``python -m restorewatch.cli check --auth-details FILE --format json`` with its
+* the *CLI* is run as ``python -m restorewatch_cli check --auth-details FILE --format json`` with its
   output sent to /dev/null; wall time covers the whole process (interpreter start-up included), and
   peak RSS is that child's own ``ru_maxrss`` from ``os.wait4``.
 """
@@ -283,12 +283,12 @@ def run_engine(path: Path, runs: int, profile_out: Path | None) -> dict[str, Any
 
 
 def cli_command(python: str, path: Path) -> list[str]:
-    return [python, "-m", "restorewatch.cli", "check", "--auth-details", str(path), "--format", "json"]
+    return [python, "-m", "restorewatch_cli", "check", "--auth-details", str(path), "--format", "json"]
 
 
 def cli_available(python: str) -> bool:
     probe = subprocess.run(
-        [python, "-c", "import restorewatch.cli.check"], capture_output=True, cwd=REPO, check=False
+        [python, "-c", "import restorewatch_cli.commands.check"], capture_output=True, cwd=REPO, check=False
     )
     return probe.returncode == 0
 
@@ -352,7 +352,7 @@ def _git_revision() -> str:
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "layers"],
+            ["git", "status", "--porcelain", "--", "layers", "cli"],
             capture_output=True,
             text=True,
             cwd=REPO,
@@ -531,7 +531,7 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any], runs: int, notes:
         "`requirement_status` for every action of each tagged principal's profile(s); *checks/s* = "
         "checks / evaluation. *build principals* finds the tagged principals and builds them, which "
         "parses and compiles their policies (lazily, once per policy). *CLI* = the whole "
-        "`python -m restorewatch.cli check --auth-details F --format json > /dev/null` process, "
+        "`python -m restorewatch_cli check --auth-details F --format json > /dev/null` process, "
         "interpreter start-up included; CPU is its user + system time, which is steadier than wall "
         "time on a busy machine. *worker* = the engine-path process. See bench/README.md.",
     ]
@@ -616,14 +616,14 @@ def main(argv: list[str] | None = None) -> int:
 
     # the workers and the CLI import restorewatch from this checkout even when it is not installed
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPO / "layers" / "restorewatch"), os.environ.get("PYTHONPATH")])
+        filter(None, [str(REPO / "layers" / "restorewatch"), str(REPO / "cli"), os.environ.get("PYTHONPATH")])
     )
     CACHE.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
     args.with_cli = not args.no_cli and cli_available(args.python)
     if not args.no_cli and not args.with_cli:
         notes.append(
-            f"`restorewatch.cli` cannot be imported by {args.python}; the CLI columns are n/a "
+            f"`restorewatch_cli` cannot be imported by {args.python}; the CLI columns are n/a "
             "(the engine path was measured directly)."
         )
 

@@ -12,7 +12,7 @@
    measured apart. AWS managed policies cannot be created in moto (and moto's own copies differ
    from the shared data set), so they are loaded as customer managed policies under the path
    ``/aws-managed/`` with the data set's document. Nothing is cached: every run loads afresh.
-2. ``Watcher.sweep()`` built by ``restorewatch.watch.runtime`` from the function's environment
+2. ``Watcher.sweep()`` built by ``restorewatch.watch.config`` from the function's environment
    (``AWS_ENDPOINT_URL`` = the server) runs in a fresh subprocess: wall time, peak RSS of that
    process (``ru_maxrss``), and every AWS call by operation (botocore hooks, ``bench/watcher.py``'s
    ``CallCounter``). Twice: the first sweep (empty state: every watched principal is new) and a
@@ -66,7 +66,7 @@ SECONDS: collections.Counter[str] = collections.Counter()  # per service: time i
 
 class MotoServer:
     def __init__(self) -> None:
-        from restorewatch.local.moto_server import free_port
+        from restorewatch_cli.local.moto_server import free_port
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -300,7 +300,7 @@ def _counted_runtime() -> Any:
     """Count every AWS call the watcher's clients make (bench/watcher.py's CallCounter)."""
     sys.path.insert(0, str(BENCH))
     from restorewatch.inventory import accounts, clients
-    from restorewatch.watch import runtime
+    from restorewatch.watch import config as runtime_config
     from watcher import CallCounter
 
     counter = CallCounter()
@@ -323,7 +323,7 @@ def _counted_runtime() -> Any:
     def counted(service: str, **kwargs: Any) -> Any:
         return timed(counter.hook(real(service, **kwargs)))
 
-    for module in (clients, runtime, accounts):  # accounts: the member accounts' IAM clients
+    for module in (clients, runtime_config, accounts):  # accounts: the member accounts' IAM clients
         module.make_client = counted  # type: ignore[attr-defined]
     return counter
 
@@ -338,7 +338,7 @@ def _calls(counter: Any) -> dict[str, Any]:
 
 def worker_sweep() -> dict[str, Any]:
     counter = _counted_runtime()
-    from restorewatch.watch.runtime import watcher_from_environment
+    from restorewatch.watch.config import watcher_from_environment
 
     watcher = watcher_from_environment()
     counter.calls.clear()
@@ -349,7 +349,7 @@ def worker_sweep() -> dict[str, Any]:
     return {
         "seconds": round(elapsed, 2),
         "principals_checked": len(summary.checks),
-        "alerts": len(summary.alerts),
+        "alerts": len(summary.alert_ids),
         "retryable": summary.retryable,
         "statuses": dict(collections.Counter(c.status.value for c in summary.checks)),
         "calls": _calls(counter),
@@ -427,7 +427,7 @@ def _run_worker(kind: str, env: dict[str, str], concurrency: int = 5) -> dict[st
             **CREDENTIALS,
             **env,
             "PYTHONPATH": os.pathsep.join(
-                [str(REPO / "layers" / "restorewatch"), os.environ.get("PYTHONPATH", "")]
+                [str(REPO / "layers" / "restorewatch"), str(REPO / "cli"), os.environ.get("PYTHONPATH", "")]
             ),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",

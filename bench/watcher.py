@@ -3,7 +3,7 @@
 
   python bench/watcher.py            # prints a markdown report and writes bench/results/watcher.md
 
-Scenarios run the real watcher (``restorewatch.watch.runtime.build_watcher``, the code the Lambda
+Scenarios run the real watcher (``restorewatch.watch.config.build_watcher``, the code the Lambda
 runs) against moto in-process, counting every AWS call by operation with botocore's event hooks:
 
 * a change to one watched user (inline + managed + group policies);
@@ -103,7 +103,7 @@ def _row(label: str, summary: Any, counter: CallCounter, elapsed: float | None) 
     return {
         "scenario": label,
         "principals_checked": len(summary.checks),
-        "alerts": len(summary.alerts),
+        "alerts": len(summary.alert_ids),
         "iam_calls": counter.by_service().get("iam", 0),
         "calls": counter.by_service(),
         "by_operation": dict(sorted(counter.calls.items())),
@@ -125,8 +125,8 @@ def scenarios() -> list[dict[str, Any]]:
     sys.path.insert(0, str(REPO / "tests"))
     from restorewatch.inventory import clients
     from restorewatch.profiles import ProfileRegistry
+    from restorewatch.watch.config import WatcherConfig, build_watcher
     from restorewatch.watch.events import parse_lambda_event
-    from restorewatch.watch.runtime import WatcherConfig, build_watcher
     from support.template import state_table_kwargs
 
     results: list[dict[str, Any]] = []
@@ -144,9 +144,9 @@ def scenarios() -> list[dict[str, Any]]:
             return counter.hook(real_make_client(service, **kwargs))
 
         clients.make_client = counted  # type: ignore[assignment]
-        from restorewatch.watch import runtime
+        from restorewatch.watch import config as runtime_config
 
-        runtime.make_client = counted  # type: ignore[assignment]
+        runtime_config.make_client = counted  # type: ignore[assignment]
         watcher = build_watcher(WatcherConfig(state_table="state", alert_topic_arn=topic))
 
         def run(label: str, event: dict[str, Any]) -> None:

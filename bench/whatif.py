@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     plan_path.write_text(json.dumps(plan))
     scps_path.write_text(json.dumps(levels))
     command = [
-        args.python, "-m", "restorewatch.cli", "what-if", "--auth-details", str(account_path),
+        args.python, "-m", "restorewatch_cli", "what-if", "--auth-details", str(account_path),
         "--scps", str(scps_path), "--terraform-plan", str(plan_path), "--format", "json",
     ]  # fmt: skip
     walls, cpus, peaks = [], [], []
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# What-if benchmark",
         "",
-        f"`{' '.join(['python', '-m', 'restorewatch.cli', *command[3:]]).replace(str(REPO) + '/', '')}`, "
+        f"`{' '.join(['python', '-m', 'restorewatch_cli', *command[3:]]).replace(str(REPO) + '/', '')}`, "
         f"{args.runs} runs, {time.strftime('%Y-%m-%d')}, {info.get('cpu', '?')}, load average {_loadavg()}.",
         "",
         "| account | plan | rows (answers may change) | blocking | exit | wall (median) | wall (min) | CPU "
@@ -216,6 +216,6 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     # the checkout's code is measured, installed or not (as bench/run.py does)
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPO / "layers" / "restorewatch"), os.environ.get("PYTHONPATH")])
+        filter(None, [str(REPO / "layers" / "restorewatch"), str(REPO / "cli"), os.environ.get("PYTHONPATH")])
     )
     raise SystemExit(main())

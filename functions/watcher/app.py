@@ -24,11 +24,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from restorewatch.compliance import ComplianceStatus
 from restorewatch.errors import EventError, RestoreWatchError
+from restorewatch.watch.config import watcher_from_environment
 from restorewatch.watch.events import InvocationKind, ParsedRecord, parse_lambda_event
-from restorewatch.watch.runtime import watcher_from_environment
 
 if TYPE_CHECKING:
-    from restorewatch.watch.run import RunSummary
+    from restorewatch.watch import RunSummary
 
 logger = Logger()
 metrics = Metrics()
@@ -56,7 +56,7 @@ class RetryableRecordError(RestoreWatchError):
 
 
 def _emit(summary: RunSummary) -> None:
-    metrics.add_metric(name="AlertsPublished", unit=MetricUnit.Count, value=len(summary.alerts))
+    metrics.add_metric(name="AlertsPublished", unit=MetricUnit.Count, value=len(summary.alert_ids))
     metrics.add_metric(name="IamCalls", unit=MetricUnit.Count, value=summary.iam_calls)
     unknown = summary.count(ComplianceStatus.UNKNOWN)
     metrics.add_metric(name="PrincipalsUnknown", unit=MetricUnit.Count, value=unknown)
@@ -89,7 +89,7 @@ def _process(record: ParsedRecord, received_at: datetime | None = None) -> RunSu
     logger.info(
         "processed",
         extra={
-            "alerts": summary.alerts,
+            "alerts": summary.alert_ids,
             "checks": len(summary.checks),
             "iam_calls": summary.iam_calls,
             "org_calls": summary.org_calls,
@@ -121,7 +121,7 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if invocation.kind is not InvocationKind.SQS:
         # a direct invocation fails as a whole: Lambda's own retries (and the errors alarm) apply
         results = [_process(record) for record in invocation.records]
-        return {"alerts": [alert for summary in results for alert in summary.alerts]}
+        return {"alerts": [alert for summary in results for alert in summary.alert_ids]}
 
     failures: list[dict[str, str]] = []
     alerts: list[str] = []
@@ -139,7 +139,7 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             failures.append({"itemIdentifier": record.message_id or ""})
             continue
         try:
-            alerts += _process(record, received_at).alerts
+            alerts += _process(record, received_at).alert_ids
         except RestoreWatchError as error:
             logger.warning("record %s will be retried: %s", record.message_id, error)
             failures.append({"itemIdentifier": record.message_id or ""})

@@ -1,5 +1,5 @@
 """End-to-end fixtures: moto's server in a subprocess on a free 127.0.0.1 port, and the CLI run as a
-user runs it (``python -m restorewatch.cli``, in the repository, a fresh interpreter per command).
+user runs it (``python -m restorewatch_cli``, in the repository, a fresh interpreter per command).
 
 One server per test session (per xdist worker); each test starts from an empty account through moto's
 reset endpoint (``POST /moto-api/reset``), so tests stay independent without paying a start each.
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from restorewatch.inventory import make_client
-from restorewatch.local.moto_server import moto_server as serve_moto
 from restorewatch.profiles import ProfileRegistry
+from restorewatch_cli.local.moto_server import moto_server as serve_moto
 from support.template import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def cli(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> R
         **(env or {}),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "restorewatch.cli", *args],
+        [sys.executable, "-m", "restorewatch_cli", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

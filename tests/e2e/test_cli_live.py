@@ -47,7 +47,7 @@ def test_check_live_reads_aws_endpoint_url(endpoint: str, account: Account) -> N
         PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:TerminateInstances","Resource":"*"}]}',
     )
     done = subprocess.run(
-        [sys.executable, "-m", "restorewatch.cli", "check", "--format", "table"],
+        [sys.executable, "-m", "restorewatch_cli", "check", "--format", "table"],
         cwd=REPO_ROOT,
         env={**os.environ, "AWS_ENDPOINT_URL": endpoint},
         capture_output=True,

@@ -1,4 +1,4 @@
-"""``make demo`` (``python -m restorewatch.demo``): moto's server, real IAM calls, alerts read back.
+"""``make demo`` (``python -m restorewatch_cli.demo``): moto's server, real IAM calls, alerts read back.
 
 The issue's promise: it prints the alerts a person would receive for each change, and finishes in
 under a minute. Measured as the CPU time of the whole process tree (the demo, moto's server, every
@@ -43,7 +43,7 @@ def _run_demo(module: str) -> subprocess.CompletedProcess[str]:
 def test_demo_prints_seven_alerts_in_order_within_a_minute() -> None:
     started = time.monotonic()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = _run_demo("restorewatch.demo")
+    done = _run_demo("restorewatch_cli.demo")
     elapsed = time.monotonic() - started
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
@@ -57,11 +57,11 @@ def test_demo_prints_seven_alerts_in_order_within_a_minute() -> None:
 
 
 def test_demo_org_shows_an_ou_scp_taking_create_role_from_a_member_account() -> None:
-    """``make demo-org`` (``python -m restorewatch.demo_org``), issue 5's "done when": an SCP attached
+    """``make demo-org`` (``python -m restorewatch_cli.demo_org``), issue 5's "done when": an SCP attached
     at an OU takes iam:CreateRole away from a restore role in a member account, and the one alert
     names the SCP, the OU and the account (id and name). The central watcher's sweep and the
     Organizations event both go through the account-sweep queue, one message per account."""
-    done = _run_demo("restorewatch.demo_org")
+    done = _run_demo("restorewatch_cli.demo_org")
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     member = re.search(r"member account (\d{12}) \(prod-workloads\)", out)

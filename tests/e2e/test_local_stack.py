@@ -15,7 +15,7 @@ import pytest
 from e2e.conftest import ROLE_ARN, cli
 from restorewatch.inventory import make_client
 from restorewatch.inventory.clients import LOCAL_ENDPOINT_ENV
-from restorewatch.local.up import read_alerts
+from restorewatch_cli.local.up import read_alerts
 from support.template import function_environment, load_template
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from restorewatch.cli import main
+from restorewatch_cli import main
 from support.template import REPO_ROOT
 from unit.cli.test_cli import HELPER, RESTORE_OK, RESTORE_POWER, SCOPED_ROLE, account, write_json
 

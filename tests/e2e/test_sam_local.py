@@ -6,7 +6,7 @@ function (through ``--env-vars``, the file ``restorewatch local up`` writes) and
 from the container to an endpoint. The watcher runs the DetachRolePolicy sample in an arm64
 container (under QEMU on x86_64), its LOST alert arrives on the topic, and the Slack function, fed
 the SNS notification that arrived, posts it to the Slack stand-in. It is ``make sam-local``'s path
-(``restorewatch.sam_local``); https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-cli-command-reference-sam-local-invoke.html
+(``restorewatch_cli.sam_local``); https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-cli-command-reference-sam-local-invoke.html
 
 It needs Docker's engine, QEMU's binfmt registration for arm64, the SAM CLI (``SAM_CLI``) and a
 Python 3.13 (``SAM_PYTHON``); ``make pytest`` passes both. CI (``.ci/run``) starts what it needs and
@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from restorewatch.profiles import ProfileRegistry
-from restorewatch.sam_local import SamLocalSettings, run
+from restorewatch_cli.sam_local import SamLocalSettings, run
+from support.layer import cli_only_paths
 from support.template import REPO_ROOT
 
 if TYPE_CHECKING:
-    from restorewatch.sam_local import SamLocalOutcome
+    from restorewatch_cli.sam_local import SamLocalOutcome
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -63,3 +64,13 @@ def test_slack_function_in_container_posts_the_alert(outcome: SamLocalOutcome) -
     assert "VeeamRestoreRole" in posted["text"]
     assert alert["alert_id"] in str(posted["blocks"])
     assert outcome.delivered
+
+
+def test_built_layer_holds_no_cli_only_module(outcome: SamLocalOutcome) -> None:
+    """The layer ``sam build`` packed, the one the functions above ran with, ships the package and
+    no command line, demo or local runner (tests/unit/test_layer_contents.py checks its source)."""
+    build_dir = SamLocalSettings.from_environment(REPO_ROOT).build_dir
+    package = build_dir / "RestoreWatchLayer" / "python" / "restorewatch"
+    assert (package / "watch" / "events.py").is_file()
+    assert cli_only_paths(package) == []
+    assert not (package.parent / "restorewatch_cli").exists()

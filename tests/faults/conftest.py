@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from moto import mock_aws
 
-from restorewatch.alerts import Outbox
-from restorewatch.watch import runtime
+from restorewatch.ledger import Outbox
+from restorewatch.watch import config as runtime_config
 from support.template import load_template
 
 from .injection import FaultInjector, attach_to_package_clients, client, no_backoff_sleep, shared_session
@@ -136,7 +136,7 @@ def build_world(
         return Outbox(store, publisher, settings, clock=clock.now, sleep=clock.sleep)
 
     if fake_clock:
-        monkeypatch.setattr(runtime, "Outbox", outbox)
+        monkeypatch.setattr(runtime_config, "Outbox", outbox)
     fresh_watcher()
     return World(stack, injector, clock, clients, kind, org, iam)
 

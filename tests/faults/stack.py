@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from restorewatch.local.invoke import LocalLambdaContext
-from restorewatch.local.template import LocalStack
-from restorewatch.local.template import load_template as _load_local_template
-from restorewatch.local.up import function_environment
 from restorewatch.profiles import ProfileRegistry
 from restorewatch.state import DynamoStateStore
-from restorewatch.watch import runtime
+from restorewatch.watch import config as runtime_config
 from restorewatch.watch.fanout import is_account_sweep
+from restorewatch_cli.local.invoke import LocalLambdaContext
+from restorewatch_cli.local.template import LocalStack
+from restorewatch_cli.local.template import load_template as _load_local_template
+from restorewatch_cli.local.up import function_environment
 from support.template import REPO_ROOT, TEMPLATE_PATH, state_table_kwargs
 
 from .injection import client
@@ -417,4 +417,4 @@ def sweep(stack: Stack) -> None:
 
 def fresh_watcher() -> None:
     """A cold start: the next invocation builds new clients (through the patched ``make_client``)."""
-    runtime._watcher_for.cache_clear()
+    runtime_config._watcher_for.cache_clear()

@@ -29,12 +29,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from restorewatch.cli.app import EXIT_BAD_INPUT, main
 from restorewatch.compliance import ComplianceStatus, check_principal
 from restorewatch.engine import AccountSnapshot
 from restorewatch.errors import EventError, InputError
 from restorewatch.profiles import ProfileRegistry, load_profile_file, profile_names_from_tag
 from restorewatch.watch.events import parse_lambda_event
+from restorewatch_cli.app import EXIT_BAD_INPUT, main
 
 from .report import record_fuzz
 from .stack import PROFILE, PROFILE_DIR, ROLE, TAG_KEY, event, sqs_records

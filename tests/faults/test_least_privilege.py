@@ -25,8 +25,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from restorewatch.domain import Target, TargetKind
 from restorewatch.inventory.iam_reader import IamReader
-from restorewatch.watch.targets import Target, TargetKind
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from support.template import REPO_ROOT, load_template
 
 from .report import record_figure, record_row
@@ -274,7 +275,7 @@ def test_the_reader_issues_every_iam_read_it_names(monkeypatch: pytest.MonkeyPat
         statement = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}
         policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
         arn = iam.create_policy(PolicyName="restore", PolicyDocument=policy)["Policy"]["Arn"]
-        tags = [{"Key": "restorewatch:profile", "Value": "veeam-ec2-restore"}]
+        tags = [{"Key": DEFAULT_TAG_KEY, "Value": "veeam-ec2-restore"}]
         ec2 = {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
         trust = json.dumps({"Version": "2012-10-17", "Statement": [ec2]})
         iam.create_role(
@@ -298,8 +299,12 @@ def test_the_reader_issues_every_iam_read_it_names(monkeypatch: pytest.MonkeyPat
         )
         assert not pages.errors
         assert len(pages.read_arns) == 2
-        assert reader.resolve(Target(TargetKind.GROUP_MEMBERS, "operators", "123456789012")).watched
-        assert reader.resolve(Target(TargetKind.POLICY_ENTITIES, arn, "123456789012")).watched
+        assert reader.resolve(
+            Target(TargetKind.GROUP_MEMBERS, "operators", "123456789012"), tag_key=DEFAULT_TAG_KEY
+        ).watched
+        assert reader.resolve(
+            Target(TargetKind.POLICY_ENTITIES, arn, "123456789012"), tag_key=DEFAULT_TAG_KEY
+        ).watched
     assert issued == iam_operations_in_code()
 
 

@@ -23,8 +23,8 @@ import pytest
 
 from integration.test_slack_function import SlackStandIn, alert_document, app, put_secret, slack, sns_event
 from restorewatch.alerts.slack_send import SlackDeliveryError
-from restorewatch.local.invoke import LocalLambdaContext
-from restorewatch.state.model import AlertKind
+from restorewatch.domain import AlertKind
+from restorewatch_cli.local.invoke import LocalLambdaContext
 
 from . import injection
 from .conftest import build_world

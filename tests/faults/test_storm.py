@@ -1,7 +1,7 @@
 """Event storms and ordering: 1000 IAM events for 50 principals, shuffled, duplicated, concurrent.
 
 Lambda runs concurrent batches in separate execution environments; here each thread is one: its own
-``Watcher`` built by ``watch.runtime.build_watcher`` from the template's environment (its own
+``Watcher`` built by ``watch.config.build_watcher`` from the template's environment (its own
 clients), processing SQS batches exactly as the handler does (``process_batch``: a record whose
 work is incomplete fails alone). The handler module itself is not shared between threads because
 Powertools ``Metrics`` keeps its metric set at class level (one Lambda environment never runs two
@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from restorewatch.errors import RestoreWatchError
+from restorewatch.watch.config import WatcherConfig, build_watcher
 from restorewatch.watch.events import parse_lambda_event
-from restorewatch.watch.runtime import WatcherConfig, build_watcher
 from support.moto_gaps import make_moto_dynamodb_atomic
 
 from .conftest import build_world
@@ -40,7 +40,7 @@ from .stack import ACCOUNT, TRUST, WATCH_TAGS, document, event, profile_actions,
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from restorewatch.watch.pipeline import Watcher
+    from restorewatch.watch import Watcher
 
     from .conftest import World
 

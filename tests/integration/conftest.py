@@ -3,7 +3,7 @@
 * ``stack``: the state table created from the template's own ``StateTable`` properties
   (``support.template.state_table_kwargs``), the alert topic, and an SQS inbox subscribed to it so a
   test reads back every alert exactly as a subscriber receives it. Physical names and the function's
-  environment are resolved from the template by ``restorewatch.local.template.LocalStack``, as
+  environment are resolved from the template by ``restorewatch_cli.local.template.LocalStack``, as
   ``restorewatch local up`` does, so the handler runs with the environment the template gives it.
 * ``account``: a seeded IAM account like the demo's and the ``events/`` samples' (a tagged role
   ``VeeamRestoreRole`` and user ``veeam-restore`` whose restore permissions come from
@@ -29,12 +29,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from restorewatch.local.invoke import LocalLambdaContext
-from restorewatch.local.template import LocalStack, load_template
-from restorewatch.local.up import function_environment, read_alerts
 from restorewatch.profiles import ProfileRegistry
 from restorewatch.state import DynamoStateStore
-from restorewatch.watch import runtime
+from restorewatch.watch import config as runtime_config
+from restorewatch_cli.local.invoke import LocalLambdaContext
+from restorewatch_cli.local.template import LocalStack, load_template
+from restorewatch_cli.local.up import function_environment, read_alerts
 from support.template import REPO_ROOT, TEMPLATE_PATH, state_table_kwargs
 
 if TYPE_CHECKING:
@@ -256,10 +256,10 @@ def handler(stack: Stack, handler_env: dict[str, str], monkeypatch: pytest.Monke
         loaded._built(service, client)
         return client
 
-    monkeypatch.setattr("restorewatch.watch.runtime.make_client", recording_make_client)
-    runtime._watcher_for.cache_clear()  # one cold start per test
+    monkeypatch.setattr("restorewatch.watch.config.make_client", recording_make_client)
+    runtime_config._watcher_for.cache_clear()  # one cold start per test
     try:
         yield loaded
     finally:
-        runtime._watcher_for.cache_clear()
+        runtime_config._watcher_for.cache_clear()
         sys.modules.pop(module_name, None)

@@ -34,7 +34,7 @@ def readers() -> Iterator[tuple[AccountReaders, Clock]]:
     with mock_aws():
         clock = Clock()
         yield (
-            AccountReaders(sts_client=boto3.client("sts", region_name="us-east-1"), tag_key="t", clock=clock),
+            AccountReaders(sts_client=boto3.client("sts", region_name="us-east-1"), clock=clock),
             clock,
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from restorewatch.inventory import IamReader, make_client
-from restorewatch.local.up import caller_account
+from restorewatch_cli.local.up import caller_account
 from support.aws_calls import Call, problems, recorder
 
 if TYPE_CHECKING:
@@ -41,8 +41,8 @@ def test_the_package_calls_are_recorded_and_the_tests_own_are_not(stack: Stack) 
     client used by a test (seeding moto), and the local tooling's calls, are not."""
     iam = make_client("iam")
     iam.create_user(UserName="seeded-by-the-test")  # the test's own call on a package-built client
-    assert caller_account(None)  # restorewatch.local: tooling, not the watcher
-    IamReader(iam, tag_key="restorewatch:profile").account_alias()  # the package's call
+    assert caller_account(None)  # restorewatch_cli.local: tooling, not the watcher
+    IamReader(iam).account_alias()  # the package's call
     calls = recorder().calls
     assert "iam.ListAccountAliases" in calls
     assert calls["iam.ListAccountAliases"].where.startswith("layers/restorewatch/restorewatch/inventory/")

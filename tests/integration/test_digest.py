@@ -2,7 +2,7 @@
 
 Runs the real outbox on moto (DynamoDB state table built from the template, SNS topic, an SQS queue
 subscribed to it to read back what subscribers get). The exactly-once protocol is the outbox's
-(see alerts/outbox.py): every transition is still saved with its own pending alert; the digest only
+(see ledger/outbox.py): every transition is still saved with its own pending alert; the digest only
 publishes them together and clears them.
 """
 
@@ -15,7 +15,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from restorewatch.alerts import AlertBatch, Outbox, Outcome, PublishError, SnsPublisher
+from restorewatch.alerts import PublishError, SnsPublisher
+from restorewatch.ledger import AlertBatch, Outbox, OutboxSettings, Outcome
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from restorewatch.state import DynamoStateStore
 from support.template import state_table_kwargs
 from unit.alerts.builders import ACCOUNT, T0, check, lost
@@ -35,7 +37,7 @@ class Stack:
         arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]
         sns.subscribe(TopicArn=self.topic, Protocol="sqs", Endpoint=arn["QueueArn"])
         self.store = DynamoStateStore("state")
-        self.outbox = Outbox(self.store, SnsPublisher(self.topic))
+        self.outbox = Outbox(self.store, SnsPublisher(self.topic), OutboxSettings(tag_key=DEFAULT_TAG_KEY))
 
     def received(self) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
@@ -156,7 +158,7 @@ def test_digest_skips_an_alert_another_run_took_over(stack: Stack) -> None:
 
 
 def test_runtime_reads_digest_mode_threshold_and_report_bucket_from_the_template_environment() -> None:
-    from restorewatch.watch.runtime import WatcherConfig
+    from restorewatch.watch.config import WatcherConfig
 
     base = {"STATE_TABLE": "t", "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:111122223333:a"}
     default = WatcherConfig.from_environment(base)

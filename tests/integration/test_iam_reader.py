@@ -16,16 +16,17 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from restorewatch.domain import Target, TargetKind
 from restorewatch.errors import ReadError
 from restorewatch.inventory import IamReader, iam_client
 from restorewatch.inventory.clients import make_client, resolve_endpoint_url
 from restorewatch.inventory.iam_reader import split_arn
-from restorewatch.watch.targets import Target, TargetKind
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-TAG = [{"Key": "restorewatch:profile", "Value": "veeam-restore"}]
+TAG_KEY = "restorewatch:profile"
+TAG = [{"Key": TAG_KEY, "Value": "veeam-restore"}]
 
 
 def document(action: str, effect: str = "Allow") -> str:
@@ -311,9 +312,9 @@ def target(kind: TargetKind, name: str) -> Target:
 
 def test_resolve_targets_user_watched_unwatched_missing(client: Any, account: Account) -> None:
     reader = IamReader(client)
-    assert reader.resolve_targets(target(TargetKind.USER, "veeam-restore")) == [account.user]
-    assert reader.resolve_targets(target(TargetKind.USER, "ops-alice")) == []
-    resolution = reader.resolve(target(TargetKind.ROLE, "NoSuchRole"))
+    assert reader.resolve_targets(target(TargetKind.USER, "veeam-restore"), tag_key=TAG_KEY) == [account.user]
+    assert reader.resolve_targets(target(TargetKind.USER, "ops-alice"), tag_key=TAG_KEY) == []
+    resolution = reader.resolve(target(TargetKind.ROLE, "NoSuchRole"), tag_key=TAG_KEY)
     assert resolution.missing
     assert resolution.watched == resolution.unwatched == ()
     assert reader.calls == {"GetUser": 2, "GetRole": 1}
@@ -323,25 +324,27 @@ def test_resolve_targets_user_watched_unwatched_missing(client: Any, account: Ac
 
 def test_resolve_targets_gone_reads_nothing(client: Any, account: Account) -> None:
     reader = IamReader(client)
-    assert reader.resolve_targets(target(TargetKind.USER_GONE, "veeam-restore")) == []
+    assert reader.resolve_targets(target(TargetKind.USER_GONE, "veeam-restore"), tag_key=TAG_KEY) == []
     assert reader.total_calls == 0
 
 
 def test_resolve_targets_group_members_tagged_only(client: Any, account: Account) -> None:
     reader = IamReader(client)
-    assert reader.resolve_targets(target(TargetKind.GROUP_MEMBERS, "backup-operators")) == [account.user]
-    resolution = reader.resolve(target(TargetKind.GROUP_MEMBERS, "backup-operators"))
+    assert reader.resolve_targets(target(TargetKind.GROUP_MEMBERS, "backup-operators"), tag_key=TAG_KEY) == [
+        account.user
+    ]
+    resolution = reader.resolve(target(TargetKind.GROUP_MEMBERS, "backup-operators"), tag_key=TAG_KEY)
     assert resolution.unwatched == (account.other,)
-    assert reader.resolve(target(TargetKind.GROUP_MEMBERS, "gone")).missing
+    assert reader.resolve(target(TargetKind.GROUP_MEMBERS, "gone"), tag_key=TAG_KEY).missing
     assert reader.calls["GetUser"] == 2
 
 
 def test_resolve_targets_policy_entities(client: Any, account: Account) -> None:
     reader = IamReader(client)
-    watched = reader.resolve_targets(target(TargetKind.POLICY_ENTITIES, account.policy))
+    watched = reader.resolve_targets(target(TargetKind.POLICY_ENTITIES, account.policy), tag_key=TAG_KEY)
     assert sorted(watched) == sorted([account.user, account.role])
     assert reader.calls["ListEntitiesForPolicy"] == 2  # PermissionsPolicy and PermissionsBoundary
-    via_group = reader.resolve(target(TargetKind.POLICY_ENTITIES, account.group_policy))
+    via_group = reader.resolve(target(TargetKind.POLICY_ENTITIES, account.group_policy), tag_key=TAG_KEY)
     assert via_group.watched == (account.user,)
     assert via_group.unwatched == (account.other,)
 
@@ -351,7 +354,7 @@ def test_resolve_targets_policy_gone_is_missing(client: Any, account: Account) -
     NoSuchEntity), so NoSuchEntity is injected with botocore's ``before-call`` event."""
     client.meta.events.register("before-call.iam.ListEntitiesForPolicy", raiser("NoSuchEntity", "gone"))
     reader = IamReader(client)
-    resolution = reader.resolve(target(TargetKind.POLICY_ENTITIES, account.policy))
+    resolution = reader.resolve(target(TargetKind.POLICY_ENTITIES, account.policy), tag_key=TAG_KEY)
     assert resolution.missing
     assert resolution.watched == resolution.unwatched == ()
 
@@ -369,17 +372,21 @@ def test_resolve_targets_policy_used_as_boundary(client: Any, account: Account) 
 
     client.meta.events.register("before-call.iam.ListEntitiesForPolicy", boundary_usage)
     reader = IamReader(client)
-    assert reader.resolve_targets(target(TargetKind.POLICY_ENTITIES, account.boundary)) == [account.role]
+    assert reader.resolve_targets(target(TargetKind.POLICY_ENTITIES, account.boundary), tag_key=TAG_KEY) == [
+        account.role
+    ]
 
 
 def test_resolve_targets_member_read_failure(client: Any, account: Account) -> None:
     client.meta.events.register("before-call.iam.GetUser", raiser("AccessDenied", "no iam:GetUser"))
     reader = IamReader(client)
-    resolution = reader.resolve(target(TargetKind.GROUP_MEMBERS, "backup-operators"))
+    resolution = reader.resolve(target(TargetKind.GROUP_MEMBERS, "backup-operators"), tag_key=TAG_KEY)
     assert [e.code for e in resolution.errors] == ["AccessDenied", "AccessDenied"]
     assert {e.target for e in resolution.errors} == {account.user, account.other}
     with pytest.raises(ReadError, match=r"GetUser on .* failed: AccessDenied"):
-        IamReader(client).resolve_targets(target(TargetKind.GROUP_MEMBERS, "backup-operators"))
+        IamReader(client).resolve_targets(
+            target(TargetKind.GROUP_MEMBERS, "backup-operators"), tag_key=TAG_KEY
+        )
 
 
 def test_resolve_targets_target_read_failure_raises(client: Any, account: Account) -> None:
@@ -387,7 +394,7 @@ def test_resolve_targets_target_read_failure_raises(client: Any, account: Accoun
         "before-call.iam.ListEntitiesForPolicy", raiser("Throttling", "Rate exceeded")
     )
     with pytest.raises(ReadError) as raised:
-        IamReader(client).resolve(target(TargetKind.POLICY_ENTITIES, account.policy))
+        IamReader(client).resolve(target(TargetKind.POLICY_ENTITIES, account.policy), tag_key=TAG_KEY)
     assert (raised.value.operation, raised.value.target) == ("ListEntitiesForPolicy", account.policy)
 
 
@@ -397,14 +404,14 @@ def test_resolve_wide_group_or_policy_reads_no_principal(client: Any, account: A
     group = target(TargetKind.GROUP_MEMBERS, "backup-operators")  # 2 members
     policy = target(TargetKind.POLICY_ENTITIES, account.group_policy)  # the group's 2 members
     reader = IamReader(client)
-    assert reader.resolve(group, wide_over=1).wide
-    assert reader.resolve(policy, wide_over=1).wide
+    assert reader.resolve(group, tag_key=TAG_KEY, wide_over=1).wide
+    assert reader.resolve(policy, tag_key=TAG_KEY, wide_over=1).wide
     assert reader.calls == {"GetGroup": 2, "ListEntitiesForPolicy": 2}
-    narrow = reader.resolve(group, wide_over=2)
+    narrow = reader.resolve(group, tag_key=TAG_KEY, wide_over=2)
     assert not narrow.wide
     assert narrow.watched == (account.user,)
     assert reader.calls["GetUser"] == 2
-    single = IamReader(client).resolve(target(TargetKind.USER, "veeam-restore"), wide_over=0)
+    single = IamReader(client).resolve(target(TargetKind.USER, "veeam-restore"), tag_key=TAG_KEY, wide_over=0)
     assert (single.wide, single.watched) == (False, (account.user,))  # one principal is never wide
 
 

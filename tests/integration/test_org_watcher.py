@@ -66,7 +66,7 @@ class Org:
         return f"arn:aws:iam::{self.member}:role/{ROLE}"
 
     def member_iam(self) -> Any:
-        readers = AccountReaders(sts_client=boto3.client("sts"), tag_key=TAG_KEY)
+        readers = AccountReaders(sts_client=boto3.client("sts"))
         return readers.iam_client(self.member)
 
     def source(self) -> OrganizationsScpSource:
@@ -416,7 +416,7 @@ def test_unreadable_account_is_unknown_for_that_account_only(
         "CreateAccountStatus"
     ]["AccountId"]
     org.org.move_account(AccountId=broken, SourceParentId=org.root, DestinationParentId=org.ou)
-    readers = AccountReaders(sts_client=boto3.client("sts"), tag_key=TAG_KEY)
+    readers = AccountReaders(sts_client=boto3.client("sts"))
     readers.iam_client(broken).create_role(
         RoleName=ROLE, AssumeRolePolicyDocument=TRUST, Tags=[{"Key": TAG_KEY, "Value": PROFILE}]
     )

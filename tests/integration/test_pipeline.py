@@ -31,21 +31,21 @@ from integration.conftest import (
     policy_document,
     sqs_batch,
 )
-from restorewatch.alerts import Outbox, Outcome, SnsPublisher
+from restorewatch.alerts import SnsPublisher
 from restorewatch.compliance import ComplianceStatus
 from restorewatch.inventory import IamReader
+from restorewatch.ledger import Outbox, OutboxSettings, Outcome
 from restorewatch.profiles import ProfileRegistry
 from restorewatch.state import DynamoStateStore, StoredState
+from restorewatch.watch import SingleAccount, Watcher, WatchSettings
 from restorewatch.watch.events import parse_lambda_event
-from restorewatch.watch.pipeline import Watcher
-from restorewatch.watch.run import WatchSettings
 from support.moto_gaps import make_moto_dynamodb_atomic
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from integration.conftest import Account, Handler, Stack
-    from restorewatch.watch.targets import CloudTrailChange
+    from restorewatch.domain import CloudTrailChange
 
 SWEEP = "scheduled-sweep"
 
@@ -65,14 +65,16 @@ def make_watcher(
     """A watcher as one execution environment builds it, from the real boto3-backed parts."""
     store = store or stack.store()
     iam = boto3.client("iam")
-    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     return Watcher(
-        reader_factory=lambda: IamReader(iam, tag_key=TAG_KEY),
-        store=store,
-        outbox=Outbox(store, SnsPublisher(stack.topic_arn, client=boto3.client("sns"))),
-        profiles=ProfileRegistry.default(),
-        settings=WatchSettings(tag_key=TAG_KEY),
-        **extra,
+        SingleAccount(lambda: IamReader(iam)),
+        Outbox(
+            store,
+            SnsPublisher(stack.topic_arn, client=boto3.client("sns")),
+            OutboxSettings(tag_key=TAG_KEY),
+        ),
+        ProfileRegistry.default(),
+        WatchSettings(tag_key=TAG_KEY),
+        **({"clock": clock} if clock is not None else {}),
     )
 
 
@@ -380,7 +382,7 @@ def test_interleaved_invocations_alert_once(stack: Stack, account: Account, hand
     (b,) = results
     assert [r.outcome for r in b.results] == [Outcome.ALERTED]
     assert [r.outcome for r in summary.results] == [Outcome.STALE]
-    assert summary.alerts == []
+    assert summary.alert_ids == []
     assert kinds(stack.alerts()) == [("LOST", ROLE_ARN)]
 
 
@@ -403,7 +405,7 @@ def test_concurrent_handler_threads_alert_once(stack: Stack, account: Account, h
     def run(watcher: Watcher) -> None:
         try:
             barrier.wait()
-            alerted.extend(watcher.handle_change(change).alerts)
+            alerted.extend(watcher.handle_change(change).alert_ids)
         except BaseException as error:  # reported below, in the test's thread
             errors.append(error)
 
@@ -458,7 +460,7 @@ class PausingReader(IamReader):
     requested, it runs that callback: another run, an IAM change, in the middle of the sweep."""
 
     def __init__(self, before: dict[tuple[str, ...], Callable[[], object]]) -> None:
-        super().__init__(boto3.client("iam"), tag_key=TAG_KEY)
+        super().__init__(boto3.client("iam"))
         self._before = before
 
     def filtered_pages(self, entity_filter: Any) -> Any:
@@ -491,11 +493,14 @@ def overlapping_sweep(
     readers: list[IamReader] = [PausingReader(before)]
     store = store or stack.store()
     return Watcher(
-        reader_factory=lambda: readers.pop() if readers else IamReader(boto3.client("iam"), tag_key=TAG_KEY),
-        store=store,
-        outbox=Outbox(store, SnsPublisher(stack.topic_arn, client=boto3.client("sns"))),
-        profiles=ProfileRegistry.default(),
-        settings=WatchSettings(tag_key=TAG_KEY),
+        SingleAccount(lambda: readers.pop() if readers else IamReader(boto3.client("iam"))),
+        Outbox(
+            store,
+            SnsPublisher(stack.topic_arn, client=boto3.client("sns")),
+            OutboxSettings(tag_key=TAG_KEY),
+        ),
+        ProfileRegistry.default(),
+        WatchSettings(tag_key=TAG_KEY),
         clock=ticks,
     )
 

@@ -13,8 +13,9 @@ import pytest
 from moto import mock_aws
 
 from restorewatch.alerts import PublishError, SnsPublisher, render_alert
+from restorewatch.ledger.diff import transition_between
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from restorewatch.state import PendingAlert
-from restorewatch.watch.diff import transitions
 from unit.alerts.builders import ROLE_ARN, T0, check, detach_event, lost, stored
 
 if TYPE_CHECKING:
@@ -39,9 +40,11 @@ def tap() -> Iterator[tuple[str, Any, str]]:
 
 
 def pending_lost() -> PendingAlert:
-    t = transitions(stored(check()), lost("s3:GetObject", "ec2:CreateVolume"), alert_on_degraded=True)
+    t = transition_between(stored(check()), lost("s3:GetObject", "ec2:CreateVolume"), alert_on_degraded=True)
     assert t is not None
-    rendered = render_alert(t, alert_id=ALERT_ID, trigger=detach_event(), observed_at=T0)
+    rendered = render_alert(
+        t, alert_id=ALERT_ID, trigger=detach_event(), observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )
     return PendingAlert(
         alert_id=ALERT_ID,
         kind=t.kind,

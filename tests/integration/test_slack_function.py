@@ -35,7 +35,8 @@ from moto import mock_aws
 from restorewatch.alerts import render_alert
 from restorewatch.alerts.slack_send import SlackDeliveryError, SlackSender
 from restorewatch.errors import InputError
-from restorewatch.local.invoke import LocalLambdaContext
+from restorewatch.profiles import DEFAULT_TAG_KEY
+from restorewatch_cli.local.invoke import LocalLambdaContext
 from support.template import REPO_ROOT, load_template
 from unit.alerts.builders import T0
 from unit.alerts.test_alert_email import ALERT_ID, cases
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import ModuleType
 
-    from restorewatch.state.model import AlertKind
+    from restorewatch.domain import AlertKind
 
 HANDLER_PATH = REPO_ROOT / "functions" / "slack" / "app.py"
 TOKEN = "T000/B000/secret-token-XYZ"
@@ -104,10 +105,12 @@ def slack() -> Iterator[SlackStandIn]:
 
 
 def alert_document(kind: AlertKind | None = None) -> dict[str, Any]:
-    from restorewatch.state.model import AlertKind as Kind
+    from restorewatch.domain import AlertKind as Kind
 
     transition, trigger = cases()[kind or Kind.LOST]
-    rendered = render_alert(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]
+    rendered = render_alert(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )  # type: ignore[arg-type]
     result: dict[str, Any] = json.loads(json.loads(rendered.message)["default"])
     return result
 

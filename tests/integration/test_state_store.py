@@ -16,17 +16,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from restorewatch.alerts import AlertInFlightError, Outbox, OutboxSettings, Outcome, SnsPublisher
-from restorewatch.state import (
-    AlertKind,
-    DynamoStateStore,
-    PendingAlert,
-    Presence,
-    StateConflictError,
-    SweepHeartbeat,
-)
+from restorewatch.alerts import SnsPublisher
+from restorewatch.domain import AlertKind, Gone, GoneReason
+from restorewatch.ledger import AlertInFlightError, Outbox, OutboxSettings, Outcome
+from restorewatch.profiles import DEFAULT_TAG_KEY
+from restorewatch.state import DynamoStateStore, PendingAlert, Presence, StateConflictError, SweepHeartbeat
 from restorewatch.state.store import item_from_state
-from restorewatch.watch.diff import Gone, GoneReason
 from support.template import state_table_kwargs
 from unit.alerts.builders import PROFILE, ROLE_ARN, T0, check, detach_event, lost, stored, unreadable
 
@@ -103,7 +98,7 @@ def outbox(aws: Aws, clock: Clock, publisher: Any = None, store: Any = None, **s
     return Outbox(
         store or aws.store(),
         publisher or aws.publisher(),
-        OutboxSettings(**settings),
+        OutboxSettings(**{"tag_key": DEFAULT_TAG_KEY, **settings}),
         clock=clock,
         sleep=lambda _seconds: None,
     )

@@ -13,7 +13,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from restorewatch.cli import main
+from restorewatch_cli import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "whatif"
 RESTORE_ACTIONS = [

@@ -5,12 +5,16 @@ the watcher makes, and this makes the claim check itself.
 Recording. ``restorewatch.inventory.clients.observe_clients`` hands this plugin every client the
 package builds (``make_client``: the watcher's, the member-account clients of organization mode,
 the CLI's); a ``before-call`` hook on each records ``service.Operation`` when the code that issued
-the call is the package's: walking out of botocore, the first frame of this repository is in
-``layers/restorewatch/restorewatch`` or ``functions/``. Calls a test issues itself on such a client
-(seeding moto: CreateRole, CreatePolicy, ...) are not the package's and are not recorded, nor are
-those of the local-development tooling that builds and seeds a stack on moto (``restorewatch.local``,
-``restorewatch.demo``, ``restorewatch.demo_org``). Code run in a subprocess (the end-to-end tests
-against moto's server) is not seen; it is the same code the in-process tests run.
+the call is the watcher's: walking out of botocore, the first frame of this repository is in
+``layers/restorewatch/restorewatch`` (the package the Lambda layer ships) or ``functions/watcher``.
+Calls a test issues itself on such a client (seeding moto: CreateRole, CreatePolicy, ...) are not
+the watcher's and are not recorded, nor are those of the command line (``cli/restorewatch_cli``:
+its local-development tooling, which builds and seeds a stack on moto, and what-if's reads of
+CloudFormation) or of the Slack function (``functions/slack``: its webhook secret's read, which the
+matrix does not cover); package code the CLI runs (``IamReader`` for ``restorewatch check``) is
+recorded.
+Code run in a subprocess (the end-to-end tests against moto's server) is not seen; it is the same
+code the in-process tests run.
 
 Checking. Under pytest-xdist each worker hands its record to the controller in ``workeroutput``
 (as ``faults.report`` does); the controller's ``pytest_sessionfinish`` runs after every worker has
@@ -44,9 +48,11 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = REPO_ROOT / "layers" / "restorewatch" / "restorewatch"
-FUNCTIONS_DIR = REPO_ROOT / "functions"
-# the package's local-development tooling: it creates and seeds stacks on moto, it is not the watcher
-TOOLING = (PACKAGE_DIR / "local", PACKAGE_DIR / "demo.py", PACKAGE_DIR / "demo_org.py")
+# the watcher's handler; the Slack function (its webhook secret read) is not the watcher
+FUNCTIONS_DIR = REPO_ROOT / "functions" / "watcher"
+# the command line, with its local-development tooling (it creates and seeds stacks on moto) and
+# what-if's reads of CloudFormation: not the watcher, whose calls the matrix covers
+CLI_DIR = REPO_ROOT / "cli" / "restorewatch_cli"
 TESTS_DIRS = (REPO_ROOT / "tests", REPO_ROOT / "bench")
 _WORKER_KEY = "restorewatch_aws_calls"
 _PROPERTY = "aws_call"  # what a fault-matrix cell records (``record_property``): the call it faulted
@@ -78,7 +84,7 @@ def _library_dirs() -> tuple[str, ...]:
 
 def issuer(frame: FrameType | None, libraries: tuple[str, ...]) -> str | None:
     """``file:line`` of the package code that issued the call whose hook runs in ``frame``, or
-    ``None`` when a test, a benchmark or the local tooling issued it.
+    ``None`` when a test, a benchmark or the command line issued it.
 
     Frames of botocore, boto3 and this module are the call itself; frames outside the repository
     (the standard library, other installed packages) are passed through; the first frame of the
@@ -89,10 +95,8 @@ def issuer(frame: FrameType | None, libraries: tuple[str, ...]) -> str | None:
             frame = frame.f_back
             continue
         if _within(path, PACKAGE_DIR, FUNCTIONS_DIR):
-            if _within(path, *TOOLING):
-                return None
             return f"{Path(path).relative_to(REPO_ROOT)}:{frame.f_lineno}"
-        if _within(path, *TESTS_DIRS):
+        if _within(path, CLI_DIR, *TESTS_DIRS):
             return None
         frame = frame.f_back
     return None

@@ -1,6 +1,6 @@
 """The template resolved as CloudFormation would deploy it, for tests that check deployed values.
 
-``Deployed`` extends the local run's resolver (``restorewatch.local.template.LocalStack``: parameters,
+``Deployed`` extends the local run's resolver (``restorewatch_cli.local.template.LocalStack``: parameters,
 conditions, ``Ref``/``Fn::GetAtt``/``Fn::Sub``/``Fn::If``) with what a deployed stack has instead of
 the local run's fixed names: CloudFormation's generated names (``<stack>-<LogicalId>-<suffix>``),
 explicit names where the template sets them, the ARNs of rules, functions and keys, a key id, the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from restorewatch.local.template import LocalStack
+from restorewatch_cli.local.template import LocalStack
 from support.template import load_template
 
 STACK, REGION, ACCOUNT = "restorewatch", "eu-west-1", "111122223333"

@@ -187,10 +187,23 @@ def test_rule_pattern_contains_every_required_event_name(resources: dict[str, An
 
 
 def test_rule_pattern_event_names_are_those_the_watcher_maps(resources: dict[str, Any]) -> None:
-    """The handler maps every eventName the rule sends; an unknown one would fall back to a sweep."""
-    targets = pytest.importorskip("restorewatch.watch.targets")
+    """The handler maps every eventName the rule sends (the event table's IAM rows); an unknown one
+    would fall back to a sweep."""
+    table = pytest.importorskip("restorewatch.watch.event_table")
     names = set(_event_pattern(resources)["detail"]["eventName"])
-    assert names == set(targets.KNOWN_EVENT_NAMES)
+    assert names == set(table.rule_event_names(table.IAM_SOURCE))
+
+
+def test_organizations_rule_event_names_are_the_event_tables(resources: dict[str, Any]) -> None:
+    """OrganizationsChangeRule sends exactly the Organizations calls the event table maps (the
+    service-originated records of accounts created or closed are matched by no rule)."""
+    table = pytest.importorskip("restorewatch.watch.event_table")
+    pattern = _event_pattern(resources, "OrganizationsChangeRule")
+    assert pattern["source"] == ["aws.organizations"]
+    assert pattern["detail"]["eventSource"] == [table.ORG_SOURCE]
+    names = pattern["detail"]["eventName"]
+    assert len(names) == len(set(names)), "duplicate eventName"
+    assert set(names) == set(table.rule_event_names(table.ORG_SOURCE))
 
 
 def test_rule_pattern_requires_error_code_absent(resources: dict[str, Any]) -> None:

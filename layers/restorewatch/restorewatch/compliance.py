@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from restorewatch.engine import check_actions
+from restorewatch.engine.arn import parse_arn
 from restorewatch.engine.model import PrincipalKind, RequirementStatus
 
 if TYPE_CHECKING:
@@ -266,30 +267,18 @@ def without_scps(check: PrincipalCheck, error: str) -> PrincipalCheck:
     return replace(check, status=status, actions=actions, error=error)
 
 
-def _parse_arn(arn: str) -> tuple[str, str, PrincipalKind | None]:
-    """Best-effort account, name and kind from ``arn:aws:iam::ACCOUNT:user|role/path/NAME``."""
-    parts = arn.split(":", 5)
-    if len(parts) < 6:
-        return "", arn, None
-    resource = parts[5]
-    kind_word, _, rest = resource.partition("/")
-    kind = {"user": PrincipalKind.USER, "role": PrincipalKind.ROLE}.get(kind_word)
-    name = rest.rsplit("/", 1)[-1] if rest else resource
-    return parts[4], name, kind
-
-
 def unknown_check(arn: str, profile_name: str, error: str, actions: Iterable[str] = ()) -> PrincipalCheck:
     """The check of a principal that could not be read or evaluated.
 
     Every action is ``unknown`` (never ``denied``: a failed read says nothing about permissions);
     pass the profile's ``actions`` so that the result still lists what was not checked.
     """
-    account, name, kind = _parse_arn(arn)
+    parsed = parse_arn(arn)  # best effort: an unreadable principal's ARN may say little
     return PrincipalCheck(
         arn=arn,
-        name=name,
-        kind=kind,
-        account=account,
+        name=parsed.name if parsed is not None else arn,
+        kind=parsed.principal_kind if parsed is not None else None,
+        account=parsed.account if parsed is not None else "",
         profile=profile_name,
         status=ComplianceStatus.UNKNOWN,
         actions=tuple(ActionCheck(action=action, status=RequirementStatus.UNKNOWN) for action in actions),

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from restorewatch.compliance import ActionCheck, PrincipalCheck, overall_status, unknown_check
+from restorewatch.domain import AlertKind, CloudTrailChange
 from restorewatch.engine.model import (
     Effect,
     LayerKind,
@@ -19,8 +20,7 @@ from restorewatch.engine.model import (
     RequirementStatus,
     StatementRef,
 )
-from restorewatch.state.model import AlertKind, LastAlert, Presence, StoredState
-from restorewatch.watch.targets import CloudTrailChange
+from restorewatch.state.model import LastAlert, Presence, StoredState
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

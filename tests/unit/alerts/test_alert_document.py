@@ -8,16 +8,17 @@ from dataclasses import replace
 import pytest
 
 from restorewatch.alerts import SCHEMA_VERSION, build_document, build_email, build_subject, render_alert
+from restorewatch.domain import AlertKind, Transition
 from restorewatch.engine.model import LayerKind, PrincipalKind, Reason
-from restorewatch.state.model import AlertKind
-from restorewatch.watch.diff import Transition, transitions
+from restorewatch.ledger.diff import transition_between
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from unit.alerts.builders import ACCOUNT, ROLE_ARN, T0, D, check, detach_event, lost, stored, unreadable
 
 ALERT_ID = "rw-feedfacefeedfacefeedfacefeedface"
 
 
 def lost_transition(*actions: str) -> Transition:
-    t = transitions(stored(check()), lost(*actions), alert_on_degraded=True)
+    t = transition_between(stored(check()), lost(*actions), alert_on_degraded=True)
     assert t is not None
     return t
 
@@ -69,7 +70,7 @@ def test_document_sweep_trigger() -> None:
 
 
 def test_document_unknown_carries_error() -> None:
-    t = transitions(stored(check()), unreadable(), alert_on_degraded=True)
+    t = transition_between(stored(check()), unreadable(), alert_on_degraded=True)
     assert t is not None
     doc = build_document(t, alert_id=ALERT_ID, trigger=None, observed_at=T0)
     assert (doc["kind"], doc["severity"]) == ("UNKNOWN", "high")
@@ -86,7 +87,7 @@ def test_subject_lost_names_principal_and_count() -> None:
 def test_subject_long_name_shortened_under_100_ascii() -> None:
     name = "R" * 64
     long_arn = f"arn:aws:iam::{ACCOUNT}:role/a/very/long/path/{name}"
-    t = transitions(None, lost("s3:GetObject", arn=long_arn), alert_on_degraded=True)
+    t = transition_between(None, lost("s3:GetObject", arn=long_arn), alert_on_degraded=True)
     assert t is not None
     subject = build_subject(t)
     assert len(subject) < 100
@@ -105,7 +106,7 @@ def test_subject_every_kind_short(kind: AlertKind) -> None:
 
 def test_render_message_structure_json_with_default_document_and_email_text() -> None:
     t = lost_transition("s3:GetObject")
-    rendered = render_alert(t, alert_id=ALERT_ID, trigger=None, observed_at=T0)
+    rendered = render_alert(t, alert_id=ALERT_ID, trigger=None, observed_at=T0, tag_key=DEFAULT_TAG_KEY)
     message = json.loads(rendered.message)
     assert set(message) == {"default", "email"}
     assert json.loads(message["default"])["alert_id"] == ALERT_ID
@@ -133,7 +134,9 @@ def test_email_scp_without_allow_points_at_organizations_admin() -> None:
         "no statement in the SCPs at level 1 (p-123) allows s3:GetObject",
         scp_level=1,
     )
-    text = build_email(_with_reason(reason), alert_id=ALERT_ID, trigger=None, observed_at=T0)
+    text = build_email(
+        _with_reason(reason), alert_id=ALERT_ID, trigger=None, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )
     assert "The SCPs at level 1 do not allow s3:GetObject." in text
     assert "AWS Organizations administrator" in text
     assert '"s3:GetObject"' in text
@@ -145,14 +148,16 @@ def test_email_boundary_without_allow_says_boundary_must_allow() -> None:
         LayerKind.BOUNDARY,
         "no statement in the permissions boundary RestoreBoundary allows s3:GetObject",
     )
-    text = build_email(_with_reason(reason), alert_id=ALERT_ID, trigger=None, observed_at=T0)
+    text = build_email(
+        _with_reason(reason), alert_id=ALERT_ID, trigger=None, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )
     assert "The permissions boundary RestoreBoundary does not allow s3:GetObject." in text
     assert "A permissions boundary must allow them too" in text
 
 
 def test_email_denied_action_without_reasons_still_listed() -> None:
-    t = transitions(stored(check()), check({"s3:GetObject": D}), alert_on_degraded=True)
+    t = transition_between(stored(check()), check({"s3:GetObject": D}), alert_on_degraded=True)
     assert t is not None
     t = replace(t, changes=(replace(t.changes[0], reasons=()),))
-    text = build_email(t, alert_id=ALERT_ID, trigger=None, observed_at=T0)
+    text = build_email(t, alert_id=ALERT_ID, trigger=None, observed_at=T0, tag_key=DEFAULT_TAG_KEY)
     assert "- s3:GetObject (was allowed)" in text

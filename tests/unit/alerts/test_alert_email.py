@@ -14,8 +14,9 @@ import pytest
 
 from restorewatch.alerts import build_email
 from restorewatch.compliance import ScpCoverage, ScpFailure, ScpStatus
-from restorewatch.state.model import AlertKind
-from restorewatch.watch.diff import Gone, GoneReason, Transition, transitions
+from restorewatch.domain import AlertKind, Gone, GoneReason, Transition
+from restorewatch.ledger.diff import transition_between
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from unit.alerts.builders import (
     PROFILE,
     ROLE_ARN,
@@ -53,20 +54,27 @@ def cases() -> dict[AlertKind, tuple[Transition, object]]:
     attach = replace(event, event_name="AttachRolePolicy", actor_arn="arn:aws:iam::123456789012:user/bob")
     delete = replace(event, event_name="DeleteRole", request_parameters={"roleName": "VeeamRestore"})
     return {
-        AlertKind.LOST: (_t(transitions(stored(check()), lost_check, alert_on_degraded=True)), event),
+        AlertKind.LOST: (_t(transition_between(stored(check()), lost_check, alert_on_degraded=True)), event),
         AlertKind.DEGRADED: (
-            _t(transitions(stored(check()), check({"s3:GetObject": P}), alert_on_degraded=True)),
+            _t(transition_between(stored(check()), check({"s3:GetObject": P}), alert_on_degraded=True)),
             event,
         ),
-        AlertKind.RESTORED: (_t(transitions(open_lost, check(), alert_on_degraded=True)), attach),
-        AlertKind.UNKNOWN: (_t(transitions(stored(check()), unreadable(), alert_on_degraded=True)), None),
+        AlertKind.RESTORED: (_t(transition_between(open_lost, check(), alert_on_degraded=True)), attach),
+        AlertKind.UNKNOWN: (
+            _t(transition_between(stored(check()), unreadable(), alert_on_degraded=True)),
+            None,
+        ),
         AlertKind.UNWATCHED: (
-            _t(transitions(open_lost, Gone(ROLE_ARN, PROFILE, GoneReason.UNWATCHED), alert_on_degraded=True)),
+            _t(
+                transition_between(
+                    open_lost, Gone(ROLE_ARN, PROFILE, GoneReason.UNWATCHED), alert_on_degraded=True
+                )
+            ),
             untag,
         ),
         AlertKind.DELETED: (
             _t(
-                transitions(
+                transition_between(
                     stored(check()), Gone(ROLE_ARN, PROFILE, GoneReason.DELETED), alert_on_degraded=True
                 )
             ),
@@ -79,7 +87,9 @@ def cases() -> dict[AlertKind, tuple[Transition, object]]:
 def test_email_matches_golden(kind: AlertKind) -> None:
     transition, trigger = cases()[kind]
     assert transition.kind is kind
-    text = build_email(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]
+    text = build_email(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )  # type: ignore[arg-type]
     path = GOLDEN / f"{kind.value.lower()}.txt"
     if os.environ.get("RESTOREWATCH_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
@@ -89,14 +99,18 @@ def test_email_matches_golden(kind: AlertKind) -> None:
 @pytest.mark.parametrize("kind", list(AlertKind), ids=lambda kind: kind.value)
 def test_email_first_line_says_what_and_to_whom(kind: AlertKind) -> None:
     transition, trigger = cases()[kind]
-    first = build_email(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0).splitlines()[0]  # type: ignore[arg-type]
+    first = build_email(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    ).splitlines()[0]  # type: ignore[arg-type]
     assert first.startswith(f"{kind.value}: ")
     assert "role VeeamRestore" in first
 
 
 def test_email_lost_missing_allow_gives_statement_that_restores_exactly_those_actions() -> None:
     transition, trigger = cases()[AlertKind.LOST]
-    text = build_email(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]
+    text = build_email(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )  # type: ignore[arg-type]
     lines = text[text.index("HOW TO FIX IT") :].splitlines()
     start = lines.index("    {")
     statement = json.loads("\n".join(lines[start : lines.index("    }", start) + 1]))
@@ -110,7 +124,9 @@ def test_email_lost_missing_allow_gives_statement_that_restores_exactly_those_ac
 
 def test_email_lost_explicit_deny_names_statement_and_policy_not_a_new_allow() -> None:
     transition, trigger = cases()[AlertKind.LOST]
-    text = build_email(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]
+    text = build_email(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )  # type: ignore[arg-type]
     fix = text[text.index("HOW TO FIX IT") :]
     assert "An explicit Deny blocks ec2:RunInstances:" in fix
     assert "Deny statement 'DenyEc2' of inline policy NoEc2Writes of Contractors via group Contractors" in fix
@@ -119,7 +135,9 @@ def test_email_lost_explicit_deny_names_statement_and_policy_not_a_new_allow() -
 
 def test_email_lost_groups_lost_actions_by_service_and_says_who() -> None:
     transition, trigger = cases()[AlertKind.LOST]
-    text = build_email(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]
+    text = build_email(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )  # type: ignore[arg-type]
     what = text[text.index("WHAT CHANGED") : text.index("WHY")]
     assert what.index("    ec2:") < what.index("      - ec2:CreateVolume") < what.index("    s3:")
     assert (
@@ -149,9 +167,9 @@ def test_email_unknown_because_scps_are_unreadable_names_the_call_and_the_fix(
         ScpStatus.NOT_EVALUATED, f"Organizations could not be read: {error}", failure, error
     )
     previous = replace(stored(lost("ec2:RunInstances"), last_alert=AlertKind.LOST), scps_evaluated=True)
-    transition = _t(transitions(previous, replace(check(), scps=coverage), alert_on_degraded=True))
+    transition = _t(transition_between(previous, replace(check(), scps=coverage), alert_on_degraded=True))
     assert transition.kind is AlertKind.UNKNOWN
-    text = build_email(transition, alert_id=ALERT_ID, trigger=None, observed_at=T0)
+    text = build_email(transition, alert_id=ALERT_ID, trigger=None, observed_at=T0, tag_key=DEFAULT_TAG_KEY)
     assert f"The check failed: {error}" in text
     assert "SCPs:      NOT EVALUATED" in text
     assert fix in text

@@ -20,7 +20,8 @@ import pytest
 
 from restorewatch.alerts import render_alert, render_slack
 from restorewatch.alerts.slack import HEADER_MAX, MAX_BLOCKS, SECTION_MAX, clip, code, escape, slack_as_text
-from restorewatch.state.model import AlertKind
+from restorewatch.domain import AlertKind
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from unit.alerts.builders import T0
 from unit.alerts.test_alert_email import ALERT_ID, cases
 
@@ -32,7 +33,9 @@ def document(kind: AlertKind, **changes: Any) -> dict[str, Any]:
     transition, trigger = cases()[kind]
     if changes:
         transition = replace(transition, **changes)
-    rendered = render_alert(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)  # type: ignore[arg-type]
+    rendered = render_alert(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )  # type: ignore[arg-type]
     result: dict[str, Any] = json.loads(json.loads(rendered.message)["default"])
     return result
 
@@ -125,7 +128,9 @@ def test_slack_hostile_principal_name_cannot_mention_link_or_format(hostile: str
 def test_slack_hostile_request_parameters_and_reasons_are_escaped() -> None:
     transition, trigger = cases()[AlertKind.LOST]
     trigger = replace(trigger, request_parameters={"roleName": "<!here> *x* <http://a|b>"})  # type: ignore[type-var]
-    rendered = render_alert(transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0)
+    rendered = render_alert(
+        transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
+    )
     payload = render_slack(json.loads(json.loads(rendered.message)["default"]))
     dumped = json.dumps(payload)
     assert "<!here>" not in dumped

@@ -1,6 +1,6 @@
 """The `restorewatch` command line: its contract (issue 2, item 5), exit codes and error messages.
 
-Most tests run ``main([...])`` in-process; a few run the real ``python -m restorewatch.cli`` to pin
+Most tests run ``main([...])`` in-process; a few run the real ``python -m restorewatch_cli`` to pin
 the exit status and the traceback-free stderr a shell sees.
 """
 
@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from restorewatch.cli import main
-from restorewatch.cli.app import EXIT_BROKEN_PIPE
-from restorewatch.cli.output import use_colour
 from restorewatch.compliance import ComplianceStatus, overall_status, unknown_check
 from restorewatch.engine.model import PrincipalKind, RequirementStatus
 from restorewatch.profiles import ProfileRegistry
+from restorewatch_cli import main
+from restorewatch_cli.app import EXIT_BROKEN_PIPE
+from restorewatch_cli.output import use_colour
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 ACCOUNT = "111122223333"
@@ -773,7 +773,7 @@ def test_use_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.Monk
 def test_check_table_colours_statuses_when_asked(
     auth: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("restorewatch.cli.check.use_colour", lambda stream: True)
+    monkeypatch.setattr("restorewatch_cli.commands.check.use_colour", lambda stream: True)
     assert main(["check", "--auth-details", auth, "--principal", RESTORE_POWER]) == 1
     out = capsys.readouterr().out
     assert "\033[31mnon_compliant" in out  # red principal status
@@ -1069,7 +1069,7 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_COLOR": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "restorewatch.cli", *args],
+        [sys.executable, "-m", "restorewatch_cli", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -1150,7 +1150,7 @@ def test_process_piped_to_head_ends_quietly_with_141(tmp_path: Path) -> None:
     auth = _many_compliant_principals(tmp_path, 150)
     env = {**os.environ, "NO_COLOR": "1"}
     producer = subprocess.Popen(
-        [sys.executable, "-m", "restorewatch.cli", "check", "--auth-details", auth, "--format", "json"],
+        [sys.executable, "-m", "restorewatch_cli", "check", "--auth-details", auth, "--format", "json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -1176,7 +1176,7 @@ def test_process_output_to_a_closed_pipe_ends_quietly_with_141(auth: str) -> Non
             [
                 sys.executable,
                 "-m",
-                "restorewatch.cli",
+                "restorewatch_cli",
                 "check",
                 "--auth-details",
                 auth,

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from restorewatch.cli import main
+from restorewatch_cli import main
 
 if TYPE_CHECKING:
     import pytest

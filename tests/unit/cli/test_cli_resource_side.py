@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from restorewatch.cli import main
+from restorewatch_cli import main
 
 ACCOUNT = "111122223333"
 REPO_ROLE = f"arn:aws:iam::{ACCOUNT}:role/veeam-repository"

@@ -16,8 +16,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from restorewatch.cli import main
 from restorewatch.profiles import ProfileRegistry
+from restorewatch_cli import main
 from support.deadline import deadline
 
 if TYPE_CHECKING:

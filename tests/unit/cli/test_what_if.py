@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from restorewatch.cli import main
+from restorewatch_cli import main
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "whatif"
 ACCOUNT_FILE = str(FIXTURES / "account.json")

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from restorewatch import sam_local
 from restorewatch.alerts.slack import render_slack_message
 from restorewatch.errors import InputError
-from restorewatch.local import lambda_image
-from restorewatch.local.lambda_image import LambdaImage, emulation_problem, image_available, recipe_key
-from restorewatch.sam_local import (
+from restorewatch_cli import sam_local
+from restorewatch_cli.local import lambda_image
+from restorewatch_cli.local.lambda_image import LambdaImage, emulation_problem, image_available, recipe_key
+from restorewatch_cli.sam_local import (
     SNS_SAMPLE,
     SamLocalError,
     SamLocalOutcome,

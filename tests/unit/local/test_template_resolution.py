@@ -1,4 +1,4 @@
-"""``restorewatch.local.template``: reading template.yaml the way ``sam local`` does (pure, no AWS).
+"""``restorewatch_cli.local.template``: reading template.yaml the way ``sam local`` does (pure, no AWS).
 
 Intrinsic functions: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference.html
 (Ref of a topic is its ARN, of a queue its URL, of a table its name; Fn::GetAtt Arn / QueueName).
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from restorewatch.errors import InputError
-from restorewatch.local.template import LocalStack, load_template
+from restorewatch_cli.local.template import LocalStack, load_template
 from support.template import TEMPLATE_PATH
 from support.template import function_environment as raw_environment
 

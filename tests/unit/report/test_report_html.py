@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import boto3
 from moto import mock_aws
 
-from restorewatch.cli import main
 from restorewatch.compliance import ComplianceStatus, unknown_check
 from restorewatch.report import S3ReportSink, render_report
+from restorewatch_cli import main
 from unit.alerts.builders import ACCOUNT, P, check, lost
 from unit.cli.test_cli import RESTORE_OK, RESTORE_POWER, SCOPED_ROLE, account, write_json
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from restorewatch.state import AlertKind, LastAlert, Observation, Order, PendingAlert, Presence, alert_id_for
+from restorewatch.domain import AlertKind
+from restorewatch.state import LastAlert, Observation, Order, PendingAlert, Presence, alert_id_for
 from restorewatch.state.model import format_time, parse_time
 from restorewatch.state.store import item_from_state, state_from_item
 from unit.alerts.builders import PROFILE, ROLE_ARN, T0, check, lost, stored, unreadable

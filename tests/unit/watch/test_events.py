@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from restorewatch.errors import EventError
+from restorewatch.profiles import DEFAULT_TAG_KEY
 from restorewatch.watch.events import InvocationKind, parse_lambda_event, sweep_event
 from restorewatch.watch.org_events import OrgScope, plan_org_change
 from restorewatch.watch.targets import KNOWN_EVENT_NAMES, plan_targets
@@ -146,7 +147,7 @@ def test_parse_lambda_event_change_without_its_parameter_is_a_change(mutate: Any
     assert not parsed.errors
     (change,) = parsed.changes
     assert "roleName" not in change.request_parameters
-    assert plan_targets(change).sweep
+    assert plan_targets(change, DEFAULT_TAG_KEY).sweep
 
 
 def test_parse_lambda_event_org_change_without_its_parameter_is_a_change() -> None:
@@ -335,4 +336,4 @@ def test_parse_lambda_event_read_only_flag_is_kept() -> None:
     event["detail"].update(eventName="GetRole", readOnly=True, requestParameters={"roleName": "r"})
     change = parse_lambda_event(event).changes[0]
     assert change.read_only is True
-    assert plan_targets(change).no_effect
+    assert plan_targets(change, DEFAULT_TAG_KEY).no_effect

@@ -11,21 +11,11 @@ from typing import Any
 
 import pytest
 
-from restorewatch.watch.org_events import (
-    ORG_EVENT_SOURCE,
-    ORG_REQUIRED_PARAMETERS,
-    OrgScope,
-    plan_org_change,
-)
-from restorewatch.watch.targets import (
-    KNOWN_EVENT_NAMES,
-    REQUIRED_PARAMETERS,
-    CloudTrailChange,
-    Target,
-    TargetKind,
-    plan_targets,
-    same_name,
-)
+from restorewatch.domain import CloudTrailChange, Target, TargetKind, same_name
+from restorewatch.profiles import DEFAULT_TAG_KEY
+from restorewatch.watch.event_table import ORG_SOURCE as ORG_EVENT_SOURCE
+from restorewatch.watch.org_events import ORG_REQUIRED_PARAMETERS, OrgScope, plan_org_change
+from restorewatch.watch.targets import KNOWN_EVENT_NAMES, REQUIRED_PARAMETERS, plan_targets
 
 ACCOUNT = "111122223333"
 IAM = f"arn:aws:iam::{ACCOUNT}:"
@@ -106,7 +96,7 @@ def change(
 def test_plan_targets_event_maps_to_one_target(
     name: str, params: dict[str, Any], kind: TargetKind, target_name: str, watched_only: bool
 ) -> None:
-    plan = plan_targets(change(name, **params))
+    plan = plan_targets(change(name, **params), DEFAULT_TAG_KEY)
     assert not plan.sweep
     assert len(plan.targets) == 1
     target = plan.targets[0]
@@ -135,38 +125,38 @@ def test_plan_targets_event_maps_to_one_target(
 def test_plan_targets_change_without_effect_has_no_target(name: str, params: dict[str, Any]) -> None:
     """A non-default version grants nothing; the default version, a policy in use and a non-empty
     group cannot be deleted (IAM returns DeleteConflict), so those events change nothing."""
-    plan = plan_targets(change(name, **params))
+    plan = plan_targets(change(name, **params), DEFAULT_TAG_KEY)
     assert plan.no_effect
     assert plan.reason
 
 
 def test_plan_targets_create_policy_version_set_as_default_string_targets_entities() -> None:
-    plan = plan_targets(change("CreatePolicyVersion", policyArn=POLICY, setAsDefault="true"))
+    plan = plan_targets(change("CreatePolicyVersion", policyArn=POLICY, setAsDefault="true"), DEFAULT_TAG_KEY)
     assert plan.targets[0].kind is TargetKind.POLICY_ENTITIES
 
 
 def test_plan_targets_failed_call_has_no_effect() -> None:
     failed = change("DetachRolePolicy", error_code="AccessDenied", roleName="r", policyArn=POLICY)
-    plan = plan_targets(failed)
+    plan = plan_targets(failed, DEFAULT_TAG_KEY)
     assert plan.no_effect
     assert "AccessDenied" in plan.reason
 
 
 def test_plan_targets_unknown_event_sweeps() -> None:
-    plan = plan_targets(change("UpdateAssumeRolePolicy", roleName="r"))
+    plan = plan_targets(change("UpdateAssumeRolePolicy", roleName="r"), DEFAULT_TAG_KEY)
     assert plan.sweep
     assert not plan.targets
 
 
 def test_plan_targets_missing_parameter_sweeps() -> None:
-    plan = plan_targets(change("DetachRolePolicy", policyArn=POLICY))
+    plan = plan_targets(change("DetachRolePolicy", policyArn=POLICY), DEFAULT_TAG_KEY)
     assert plan.sweep
     assert "roleName" in plan.reason
 
 
 def test_plan_targets_update_user_rename_old_gone_new_read() -> None:
     """UpdateUser with newUserName changes the user's ARN: the old one is gone."""
-    plan = plan_targets(change("UpdateUser", userName=U, newUserName="veeam-restore-2"))
+    plan = plan_targets(change("UpdateUser", userName=U, newUserName="veeam-restore-2"), DEFAULT_TAG_KEY)
     assert [(t.kind, t.name, t.watched_only) for t in plan.targets] == [
         (USER_GONE, U, True),
         (USER, "veeam-restore-2", False),
@@ -174,7 +164,7 @@ def test_plan_targets_update_user_rename_old_gone_new_read() -> None:
 
 
 def test_plan_targets_update_user_new_path_keeps_name() -> None:
-    plan = plan_targets(change("UpdateUser", userName="u", newPath="/backup/"))
+    plan = plan_targets(change("UpdateUser", userName="u", newPath="/backup/"), DEFAULT_TAG_KEY)
     assert [(t.kind, t.name) for t in plan.targets] == [(USER_GONE, "u"), (USER, "u")]
 
 
@@ -192,7 +182,7 @@ def test_plan_targets_every_known_event_has_a_mapping() -> None:
             "groupName": "g",
             "policyArn": POLICY,
         }
-        assert not plan_targets(change(name, **params)).sweep, name
+        assert not plan_targets(change(name, **params), DEFAULT_TAG_KEY).sweep, name
 
 
 @pytest.mark.parametrize(
@@ -236,7 +226,7 @@ def test_same_name_is_case_insensitive_only() -> None:
 def test_plan_targets_without_required_parameters_sweeps_the_account(name: str) -> None:
     """``requestParameters`` null (or without the parameter the mapping keys on): the change is
     still planned, as a sweep of its account, never dropped."""
-    plan = plan_targets(change(name))
+    plan = plan_targets(change(name), DEFAULT_TAG_KEY)
     assert plan.sweep
     assert not plan.targets
     assert f"requestParameters.{REQUIRED_PARAMETERS[name][0]}" in plan.reason
@@ -253,8 +243,10 @@ def test_plan_org_change_without_required_parameters_rechecks_every_account(name
 def test_plan_targets_read_only_call_causes_no_work(name: str) -> None:
     """``readOnly: true``: the call changed nothing. An unmapped name would otherwise sweep the
     account. https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html"""
-    assert plan_targets(change(name, read_only=True)).no_effect
-    assert plan_targets(change(name, read_only=True, roleName="r", policyArn=POLICY)).no_effect
+    assert plan_targets(change(name, read_only=True), DEFAULT_TAG_KEY).no_effect
+    assert plan_targets(
+        change(name, read_only=True, roleName="r", policyArn=POLICY), DEFAULT_TAG_KEY
+    ).no_effect
 
 
 @pytest.mark.parametrize("name", ["DescribePolicy", "ListAccounts", "AttachPolicy", "Frobnicate"])

@@ -14,7 +14,7 @@ from typing import Any
 
 from restorewatch.engine import AccountSnapshot
 from restorewatch.profiles import ProfileRegistry
-from restorewatch.whatif import WhatIfRow, apply_changes, compare, plan_changes
+from restorewatch_cli.whatif import WhatIfRow, apply_changes, compare, plan_changes
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "whatif"
 ACCOUNT = "111122223333"

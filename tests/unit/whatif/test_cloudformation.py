@@ -16,19 +16,19 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
+from restorewatch.domain import AlertKind
 from restorewatch.engine import parse_scps
 from restorewatch.errors import InputError
-from restorewatch.state import AlertKind
-from restorewatch.whatif import WhatIfRow, apply_changes, compare
-from restorewatch.whatif.cloudformation import KNOWN_AFTER_APPLY, change_set_changes, template_changes
-from restorewatch.whatif.stack import DeployedStack
+from restorewatch_cli.whatif import WhatIfRow, apply_changes, compare
+from restorewatch_cli.whatif.cloudformation import KNOWN_AFTER_APPLY, change_set_changes, template_changes
+from restorewatch_cli.whatif.stack import DeployedStack
 from unit.whatif.plans import FIXTURES, RESTORE_ACTIONS, account, arn, registry, scp_levels
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from restorewatch.whatif import Change
+    from restorewatch_cli.whatif import Change
 
 TRUST = {
     "Version": "2012-10-17",

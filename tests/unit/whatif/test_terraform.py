@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from restorewatch.domain import AlertKind
 from restorewatch.engine import AccountSnapshot, parse_scps
 from restorewatch.errors import InputError
-from restorewatch.state import AlertKind
-from restorewatch.whatif import apply_changes, compare, plan_changes
+from restorewatch_cli.whatif import apply_changes, compare, plan_changes
 from unit.whatif.plans import (
     ACCOUNT,
     FIXTURES,
@@ -222,6 +222,25 @@ def test_removing_the_watch_tag_is_unwatched_and_deleting_is_deleted() -> None:
     assert retired.lost == RESTORE_ACTIONS  # a deleted principal can restore nothing
     assert legacy.blocks
     assert retired.blocks
+
+
+def test_the_advice_names_the_configured_watch_tag() -> None:
+    """``what-if --tag-key``: an UNWATCHED row's headline and fix name the configured tag, as the
+    watcher's alert does (template parameter WatchTagKey), never the default one."""
+    key = "acme:restore-profile"
+    text = (FIXTURES / "account.json").read_text().replace("restorewatch:profile", key)
+    snapshot = AccountSnapshot.from_pages([json.loads(text)])
+    before = _role("legacy-restore", tags={key: "backup-restore"}, tags_all={key: "backup-restore"})
+    after = {**before, "tags": {}, "tags_all": {}}
+    plan = Plan().change("aws_iam_role.legacy", ["update"], before, after)
+    changes = plan_changes(plan.json(), origin="plan.json", account=ACCOUNT)
+    state = apply_changes(snapshot, changes, scp_levels=None, tag_key=key)
+    (legacy,) = compare(snapshot, None, state, registry=registry(), tag_key=key).rows
+    assert (legacy.after, legacy.kind) == ("unwatched", AlertKind.UNWATCHED)
+    assert legacy.headline is not None
+    assert f"its {key} tag no longer names it" in legacy.headline
+    assert any(f"{key} = backup-restore" in line for line in legacy.fix)
+    assert "restorewatch:profile" not in "\n".join([legacy.headline, *legacy.fix])
 
 
 def test_default_tags_count_through_tags_all() -> None:

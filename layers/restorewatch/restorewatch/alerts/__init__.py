@@ -1,16 +1,11 @@
-"""Alerts: render a transition (JSON document, email text, subject) and deliver it exactly once."""
+"""Alerts: render a transition (JSON document, email text, subject, Slack blocks, digest) and the
+delivery adapters (``SnsPublisher``, ``SlackSender``). Exactly-once delivery is ``restorewatch.ledger``'s
+job: nothing here reads or writes the state."""
 
 from restorewatch.alerts.chatbot import chat_notification
-from restorewatch.alerts.digest import AlertBatch, render_digest
+from restorewatch.alerts.digest import render_digest
 from restorewatch.alerts.document import SCHEMA_VERSION, SEVERITY, Severity, build_document
 from restorewatch.alerts.email import build_email
-from restorewatch.alerts.outbox import (
-    AlertInFlightError,
-    Outbox,
-    OutboxSettings,
-    Outcome,
-    RecordResult,
-)
 from restorewatch.alerts.publish import Publisher, PublishError, SnsPublisher
 from restorewatch.alerts.render import RenderedAlert, render_alert
 from restorewatch.alerts.slack import render_slack
@@ -19,14 +14,8 @@ from restorewatch.alerts.subject import build_subject
 __all__ = [
     "SCHEMA_VERSION",
     "SEVERITY",
-    "AlertBatch",
-    "AlertInFlightError",
-    "Outbox",
-    "OutboxSettings",
-    "Outcome",
     "PublishError",
     "Publisher",
-    "RecordResult",
     "RenderedAlert",
     "Severity",
     "SnsPublisher",

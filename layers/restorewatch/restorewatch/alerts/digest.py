@@ -2,7 +2,7 @@
 
 With ``DigestMode=digest`` a sweep (or a change that fans out to many principals, such as an SCP
 change) that finds more than ``DigestThreshold`` transitions sends one summary instead of one mail
-per principal. Each transition is still saved with its own pending alert (see ``alerts.outbox``):
+per principal. Each transition is still saved with its own pending alert (see ``ledger.outbox``):
 the digest is only another way of publishing them, and clearing them, so the exactly-once protocol
 is unchanged. The digest lists every alert id it carries.
 
@@ -18,7 +18,8 @@ from collections import Counter
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from restorewatch.state.model import AlertKind, PendingAlert, format_time
+from restorewatch.domain import AlertKind
+from restorewatch.state.model import PendingAlert, format_time
 
 from .chatbot import chat_notification
 from .document import SCHEMA_VERSION, SEVERITY, Severity
@@ -27,9 +28,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from restorewatch.state.model import StoredState
 
-__all__ = ["DIGEST_SCHEMA", "AlertBatch", "render_digest"]
+__all__ = ["DIGEST_SCHEMA", "render_digest"]
 
 DIGEST_SCHEMA = "restorewatch.digest"
 TEXT_BUDGET = 150_000  # characters of full alert texts in the email body
@@ -43,26 +43,6 @@ _URGENCY = (
     AlertKind.RESTORED,
 )
 _SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.WARNING, Severity.INFO)
-
-
-class AlertBatch:
-    """The pending alerts one run saved and held back, in the order they were saved."""
-
-    def __init__(self) -> None:
-        self._held: dict[str, tuple[StoredState, PendingAlert]] = {}
-
-    def __len__(self) -> int:
-        return len(self._held)
-
-    def add(self, state: StoredState, pending: PendingAlert) -> None:
-        self._held[pending.alert_id] = (state, pending)
-
-    def take(self, alert_id: str) -> tuple[StoredState, PendingAlert] | None:
-        return self._held.pop(alert_id, None)
-
-    def drain(self) -> list[tuple[StoredState, PendingAlert]]:
-        held, self._held = list(self._held.values()), {}
-        return held
 
 
 def _parts(pending: PendingAlert) -> tuple[dict[str, Any], str]:

@@ -1,7 +1,7 @@
 """The versioned JSON alert document: the ``default`` message every non-email subscriber receives.
 
 Schema version "1". Consumers deduplicate by ``alert_id``: a transition whose publish was
-interrupted is published again with the same id (see ``alerts.outbox``). Additive changes keep the
+interrupted is published again with the same id (see ``ledger.outbox``). Additive changes keep the
 version; renaming or removing a field bumps it.
 """
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any
 
+from restorewatch.domain import AlertKind
 from restorewatch.engine.model import RequirementStatus
-from restorewatch.state.model import AlertKind, format_time
+from restorewatch.state.model import format_time
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from restorewatch.watch.diff import Transition
-    from restorewatch.watch.targets import CloudTrailChange
+    from restorewatch.domain import CloudTrailChange, Transition
 
 SCHEMA = "restorewatch.alert"
 SCHEMA_VERSION = "1"

@@ -11,9 +11,9 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from restorewatch.compliance import ScpFailure, ScpStatus
+from restorewatch.domain import AlertKind
 from restorewatch.engine.model import LayerKind, RequirementStatus
-from restorewatch.profiles.model import DEFAULT_TAG_KEY
-from restorewatch.state.model import AlertKind, format_time
+from restorewatch.state.model import format_time
 
 from .document import SEVERITY
 from .subject import principal_label
@@ -23,9 +23,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
+    from restorewatch.domain import ActionChange, CloudTrailChange, Transition
     from restorewatch.engine.model import StatementRef
-    from restorewatch.watch.diff import ActionChange, Transition
-    from restorewatch.watch.targets import CloudTrailChange
 
 FIX_SID = "RestoreWatchRestore"
 INDENT = "  "
@@ -37,7 +36,7 @@ def build_email(
     alert_id: str,
     trigger: CloudTrailChange | None,
     observed_at: datetime,
-    tag_key: str = DEFAULT_TAG_KEY,
+    tag_key: str,
 ) -> str:
     """``tag_key``: the watch tag the watcher is configured with (template parameter WatchTagKey);
     UNWATCHED and DELETED alerts tell people to tag with it."""
@@ -328,7 +327,7 @@ def _statement(actions: list[str]) -> str:
 # -- parts the other renderings reuse (Slack, chat), so that every channel says the same ------------
 
 
-def headline(transition: Transition, *, tag_key: str = DEFAULT_TAG_KEY) -> str:
+def headline(transition: Transition, *, tag_key: str) -> str:
     """The email's first line: what happened, and to whom."""
     return _headline(transition, tag_key)
 
@@ -338,7 +337,7 @@ def why_lines(transition: Transition) -> list[str]:
     return _why(transition)
 
 
-def fix_lines(transition: Transition, *, tag_key: str = DEFAULT_TAG_KEY) -> list[str]:
+def fix_lines(transition: Transition, *, tag_key: str) -> list[str]:
     """The email's HOW TO FIX IT lines (a statement to add, the Deny to change, the tag to set)."""
     return _fix(transition, tag_key)
 

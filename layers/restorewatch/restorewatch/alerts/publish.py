@@ -1,18 +1,20 @@
 """Publish a pending alert to SNS: ``MessageStructure='json'``, one body per protocol.
 
 Standard SNS topics have no deduplication (and FIFO topics cannot deliver email), so exactly-once
-is the outbox's job (``alerts.outbox``); this module only makes every publish carry the alert id,
+is the outbox's job (``ledger.outbox``); this module only makes every publish carry the alert id,
 in the message attributes and in both bodies, so that a consumer can drop a re-publish.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from restorewatch.errors import RestoreWatchError
 
 if TYPE_CHECKING:
+    from types_boto3_sns import SNSClient
+
     from restorewatch.state.model import PendingAlert
 
 logger = logging.getLogger(__name__)
@@ -40,12 +42,12 @@ class SnsPublisher:
     READ_TIMEOUT = 10
     MAX_ATTEMPTS = 3
 
-    def __init__(self, topic_arn: str, client: Any = None) -> None:
+    def __init__(self, topic_arn: str, client: SNSClient | None = None) -> None:
         self.topic_arn = topic_arn
         self._client = client
 
     @property
-    def client(self) -> Any:
+    def client(self) -> SNSClient:
         if self._client is None:
             import boto3
             from botocore.config import Config

@@ -10,8 +10,6 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from restorewatch.profiles.model import DEFAULT_TAG_KEY
-
 from .chatbot import chat_notification
 from .document import SEVERITY, build_document
 from .email import build_email, fix_lines, headline, next_step
@@ -21,8 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from datetime import datetime
 
-    from restorewatch.watch.diff import Transition
-    from restorewatch.watch.targets import CloudTrailChange
+    from restorewatch.domain import CloudTrailChange, Transition
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +36,7 @@ def render_alert(
     alert_id: str,
     trigger: CloudTrailChange | None,
     observed_at: datetime,
-    tag_key: str = DEFAULT_TAG_KEY,
+    tag_key: str,
 ) -> RenderedAlert:
     """``tag_key``: the watch tag the watcher is configured with, named where the text says which
     tag to set."""

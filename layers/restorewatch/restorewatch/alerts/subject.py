@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from restorewatch.domain import AlertKind
 from restorewatch.engine.model import RequirementStatus
-from restorewatch.state.model import AlertKind
 
 if TYPE_CHECKING:
-    from restorewatch.watch.diff import Transition
+    from restorewatch.domain import Transition
 
 MAX_SUBJECT = 99
 PREFIX = "RestoreWatch"

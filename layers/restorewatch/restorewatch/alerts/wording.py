@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from restorewatch.domain import parse_arn
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -21,8 +23,8 @@ _DOCUMENT_KEYS = frozenset({"policyDocument", "assumeRolePolicyDocument"})
 
 def arn_name(arn: str) -> str:
     """The last path segment of an ARN's resource ("VeeamRestore" for ``...:role/path/VeeamRestore``)."""
-    resource = arn.split(":", 5)[-1]
-    return resource.rsplit("/", 1)[-1] or resource
+    parsed = parse_arn(arn)
+    return parsed.name if parsed is not None else arn
 
 
 def arn_label(value: str) -> str:
@@ -36,18 +38,16 @@ def actor_label(arn: str | None) -> str:
     """Who made the call, by name first: CloudTrail gives only the caller's ARN."""
     if not arn:
         return "an unknown caller"
-    parts = arn.split(":", 5)
-    if len(parts) < 6:
+    parsed = parse_arn(arn)
+    if parsed is None:
         return arn
-    service, resource = parts[2], parts[5]
-    kind, _, rest = resource.partition("/")
-    if service == "sts" and kind == "assumed-role":
-        role, _, session = rest.partition("/")
+    if parsed.service == "sts" and parsed.resource_type == "assumed-role":
+        role, _, session = parsed.resource_id.partition("/")
         return f"{session or role} (assumed role {role}, {arn})"
-    if kind == "user":
-        return f"user {arn_name(arn)} ({arn})"
-    if resource == "root":
-        return f"the root user of account {parts[4]} ({arn})"
+    if parsed.resource_type == "user":
+        return f"user {parsed.name} ({arn})"
+    if parsed.resource == "root":
+        return f"the root user of account {parsed.account} ({arn})"
     return arn_label(arn)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from restorewatch.engine.arn import parse_arn
 from restorewatch.engine.model import LayerKind, Policy, PolicySource, Principal, PrincipalKind
 from restorewatch.engine.parse import parse_policy
 from restorewatch.errors import SnapshotError, UnknownPrincipalError
@@ -60,8 +61,8 @@ def _tags(raw: Mapping[str, Any]) -> dict[str, str]:
 
 
 def account_of(arn: str) -> str:
-    parts = arn.split(":", 5)
-    return parts[4] if len(parts) == 6 else ""
+    parsed = parse_arn(arn)
+    return parsed.account if parsed is not None else ""
 
 
 @dataclass(slots=True)
@@ -229,7 +230,9 @@ class AccountSnapshot:
             raise SnapshotError(
                 f"managed policy {arn} has {len(default)} default versions in the snapshot, not 1"
             )
-        source = PolicySource(layer, str(raw.get("PolicyName") or arn.rsplit("/", 1)[-1]), arn)
+        parsed = parse_arn(arn)
+        name = raw.get("PolicyName") or (parsed.name if parsed is not None else arn)
+        source = PolicySource(layer, str(name), arn)
         policy = parse_policy(default[0].get("Document"), source)
         self._managed[(arn, layer)] = policy
         return policy

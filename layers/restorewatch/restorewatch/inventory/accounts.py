@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from restorewatch.inventory.clients import make_client
 from restorewatch.inventory.iam_reader import IamReader
@@ -22,6 +22,9 @@ from restorewatch.inventory.organizations import read_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from types_boto3_iam import IAMClient
+    from types_boto3_sts import STSClient
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +40,10 @@ class AccountReaders:
     def __init__(
         self,
         *,
-        sts_client: Any,
+        sts_client: STSClient,
         role_name: str = DEFAULT_MEMBER_ROLE,
         home_account: str | None = None,
-        home_client: Any | None = None,
-        tag_key: str,
+        home_client: IAMClient | None = None,
         endpoint_url: str | None = None,
         session_name: str = "restorewatch",
         clock: Callable[[], float] = time.monotonic,
@@ -50,17 +52,16 @@ class AccountReaders:
         self.role_name = role_name
         self.home_account = home_account
         self._home_client = home_client
-        self._tag_key = tag_key
         self._endpoint = endpoint_url
         self._session_name = session_name
         self._clock = clock
-        self._clients: dict[str, tuple[Any, float]] = {}
+        self._clients: dict[str, tuple[IAMClient, float]] = {}
         self.calls: Counter[str] = Counter()
 
     def role_arn(self, account: str) -> str:
         return f"arn:aws:iam::{account}:role/{self.role_name}"
 
-    def iam_client(self, account: str) -> Any:
+    def iam_client(self, account: str) -> IAMClient:
         if account == self.home_account and self._home_client is not None:
             return self._home_client
         cached = self._clients.pop(account, None)
@@ -84,7 +85,7 @@ class AccountReaders:
 
     def reader(self, account: str) -> IamReader:
         """A fresh reader (its caches are per run) over the account's cached client."""
-        return IamReader(self.iam_client(account), tag_key=self._tag_key)
+        return IamReader(self.iam_client(account))
 
 
 __all__ = ["DEFAULT_MEMBER_ROLE", "AccountReaders"]

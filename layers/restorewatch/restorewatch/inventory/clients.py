@@ -12,13 +12,24 @@ from __future__ import annotations
 import os
 import threading
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import urlsplit
 
 from restorewatch.errors import InputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    from botocore.config import Config
+    from types_boto3_cloudformation import CloudFormationClient
+    from types_boto3_dynamodb import DynamoDBClient
+    from types_boto3_iam import IAMClient
+    from types_boto3_organizations import OrganizationsClient
+    from types_boto3_s3 import S3Client
+    from types_boto3_secretsmanager import SecretsManagerClient
+    from types_boto3_sns import SNSClient
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sts import STSClient
 
 RETRIES: dict[str, Any] = {"mode": "adaptive", "max_attempts": 10}
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"
@@ -29,7 +40,7 @@ LOCAL_ENDPOINT_ENV = "RESTOREWATCH_LOCAL_ENDPOINT_URL"
 SAM_LOCAL_ENV = "AWS_SAM_LOCAL"
 
 
-def client_config(**overrides: Any) -> Any:
+def client_config(**overrides: Any) -> Config:
     """The botocore ``Config`` every RestoreWatch client uses."""
     from botocore.config import Config
 
@@ -110,6 +121,27 @@ def _session_for(_credentials: tuple[str | None, ...]) -> Any:
     return boto3.session.Session()
 
 
+# the clients the package and the CLI use, typed by the types-boto3 stubs (development only)
+@overload
+def make_client(service: Literal["iam"], **options: Any) -> IAMClient: ...
+@overload
+def make_client(service: Literal["sts"], **options: Any) -> STSClient: ...
+@overload
+def make_client(service: Literal["sns"], **options: Any) -> SNSClient: ...
+@overload
+def make_client(service: Literal["sqs"], **options: Any) -> SQSClient: ...
+@overload
+def make_client(service: Literal["dynamodb"], **options: Any) -> DynamoDBClient: ...
+@overload
+def make_client(service: Literal["organizations"], **options: Any) -> OrganizationsClient: ...
+@overload
+def make_client(service: Literal["s3"], **options: Any) -> S3Client: ...
+@overload
+def make_client(service: Literal["secretsmanager"], **options: Any) -> SecretsManagerClient: ...
+@overload
+def make_client(service: Literal["cloudformation"], **options: Any) -> CloudFormationClient: ...
+@overload
+def make_client(service: str, **options: Any) -> Any: ...
 def make_client(
     service: str,
     *,
@@ -149,7 +181,7 @@ def make_client(
     return client
 
 
-def iam_client(endpoint_url: str | None = None, *, session: Any | None = None) -> Any:
+def iam_client(endpoint_url: str | None = None, *, session: Any | None = None) -> IAMClient:
     """The IAM client (IAM is global; its events and endpoint live in us-east-1)."""
     return make_client("iam", endpoint_url=endpoint_url, session=session)
 

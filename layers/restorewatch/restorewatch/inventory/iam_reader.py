@@ -2,8 +2,8 @@
 
 - ``account_pages()``: the whole account (sweep), streamed page by page;
 - ``principal_pages(arns)``: a few principals (an event), one page built from Get/List calls;
-- ``resolve(target)`` / ``resolve_targets(target)``: which principals a ``Target`` names, and which
-  of them carry the watch tag.
+- ``resolve(target, tag_key=)`` / ``resolve_targets(target, tag_key=)``: which principals a
+  ``Target`` names, and which of them carry the watch tag.
 
 Pages are plain JSON values exactly as the AWS CLI prints them (datetimes as ISO 8601 strings,
 policy documents as objects, no ``Marker``/``IsTruncated``/``ResponseMetadata``), so
@@ -21,13 +21,16 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
+from restorewatch.domain import Target, TargetKind, parse_arn
 from restorewatch.errors import ReadError, UnknownPrincipalError
-from restorewatch.watch.targets import WATCH_TAG_KEY, Target, TargetKind
+
+if TYPE_CHECKING:
+    from types_boto3_iam import IAMClient
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +51,9 @@ def to_json(value: Any) -> Any:
 
 def split_arn(arn: str) -> tuple[str, str]:
     """``("user" | "role", name)`` of an IAM user or role ARN (any path)."""
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and "/" in parts[5]:
-        kind, _, rest = parts[5].partition("/")
-        if kind in ("user", "role") and rest:
-            return kind, rest.rsplit("/", 1)[-1]
+    parsed = parse_arn(arn)
+    if parsed is not None and parsed.principal_kind is not None:
+        return parsed.principal_kind.value, parsed.name
     raise UnknownPrincipalError(f"not an IAM user or role ARN: {arn!r}")
 
 
@@ -96,13 +97,12 @@ class Resolution:
 class IamReader:
     """IAM reads for the watcher and the CLI. ``client``: a boto3 IAM client (``clients.iam_client``)."""
 
-    def __init__(self, client: Any | None = None, *, tag_key: str = WATCH_TAG_KEY) -> None:
+    def __init__(self, client: IAMClient | None = None) -> None:
         if client is None:
             from restorewatch.inventory.clients import iam_client
 
             client = iam_client()
         self.client = client
-        self.tag_key = tag_key
         self.calls: Counter[str] = Counter()
         self._principals: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._groups: dict[str, dict[str, Any]] = {}
@@ -132,7 +132,9 @@ class IamReader:
         return response
 
     def _pages(self, operation: str, target: str | None, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        paginator = self.client.get_paginator(xform_name(operation))
+        # the operation is named at run time (calls are counted and faults injected by name)
+        client: Any = self.client
+        paginator = client.get_paginator(xform_name(operation))
         pages = iter(paginator.paginate(**kwargs))
         while True:
             self.calls[operation] += 1
@@ -187,8 +189,9 @@ class IamReader:
                 self._principals[key] = None
         return self._principals[key]
 
-    def _is_watched(self, entity: Mapping[str, Any]) -> bool:
-        return any(tag.get("Key") == self.tag_key for tag in entity.get("Tags", []))
+    @staticmethod
+    def _is_watched(entity: Mapping[str, Any], tag_key: str) -> bool:
+        return any(tag.get("Key") == tag_key for tag in entity.get("Tags", []))
 
     def _inline(self, kind: str, name: str, target: str) -> list[dict[str, Any]]:
         prefix = kind.capitalize()  # User, Role, Group
@@ -301,12 +304,14 @@ class IamReader:
 
     # --- targets ------------------------------------------------------------------------------------
 
-    def _sort(self, kind: str, name: str, target: str, watched: list[str], unwatched: list[str]) -> bool:
+    def _sort(
+        self, kind: str, name: str, target: str, watched: list[str], unwatched: list[str], *, tag_key: str
+    ) -> bool:
         """Read one principal's tags into ``watched``/``unwatched``; ``False`` if it does not exist."""
         entity = self._principal(kind, name, target)
         if entity is None:
             return False
-        (watched if self._is_watched(entity) else unwatched).append(entity["Arn"])
+        (watched if self._is_watched(entity, tag_key) else unwatched).append(entity["Arn"])
         return True
 
     def _group_members(self, group: str) -> dict[str, str] | None:
@@ -334,8 +339,8 @@ class IamReader:
                 groups.update(dict.fromkeys(g["GroupName"] for g in page.get("PolicyGroups", [])))
         return users, roles, list(groups)
 
-    def resolve(self, target: Target, *, wide_over: int | None = None) -> Resolution:
-        """Which principals ``target`` names and which carry the watch tag.
+    def resolve(self, target: Target, *, tag_key: str, wide_over: int | None = None) -> Resolution:
+        """Which principals ``target`` names and which carry the watch tag ``tag_key``.
 
         A failed read of the target itself (the user, the group, the policy's entity list) raises
         ``ReadError``; a failed read of one member or entity is returned in ``errors``. A group or
@@ -346,7 +351,9 @@ class IamReader:
         unwatched: list[str] = []
         if target.kind in (TargetKind.USER, TargetKind.ROLE):
             kind = target.principal_kind or "user"
-            missing = not self._sort(kind, target.name, f"{kind}/{target.name}", watched, unwatched)
+            missing = not self._sort(
+                kind, target.name, f"{kind}/{target.name}", watched, unwatched, tag_key=tag_key
+            )
             return Resolution(tuple(watched), tuple(unwatched), missing)
         missing = False
         # name: what a failed read of it names (the member's ARN where known, else kind/name)
@@ -376,18 +383,18 @@ class IamReader:
         for kind, names in (("user", users), ("role", roles)):
             for name, where in names.items():
                 try:
-                    self._sort(kind, name, where, watched, unwatched)
+                    self._sort(kind, name, where, watched, unwatched, tag_key=tag_key)
                 except ReadError as exc:
                     errors.append(exc)
         return Resolution(
             tuple(dict.fromkeys(watched)), tuple(dict.fromkeys(unwatched)), missing, tuple(errors)
         )
 
-    def resolve_targets(self, target: Target) -> list[str]:
+    def resolve_targets(self, target: Target, *, tag_key: str) -> list[str]:
         """ARNs of the principals ``target`` names that carry the watch tag.
 
         Raises the first ``ReadError`` (use ``resolve`` to keep the reads that succeeded)."""
-        resolution = self.resolve(target)
+        resolution = self.resolve(target, tag_key=tag_key)
         if resolution.errors:
             raise resolution.errors[0]
         return list(resolution.watched)

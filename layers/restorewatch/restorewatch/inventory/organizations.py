@@ -12,7 +12,7 @@ everything for the life of the object: build one per run (the watcher's ``scps_f
 When Organizations cannot be read (AccessDenied in a member account, throttled beyond retries) the
 result says ``not_evaluated``, carries no levels, and says why (``ScpFailure``: transient, permanent,
 or an SCP that could not be parsed) and which call failed: the alert then says SCPs were not
-evaluated, never that they allow, and the watcher decides (``watch.diff.fail_closed``) whether the
+evaluated, never that they allow, and the watcher decides (``ledger.diff.fail_closed``) whether the
 check must be fail-closed ``unknown``. The management account is not affected by SCPs
 (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html), and an
 organization whose root does not have the SCP policy type enabled applies none: both are
@@ -36,6 +36,8 @@ from restorewatch.errors import InputError, ReadError
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from types_boto3_organizations import OrganizationsClient
+
     from restorewatch.engine import ScpLevels
 
 logger = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ def read_error(operation: str, target: str | None, exc: Exception) -> ReadError:
 class OrganizationsReader:
     """Counted, cached Organizations reads (one per run: the organization can change between runs)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: OrganizationsClient) -> None:
         self.client = client
         self.calls: Counter[str] = Counter()
         self._cache: dict[tuple[str, str], Any] = {}
@@ -74,9 +76,9 @@ class OrganizationsReader:
 
     def _list(self, operation: str, key: str, target: str | None, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        pages: Iterator[dict[str, Any]] = iter(
-            self.client.get_paginator(xform_name(operation)).paginate(**kwargs)
-        )
+        # the operation is named at run time (calls are counted and faults injected by name)
+        client: Any = self.client
+        pages: Iterator[dict[str, Any]] = iter(client.get_paginator(xform_name(operation)).paginate(**kwargs))
         while True:
             self.calls[operation] += 1
             try:
@@ -213,7 +215,7 @@ class AccountScps:
 
 
 class OrganizationsScpSource:
-    """``ScpSource`` over Organizations. One per run: everything read is cached for its life."""
+    """``watch.modes.OrgView`` over Organizations. One per run: everything read is cached for its life."""
 
     def __init__(self, reader: OrganizationsReader) -> None:
         self.reader = reader

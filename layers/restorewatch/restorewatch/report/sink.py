@@ -7,7 +7,7 @@ served as ``text/html`` with ``no-cache``, so a browser never shows yesterday's 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from restorewatch.errors import RestoreWatchError
 
@@ -16,6 +16,8 @@ from .html import render_report
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
+
+    from types_boto3_s3 import S3Client
 
     from restorewatch.compliance import PrincipalCheck
 
@@ -37,13 +39,13 @@ class ReportSink(Protocol):
 
 
 class S3ReportSink:
-    def __init__(self, bucket: str, *, prefix: str = "restorewatch/", client: Any = None) -> None:
+    def __init__(self, bucket: str, *, prefix: str = "restorewatch/", client: S3Client | None = None) -> None:
         self.bucket = bucket
         self.prefix = prefix
         self._client = client
 
     @property
-    def client(self) -> Any:
+    def client(self) -> S3Client:
         if self._client is None:
             import boto3
 

@@ -3,7 +3,6 @@
 from restorewatch.state.model import (
     SWEEP_PRINCIPAL,
     SWEEP_PROFILE,
-    AlertKind,
     LastAlert,
     Observation,
     Order,
@@ -18,7 +17,6 @@ from restorewatch.state.store import DynamoStateStore, StateConflictError, State
 __all__ = [
     "SWEEP_PRINCIPAL",
     "SWEEP_PROFILE",
-    "AlertKind",
     "DynamoStateStore",
     "LastAlert",
     "Observation",

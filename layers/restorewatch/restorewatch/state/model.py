@@ -1,6 +1,6 @@
 """What the state table remembers about one watched (principal, profile), as frozen values.
 
-The store (``store.py``) maps these to DynamoDB items; ``alerts.outbox`` is the only writer that
+The store (``store.py``) maps these to DynamoDB items; ``ledger.outbox`` is the only writer that
 changes them, with conditional writes, so that each transition is alerted exactly once.
 """
 
@@ -16,21 +16,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from restorewatch.compliance import ComplianceStatus
+    from restorewatch.domain import AlertKind
     from restorewatch.engine.model import PrincipalKind, RequirementStatus
 
 SWEEP_PRINCIPAL = "#sweep"
 SWEEP_PROFILE = "#last"
-
-
-class AlertKind(enum.Enum):
-    """The transitions that alert. Upper case values: they are SNS filter-policy attribute values."""
-
-    LOST = "LOST"
-    DEGRADED = "DEGRADED"
-    RESTORED = "RESTORED"
-    UNKNOWN = "UNKNOWN"
-    UNWATCHED = "UNWATCHED"
-    DELETED = "DELETED"
 
 
 class Presence(enum.Enum):

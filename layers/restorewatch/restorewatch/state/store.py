@@ -20,7 +20,7 @@ Exactly-once transitions rest on three conditions, checked by DynamoDB in the wr
   alert must be delivered first, which keeps alerts for one key in transition order.
 
 The pending alert (the outbox record) is written in the same item write as the state that caused
-it; ``alerts.outbox`` then publishes it and clears it with ``clear_pending``. See that module for
+it; ``ledger.outbox`` then publishes it and clears it with ``clear_pending``. See that module for
 the full protocol. Reads are strongly consistent: a revision read eventually-consistently could be
 stale and would only cause needless conflicts.
 """
@@ -31,12 +31,12 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from restorewatch.compliance import ComplianceStatus
+from restorewatch.domain import AlertKind
 from restorewatch.engine.model import PrincipalKind, RequirementStatus
 from restorewatch.errors import RestoreWatchError
 from restorewatch.state.model import (
     SWEEP_PRINCIPAL,
     SWEEP_PROFILE,
-    AlertKind,
     LastAlert,
     PendingAlert,
     Presence,
@@ -49,6 +49,8 @@ from restorewatch.state.model import (
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from datetime import datetime
+
+    from types_boto3_dynamodb import DynamoDBClient
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ class StateConflictError(StateStoreError):
 
 
 class Store(Protocol):
-    """The seam ``alerts.outbox`` and ``watch`` use; ``DynamoStateStore`` meets it against AWS/moto."""
+    """The seam ``ledger.outbox`` and ``watch`` use; ``DynamoStateStore`` meets it against AWS/moto."""
 
     def get(self, principal: str, profile: str) -> StoredState | None: ...
 
@@ -118,12 +120,12 @@ class DynamoStateStore:
     before an index read can at worst be looked at by the next run, never alerted twice.
     """
 
-    def __init__(self, table_name: str, client: Any = None) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self.table_name = table_name
         self._client = client
 
     @property
-    def client(self) -> Any:
+    def client(self) -> DynamoDBClient:
         # boto3 is imported on first use so that importing the package stays cheap (cold start)
         if self._client is None:
             import boto3

@@ -12,9 +12,9 @@ Three shapes arrive (see ``events/``):
 - the schedule rule's ``Scheduled Event`` (``source: aws.events``), or ``{"restorewatch": "sweep"}``.
 
 This module checks the envelope and the record's shape only. Whether a change names what it must
-(``requestParameters.roleName`` for ``DetachRolePolicy``...) is the planners' question
-(``watch.targets``, ``watch.org_events``): a record without it is still a change, and the planner
-re-checks the whole account instead of the principal it cannot name.
+(``requestParameters.roleName`` for ``DetachRolePolicy``...) is the planners' question, answered
+from the event table (``watch.event_table``): a record without it is still a change, and the
+planner re-checks the whole account instead of the principal it cannot name.
 
 Poison records. Whatever one SQS body makes the parser do (a 5,000-digit integer is a
 ``ValueError`` past Python's integer string limit, 100,000-deep nesting a ``RecursionError``,
@@ -40,10 +40,10 @@ from datetime import datetime  # noqa: TC003 (the lazily built pydantic models r
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from restorewatch.domain import CloudTrailChange
 from restorewatch.errors import EventError
+from restorewatch.watch.event_table import ORG_SOURCE
 from restorewatch.watch.fanout import is_account_sweep, parse_account_sweep
-from restorewatch.watch.org_events import ORG_EVENT_SOURCE
-from restorewatch.watch.targets import CloudTrailChange
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
@@ -220,7 +220,7 @@ def _change(event: Mapping[str, Any], where: str) -> CloudTrailChange:
     except ValidationError as exc:
         raise EventError(f"{where}: not a CloudTrail IAM event: {_describe(exc)}") from None
     detail = parsed.detail
-    if (parsed.source == "aws.organizations") != (detail.eventSource == ORG_EVENT_SOURCE):
+    if (parsed.source == "aws.organizations") != (detail.eventSource == ORG_SOURCE):
         raise EventError(f"{where}: source {parsed.source} does not match {detail.eventSource}")
     # null or without the parameter a planner keys on: still a change (the planner sweeps instead)
     params: dict[str, Any] = detail.requestParameters or {}

@@ -17,10 +17,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from restorewatch.domain import CloudTrailChange
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 from restorewatch.errors import EventError, ReadError
-from restorewatch.watch.targets import CloudTrailChange
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +78,7 @@ def parse_account_sweep(event: Mapping[str, Any], where: str) -> tuple[str, Clou
 class SqsSweepDispatcher:
     """``SweepDispatcher`` over SQS ``SendMessageBatch`` (``client``: a boto3 SQS client)."""
 
-    def __init__(self, queue_url: str, client: Any) -> None:
+    def __init__(self, queue_url: str, client: SQSClient) -> None:
         self.queue_url = queue_url
         self.client = client
         self.calls: Counter[str] = Counter()
@@ -83,7 +87,7 @@ class SqsSweepDispatcher:
         accounts = list(dict.fromkeys(accounts))
         for start in range(0, len(accounts), _BATCH):
             chunk = accounts[start : start + _BATCH]
-            entries = [
+            entries: list[SendMessageBatchRequestEntryTypeDef] = [
                 # no queue delay for sweeps: the delay is there to let IAM settle after an IAM event
                 {
                     "Id": str(i),

@@ -5,111 +5,26 @@
 is gone), or a sweep when the change cannot be mapped. The inventory resolves targets to principal
 ARNs; the state decides what a ``gone`` target means (``DELETED`` only if it was watched).
 
-IAM rules this mapping relies on (IAM API reference):
-- a non-default policy version grants nothing, and the default version cannot be deleted
-  (``CreatePolicyVersion`` without ``setAsDefault``, ``DeletePolicyVersion`` change nothing);
-- ``DeletePolicy`` fails while the policy is attached or used as a boundary, and ``DeleteGroup``
-  fails while the group has members or policies: the detachments and removals that must come
-  first have their own events, so these two change nothing by themselves;
-- ``UpdateUser`` with ``newUserName`` or ``newPath`` changes the user's ARN: the old ARN is gone;
-- names of users, groups, roles and policies "are not distinguished by case"
-  (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): CloudTrail records
-  the name as the caller typed it, so ``veeamrestorerole`` names the role ``VeeamRestoreRole``
-  (``Target.matches``).
-
-This module is the one place that decides whether a change names what it must
-(``REQUIRED_PARAMETERS``): the parser accepts a record whose ``requestParameters`` is null or lacks
-the parameter, and ``plan_targets`` re-checks the whole account instead. A read-only call
-(``readOnly: true``) never causes work.
+What each event names, the parameters it must carry and when it has its effect are rows of
+``watch.event_table``; this module reads them. A change without a parameter its row requires
+re-checks the whole account; a read-only call (``readOnly: true``) or a failed one never causes
+work. Names of users, groups, roles and policies "are not distinguished by case"
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): a target matches the
+principal in any letter case (``Target.matches``).
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from restorewatch.domain import Target, TargetKind
+from restorewatch.watch.event_table import IAM_EVENTS, IAM_SOURCE, Condition
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
-# Same value as ``restorewatch.profiles.DEFAULT_TAG_KEY``; kept here so this module stays a leaf.
-WATCH_TAG_KEY = "restorewatch:profile"
-
-
-@dataclass(frozen=True, slots=True)
-class CloudTrailChange:
-    """One IAM API call as CloudTrail recorded it (what the alert shows as the triggering change)."""
-
-    event_id: str
-    event_name: str
-    event_time: datetime
-    account: str  # recipientAccountId: the account whose IAM changed
-    region: str
-    event_source: str = "iam.amazonaws.com"
-    actor_arn: str | None = None
-    actor_type: str | None = None
-    source_ip: str | None = None
-    user_agent: str | None = None
-    request_parameters: Mapping[str, Any] = field(default_factory=dict)
-    response_elements: Mapping[str, Any] | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-    request_id: str | None = None
-    eventbridge_id: str | None = None  # the EventBridge envelope's id
-    read_only: bool = False  # CloudTrail's ``readOnly``: the call changed nothing
-
-
-class TargetKind(enum.Enum):
-    USER = "user"  # the user ``name``
-    ROLE = "role"  # the role ``name``
-    GROUP_MEMBERS = "group_members"  # the (tagged) members of group ``name``
-    POLICY_ENTITIES = "policy_entities"  # users, groups' members, roles attaching ``name`` (an ARN)
-    USER_GONE = "user_gone"  # the user ``name`` no longer exists under that ARN (deleted, renamed)
-    ROLE_GONE = "role_gone"  # the role ``name`` was deleted
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """What to read for one change.
-
-    ``name`` is a user, role or group name, or a policy ARN for ``POLICY_ENTITIES``.
-    ``watched_only``: the change can only matter to a principal that is already watched (the state
-    knows it), so an unknown principal costs no IAM read. It is ``False`` when the change can make
-    a principal watched (the watch tag added, a user renamed) and the principal must be read.
-    """
-
-    kind: TargetKind
-    name: str
-    account: str
-    watched_only: bool = False
-    reason: str = ""
-
-    @property
-    def principal_kind(self) -> str | None:
-        """``"user"`` or ``"role"`` for the single-principal kinds, else ``None``."""
-        if self.kind in (TargetKind.USER, TargetKind.USER_GONE):
-            return "user"
-        if self.kind in (TargetKind.ROLE, TargetKind.ROLE_GONE):
-            return "role"
-        return None
-
-    def matches(self, arn: str) -> bool:
-        """Is ``arn`` the principal this target names? Any path (CloudTrail gives only the name), any
-        letter case (IAM names are case-insensitive: ``veeamrestorerole`` is ``VeeamRestoreRole``)."""
-        kind = self.principal_kind
-        if kind is None:
-            return False
-        parts = arn.split(":", 5)
-        if len(parts) != 6 or parts[2] != "iam" or parts[4] != self.account:
-            return False
-        resource = parts[5]
-        return resource.startswith(f"{kind}/") and same_name(resource.rsplit("/", 1)[-1], self.name)
-
-
-def same_name(a: str, b: str) -> bool:
-    """Do two IAM user, group, role or policy names name the same entity? (Case-insensitive.)"""
-    return a.casefold() == b.casefold()
+    from restorewatch.domain import CloudTrailChange
+    from restorewatch.watch.event_table import EventRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,67 +41,6 @@ class TargetPlan:
     @property
     def no_effect(self) -> bool:
         return not self.targets and not self.sweep
-
-
-_USER_POLICY = frozenset({"AttachUserPolicy", "DetachUserPolicy", "PutUserPolicy", "DeleteUserPolicy"})
-_ROLE_POLICY = frozenset({"AttachRolePolicy", "DetachRolePolicy", "PutRolePolicy", "DeleteRolePolicy"})
-_GROUP_POLICY = frozenset({"AttachGroupPolicy", "DetachGroupPolicy", "PutGroupPolicy", "DeleteGroupPolicy"})
-_USER_BOUNDARY = frozenset({"PutUserPermissionsBoundary", "DeleteUserPermissionsBoundary"})
-_ROLE_BOUNDARY = frozenset({"PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary"})
-
-# every eventName the EventBridge rule sends (template.yaml); anything else is mapped to a sweep
-KNOWN_EVENT_NAMES: frozenset[str] = (
-    _USER_POLICY
-    | _ROLE_POLICY
-    | _GROUP_POLICY
-    | _USER_BOUNDARY
-    | _ROLE_BOUNDARY
-    | frozenset(
-        {
-            "CreatePolicyVersion",
-            "DeletePolicyVersion",
-            "SetDefaultPolicyVersion",
-            "DeletePolicy",
-            "AddUserToGroup",
-            "RemoveUserFromGroup",
-            "DeleteGroup",
-            "TagUser",
-            "UntagUser",
-            "TagRole",
-            "UntagRole",
-            "CreateUser",
-            "DeleteUser",
-            "UpdateUser",
-            "CreateRole",
-            "DeleteRole",
-            "UpdateRole",
-        }
-    )
-)
-
-# the request parameters each event needs to be mapped: checked here only (``plan_targets``)
-REQUIRED_PARAMETERS: Mapping[str, tuple[str, ...]] = {
-    **dict.fromkeys(_USER_POLICY | _USER_BOUNDARY, ("userName",)),
-    **dict.fromkeys(_ROLE_POLICY | _ROLE_BOUNDARY, ("roleName",)),
-    **dict.fromkeys(_GROUP_POLICY, ("groupName",)),
-    "CreatePolicyVersion": ("policyArn",),
-    "DeletePolicyVersion": ("policyArn",),
-    "SetDefaultPolicyVersion": ("policyArn",),
-    "DeletePolicy": ("policyArn",),
-    "AddUserToGroup": ("groupName", "userName"),
-    "RemoveUserFromGroup": ("groupName", "userName"),
-    "DeleteGroup": ("groupName",),
-    "TagUser": ("userName",),
-    "UntagUser": ("userName",),
-    "TagRole": ("roleName",),
-    "UntagRole": ("roleName",),
-    "CreateUser": ("userName",),
-    "DeleteUser": ("userName",),
-    "UpdateUser": ("userName",),
-    "CreateRole": ("roleName",),
-    "DeleteRole": ("roleName",),
-    "UpdateRole": ("roleName",),
-}
 
 
 def _truthy(value: object) -> bool:
@@ -215,100 +69,106 @@ def _nothing(reason: str) -> TargetPlan:
     return TargetPlan((), reason=reason)
 
 
-def plan_targets(change: CloudTrailChange, tag_key: str = WATCH_TAG_KEY) -> TargetPlan:
-    """Map one CloudTrail IAM change to the principals it can affect."""
+def plan_targets(change: CloudTrailChange, tag_key: str) -> TargetPlan:
+    """Map one CloudTrail IAM change to the principals it can affect (``tag_key``: the watch tag)."""
     name = change.event_name
     if change.error_code:
         return _nothing(f"{name} failed ({change.error_code}): nothing changed")
     if change.read_only:
         return _nothing(f"{name} is a read-only call: nothing changed")
-    if change.event_source != "iam.amazonaws.com" or name not in KNOWN_EVENT_NAMES:
+    rule = IAM_EVENTS.get(name) if change.event_source == IAM_SOURCE else None
+    if rule is None:
         return _sweep(f"{change.event_source} {name} is not mapped: sweep")
-    params = change.request_parameters
-    for key in REQUIRED_PARAMETERS.get(name, ()):
-        if not isinstance(params.get(key), str) or not params.get(key):
-            return _sweep(f"{name} without requestParameters.{key}: sweep")
-    account = change.account
+    missing = rule.missing(change.request_parameters)
+    if missing is not None:
+        return _sweep(f"{name} without requestParameters.{missing}: sweep")
+    event = _Event(rule, change, tag_key)
+    if not isinstance(rule.changes, TargetKind):
+        return _nothing(event.reason)
+    return _CONDITIONS[rule.when](event, rule.changes)
 
-    def one(kind: TargetKind, value_key: str, reason: str, *, watched_only: bool = True) -> TargetPlan:
-        target = Target(kind, str(params[value_key]), account, watched_only=watched_only, reason=reason)
-        return TargetPlan((target,), reason=reason)
 
-    if name in _USER_POLICY or name in _USER_BOUNDARY:
-        return one(TargetKind.USER, "userName", f"{name} on user {params['userName']}")
-    if name in _ROLE_POLICY or name in _ROLE_BOUNDARY:
-        return one(TargetKind.ROLE, "roleName", f"{name} on role {params['roleName']}")
-    if name in _GROUP_POLICY:
-        return one(
-            TargetKind.GROUP_MEMBERS,
-            "groupName",
-            f"{name} on group {params['groupName']}: its members",
-            watched_only=False,
-        )
-    if name in ("AddUserToGroup", "RemoveUserFromGroup"):
-        return one(TargetKind.USER, "userName", f"{name} {params['groupName']} for user {params['userName']}")
-    if name in ("SetDefaultPolicyVersion", "CreatePolicyVersion"):
-        if name == "CreatePolicyVersion" and not _truthy(params.get("setAsDefault")):
-            return _nothing(f"{name} on {params['policyArn']} without setAsDefault: not in effect")
-        return one(
-            TargetKind.POLICY_ENTITIES,
-            "policyArn",
-            f"{name} on {params['policyArn']}: the principals that attach it or use it as boundary",
-            watched_only=False,
-        )
-    if name == "DeletePolicyVersion":
-        return _nothing(f"{name}: the default version cannot be deleted, nothing in effect changed")
-    if name == "DeletePolicy":
-        return _nothing(f"{name}: a policy in use cannot be deleted; its detachments have their own events")
-    if name == "DeleteGroup":
-        return _nothing(f"{name}: a group with members or policies cannot be deleted; removals come first")
-    if name in ("TagUser", "TagRole"):
-        kind = TargetKind.USER if name == "TagUser" else TargetKind.ROLE
-        key = "userName" if kind is TargetKind.USER else "roleName"
-        added = tag_key in _tag_keys(params.get("tags"))
-        # a new watch tag makes the principal watched; other tags can change aws:PrincipalTag conditions
-        return one(kind, key, f"{name} {params[key]}", watched_only=not added)
-    if name in ("UntagUser", "UntagRole"):
-        kind = TargetKind.USER if name == "UntagUser" else TargetKind.ROLE
-        key = "userName" if kind is TargetKind.USER else "roleName"
-        # removing the watch tag makes a watched principal UNWATCHED: the state knows if it was watched
-        return one(kind, key, f"{name} {params[key]}")
-    if name in ("CreateUser", "CreateRole"):
-        kind = TargetKind.USER if name == "CreateUser" else TargetKind.ROLE
-        key = "userName" if kind is TargetKind.USER else "roleName"
-        if tag_key not in _tag_keys(params.get("tags")):
-            return _nothing(f"{name} {params[key]} without the {tag_key} tag: not watched")
-        return one(kind, key, f"{name} {params[key]} with the {tag_key} tag", watched_only=False)
-    if name == "DeleteUser":
-        return one(TargetKind.USER_GONE, "userName", f"{name} {params['userName']}")
-    if name == "DeleteRole":
-        return one(TargetKind.ROLE_GONE, "roleName", f"{name} {params['roleName']}")
-    if name == "UpdateUser":
-        old = str(params["userName"])
-        new_name = params.get("newUserName")
-        if not new_name and not params.get("newPath"):
-            return _nothing(f"{name} {old} without a new name or path: nothing changed")
-        new = str(new_name or old)
-        reason = f"{name} {old} -> {new}" + (f" (path {params['newPath']})" if params.get("newPath") else "")
-        return TargetPlan(
-            (
-                Target(TargetKind.USER_GONE, old, account, watched_only=True, reason=reason),
-                Target(TargetKind.USER, new, account, watched_only=False, reason=reason),
-            ),
-            reason=reason,
-        )
-    # UpdateRole (description, max session duration) grants nothing; re-check a watched role anyway
-    return one(TargetKind.ROLE, "roleName", f"{name} {params['roleName']}")
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """One change and its row of the event table, as the conditions read them."""
+
+    rule: EventRule
+    change: CloudTrailChange
+    tag_key: str
+
+    @property
+    def reason(self) -> str:
+        words = {**self.change.request_parameters, "event": self.change.event_name, "tag_key": self.tag_key}
+        return self.rule.reason.format_map(words)
+
+    def param(self, name: str) -> object:
+        return self.change.request_parameters.get(name)
+
+    def one(self, kind: TargetKind, *, watched_only: bool | None = None) -> TargetPlan:
+        """The one target the row's key names."""
+        assert self.rule.key is not None  # a row that names a target names its key
+        if watched_only is None:
+            watched_only = self.rule.watched_only
+        name = str(self.param(self.rule.key))
+        target = Target(kind, name, self.change.account, watched_only=watched_only, reason=self.reason)
+        return TargetPlan((target,), reason=self.reason)
+
+
+def _always(event: _Event, kind: TargetKind) -> TargetPlan:
+    return event.one(kind)
+
+
+def _set_as_default(event: _Event, kind: TargetKind) -> TargetPlan:
+    """A policy version that is not the default one grants nothing."""
+    if not _truthy(event.param("setAsDefault")):
+        name, policy = event.change.event_name, event.param("policyArn")
+        return _nothing(f"{name} on {policy} without setAsDefault: not in effect")
+    return event.one(kind)
+
+
+def _created_watched(event: _Event, kind: TargetKind) -> TargetPlan:
+    """A user or role created without the watch tag is not watched (a later TagUser/TagRole is)."""
+    if event.tag_key not in _tag_keys(event.param("tags")):
+        name, created = event.change.event_name, event.param(event.rule.key or "")
+        return _nothing(f"{name} {created} without the {event.tag_key} tag: not watched")
+    return event.one(kind)
+
+
+def _tags_watched(event: _Event, kind: TargetKind) -> TargetPlan:
+    """Adding the watch tag makes the principal watched: it is read even if nobody watched it yet."""
+    return event.one(kind, watched_only=event.tag_key not in _tag_keys(event.param("tags")))
+
+
+def _renamed(event: _Event, kind: TargetKind) -> TargetPlan:
+    """``UpdateUser`` with ``newUserName`` or ``newPath`` changes the user's ARN: the old one is gone."""
+    name, account = event.change.event_name, event.change.account
+    old, new_name, new_path = str(event.param("userName")), event.param("newUserName"), event.param("newPath")
+    if not new_name and not new_path:
+        return _nothing(f"{name} {old} without a new name or path: nothing changed")
+    new = str(new_name or old)
+    reason = f"{name} {old} -> {new}" + (f" (path {new_path})" if new_path else "")
+    gone = Target(TargetKind.USER_GONE, old, account, watched_only=True, reason=reason)
+    return TargetPlan((gone, Target(kind, new, account, watched_only=False, reason=reason)), reason=reason)
+
+
+_CONDITIONS: Mapping[Condition, Callable[[_Event, TargetKind], TargetPlan]] = {
+    Condition.ALWAYS: _always,
+    Condition.SET_AS_DEFAULT: _set_as_default,
+    Condition.CREATED_WATCHED: _created_watched,
+    Condition.TAGS_WATCHED: _tags_watched,
+    Condition.RENAMED: _renamed,
+}
+
+# derived from the event table: every eventName the EventBridge rule sends, and what each must name
+KNOWN_EVENT_NAMES: frozenset[str] = frozenset(IAM_EVENTS)
+REQUIRED_PARAMETERS: Mapping[str, tuple[str, ...]] = {
+    name: rule.parameters for name, rule in IAM_EVENTS.items()
+}
 
 
 __all__ = [
     "KNOWN_EVENT_NAMES",
     "REQUIRED_PARAMETERS",
-    "WATCH_TAG_KEY",
-    "CloudTrailChange",
-    "Target",
-    "TargetKind",
     "TargetPlan",
     "plan_targets",
-    "same_name",
 ]

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from restorewatch.domain import parse_arn
 from restorewatch.state import Presence
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
+    from restorewatch.domain import Target
     from restorewatch.state import Store, StoredState
-    from restorewatch.watch.targets import Target
 
 # the state item that says whether a member account could be read at all (organization mode)
 ACCOUNT_ACCESS_PROFILE = "#account-access"
@@ -67,5 +68,5 @@ class WatchedIndex:
 
     def other_spellings(self, target: Target) -> list[str]:
         """The names, as the state knows them, of the principals ``target`` names in another case."""
-        names = {state.principal.rsplit("/", 1)[-1] for state in self.matching(target)}
+        names = {arn.name for state in self.matching(target) if (arn := parse_arn(state.principal))}
         return sorted(names - {target.name})

@@ -1,0 +1,1 @@
+"""The subcommands of `restorewatch`: one module each, registered by ``restorewatch_cli.app``."""

@@ -1,5 +1,0 @@
-"""The `restorewatch` command line; ``main`` is the console script's entry point."""
-
-from restorewatch.cli.app import main
-
-__all__ = ["main"]
