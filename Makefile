@@ -129,7 +129,7 @@ audit: uv
 	else echo "pip-audit: $$total locked packages audited, no known vulnerability"; fi
 
 guarantees: install
-	MATRIX=full STORM=full RESTOREWATCH_WRITE_GUARANTEES=1 $(PY) -m pytest -q -n auto tests/faults \
+	MATRIX=full STORM=full RESTOREWATCH_WRITE_GUARANTEES=1 $(PY) -m pytest -q -n auto tests/faults tests/security \
 		tests/integration/test_handler.py tests/unit/engine/test_wildcard_worst_case.py
 
 clean:

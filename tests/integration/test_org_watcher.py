@@ -2,7 +2,7 @@
 
 moto's Organizations serves ListParents, ListPoliciesForTarget, DescribePolicy, MoveAccount and the
 OU listings; moto's STS lets the central watcher assume a role in a member account (moto does not
-check the role's trust policy: the trust is pinned in tests/unit/test_member_stackset.py instead).
+check the role's trust policy: the trust is pinned in tests/template/test_member_stackset.py instead).
 
 https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
 https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html

@@ -25,13 +25,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from faults.report import record_figure, record_row
+from faults.scenarios import ROWS
 from restorewatch.domain import Target, TargetKind
 from restorewatch.inventory.iam_reader import IamReader
 from restorewatch.profiles import DEFAULT_TAG_KEY
 from support.template import REPO_ROOT, load_template
-
-from .report import record_figure, record_row
-from .scenarios import ROWS
 
 READ_VERBS = ("Get", "List", "Describe", "BatchGet", "Query", "Scan")
 UNSCOPABLE = {"xray:puttracesegments", "xray:puttelemetryrecords"}
