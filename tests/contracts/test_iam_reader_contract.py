@@ -32,7 +32,7 @@ from support.fakes import FakeIam
 from support.fakes.iam import allow, deny
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from restorewatch.inventory.iam_reader import PrincipalPages, Resolution
 
@@ -94,18 +94,24 @@ def _seed(iam: Any) -> None:
         iam.add_user_to_group(GroupName="operators", UserName=user)
 
 
-@pytest.fixture(params=["fake", "moto"])
-def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Reader]:
-    monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
-    with mock_aws():
+@pytest.fixture(scope="module", params=["fake", "moto"])
+def readers(request: pytest.FixtureRequest) -> Iterator[Callable[[], Reader]]:
+    """A fresh reader per test (its caches are per run), over one account seeded once per module."""
+    with pytest.MonkeyPatch.context() as patch, mock_aws():
+        patch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
+        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
         iam = boto3.client("iam", region_name="us-east-1")
         _seed(iam)
-        real = IamReader(iam)
         if request.param == "moto":
-            yield real
+            yield lambda: IamReader(iam)
         else:
-            yield FakeIam.from_details(real.account_pages(), account=ACCOUNT).reader()
+            fake = FakeIam.from_details(IamReader(iam).account_pages(), account=ACCOUNT)
+            yield fake.reader
+
+
+@pytest.fixture
+def reader(readers: Callable[[], Reader]) -> Reader:
+    return readers()
 
 
 def target(kind: TargetKind, name: str) -> Target:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from restorewatch.domain import Target
 
 ACCOUNT = "111122223333"
+_DETAIL_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 Doc = dict[str, Any]
 
 
@@ -74,6 +75,7 @@ class FakeIam:
     groups: dict[str, Doc] = field(default_factory=dict)
     policies: dict[str, Doc] = field(default_factory=dict)  # ARN -> Policies[] entry
     fail: dict[str, ReadError] = field(default_factory=dict)
+    page_size: int = 100  # entries per page of the sweep's listing
 
     @classmethod
     def from_details(cls, pages: Iterable[Mapping[str, Any]], *, account: str = ACCOUNT) -> FakeIam:
@@ -209,6 +211,17 @@ class FakeIam:
         policies = [{"PolicyName": n, "PolicyDocument": d} for n, d in inline.items()]
         self.entity(arn)[f"{kind.capitalize()}PolicyList"] = policies
 
+    def attach(self, arn: str, policy_arn: str) -> None:
+        """Attach a managed policy to a user, role (by ARN) or group (by name)."""
+        entity = self.groups[arn] if arn in self.groups else self.entity(arn)
+        entity["AttachedManagedPolicies"] += self._attached([policy_arn])
+
+    def detach(self, arn: str, policy_arn: str) -> None:
+        entity = self.groups[arn] if arn in self.groups else self.entity(arn)
+        entity["AttachedManagedPolicies"] = [
+            p for p in entity["AttachedManagedPolicies"] if p["PolicyArn"] != policy_arn
+        ]
+
     def delete(self, arn: str) -> None:
         kind, name = split_arn(arn)
         del (self.users if kind == "user" else self.roles)[name]
@@ -224,7 +237,7 @@ class FakeIam:
         )
 
     def reader(self) -> FakeIamReader:
-        return FakeIamReader(self)
+        return FakeIamReader(self, page_size=self.page_size)
 
 
 class FakeIamReader:
@@ -262,9 +275,10 @@ class FakeIamReader:
                 entries += [(key, entry) for entry in details[key]]
         for start in range(0, max(len(entries), 1), self.page_size):
             self._check("GetAccountAuthorizationDetails", "listing")
-            page: dict[str, Any] = {}
+            # every list present, as IAM answers whatever the filter
+            page: dict[str, Any] = {key: [] for key in _DETAIL_KEYS}
             for key, entry in entries[start : start + self.page_size]:
-                page.setdefault(key, []).append(entry)
+                page[key].append(entry)
             yield json.loads(json.dumps(page))
 
     def account_alias(self) -> str | None:
