@@ -220,7 +220,7 @@ def test_a_watched_principal_missing_from_the_sweeps_listing_is_deleted(
     assert world.alerts() == [("DELETED", USER)]
 
 
-def test_a_sweep_over_pages_of_one_principal_evaluates_each_with_the_policies_listed_first(iam: FakeIam) -> None:
+def test_a_sweep_over_one_principal_pages_sees_the_policies_listed_first(iam: FakeIam) -> None:
     """``watch.stream``: managed policies and groups are listed before the principals, so a role on
     a later page still sees the policy it attaches (one entry per page here)."""
     iam.page_size = 1
