@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.domain import CloudTrailChange
@@ -33,7 +34,13 @@ if TYPE_CHECKING:
 
 T0 = datetime(2026, 5, 4, 9, 0, 0, tzinfo=UTC)
 TAG = DEFAULT_TAG_KEY
+PROFILE = "veeam-ec2-restore"  # a built-in profile
 _events = itertools.count(1)
+
+
+@cache
+def profile_actions(name: str = PROFILE) -> tuple[str, ...]:
+    return ProfileRegistry.default().get(name).actions
 
 
 @dataclass

@@ -18,16 +18,15 @@ SCP evaluation: https://docs.aws.amazon.com/organizations/latest/userguide/orgs_
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING
 
 import pytest
 
-from restorewatch.profiles import ProfileRegistry
 from support.fakes import FakeIam, FakeOrganization
 from support.fakes.iam import allow, deny, throttled
 from support.fakes.organization import deny_scp
-from support.fakes.watcher import TAG, change, single_account
+from support.fakes.watcher import PROFILE, TAG, change, single_account
+from support.fakes.watcher import profile_actions as actions
 
 if TYPE_CHECKING:
     from support.fakes.watcher import FakeWorld
@@ -35,15 +34,9 @@ if TYPE_CHECKING:
 ACCOUNT = "111122223333"
 MANAGEMENT = "999988887777"
 OU = "ou-root-workloads"
-PROFILE = "veeam-ec2-restore"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/Restore"
 USER = f"arn:aws:iam::{ACCOUNT}:user/restore"
 POLICY = f"arn:aws:iam::{ACCOUNT}:policy/RestorePolicy"
-
-
-@cache
-def actions() -> tuple[str, ...]:
-    return ProfileRegistry.default().get(PROFILE).actions
 
 
 def restore_account() -> FakeIam:
