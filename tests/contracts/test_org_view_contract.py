@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import boto3
 import pytest
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from restorewatch.watch.modes import OrgView
 
-SCP = "SERVICE_CONTROL_POLICY"
+SCP: Final = "SERVICE_CONTROL_POLICY"
 
 
 @dataclass

@@ -30,6 +30,8 @@ from .scenarios import ROWS, SCENARIOS, cells
 from .stack import drain, drain_sweeps, fresh_watcher, invoke, sweep
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .conftest import World
 
 
@@ -112,7 +114,7 @@ CELLS = cells_of(full=FULL)
 )
 def test_fault_cell_keeps_the_promise(
     request: pytest.FixtureRequest,
-    record_property: pytest.RecordProperty,
+    record_property: Callable[[str, object], None],
     *,
     call: str,
     scenario: str,

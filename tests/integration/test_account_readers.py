@@ -60,11 +60,11 @@ def test_member_clients_use_the_assumed_credentials_and_the_shared_session(
     swept 100 accounts held about 1 GB."""
     accounts, _ = readers
     one, two = accounts.iam_client(MEMBERS[0]), accounts.iam_client(MEMBERS[1])
-    keys = {one._get_credentials().access_key, two._get_credentials().access_key}
+    keys = {one._get_credentials().access_key, two._get_credentials().access_key}  # type: ignore[attr-defined]  # botocore internals
     own = make_client("iam")
     assert len(keys) == 2
-    assert own._get_credentials().access_key not in keys
-    assert one._loader is two._loader is own._loader
+    assert own._get_credentials().access_key not in keys  # type: ignore[attr-defined]  # botocore internals
+    assert one._loader is two._loader is own._loader  # type: ignore[attr-defined]  # botocore internals
 
 
 def test_only_the_most_recent_member_clients_are_kept(readers: tuple[AccountReaders, Clock]) -> None:

@@ -386,13 +386,13 @@ def _deny_assume_role(account: str) -> Callable[..., Any]:
     ``AssumeRole`` into ``account`` (as AWS does when the member role's trust does not admit the
     watcher). moto's STS always lets a role be assumed, so the refusal is injected here, on the real
     client, and botocore raises it as the ``ClientError`` AWS would give."""
-    from botocore.awsrequest import AWSResponse
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
 
     def hook(params: dict[str, Any], **_: Any) -> Any:
         if f":{account}:" not in params["body"].get("RoleArn", ""):
             return None
         error = {"Code": "AccessDenied", "Message": "not authorized to perform: sts:AssumeRole"}
-        return AWSResponse("https://sts.amazonaws.com/", 403, {}, None), {
+        return AWSResponse("https://sts.amazonaws.com/", 403, HTTPHeaders(), None), {
             "Error": error,
             "ResponseMetadata": {"HTTPStatusCode": 403},
         }
@@ -493,7 +493,7 @@ def test_member_runs_read_their_own_accounts_states_through_the_index(
     swept = _run_fan_out(org, handler)
     scans = [read for read in reads if read[0] == "Scan"]
     assert scans == []
-    assert sorted({account for _, _, account in reads}) == sorted(swept)
+    assert sorted({account or "" for _, _, account in reads}) == sorted(swept)
     assert stack.alerts() == []  # nothing changed since: no repeat
 
 

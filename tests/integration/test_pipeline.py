@@ -74,7 +74,7 @@ def make_watcher(
         ),
         ProfileRegistry.default(),
         WatchSettings(tag_key=TAG_KEY),
-        **({"clock": clock} if clock is not None else {}),
+        **({"clock": clock} if clock is not None else {}),  # type: ignore[arg-type]  # mypy: ** of a dict
     )
 
 

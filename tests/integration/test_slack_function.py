@@ -110,7 +110,7 @@ def alert_document(kind: AlertKind | None = None) -> dict[str, Any]:
     transition, trigger = cases()[kind or Kind.LOST]
     rendered = render_alert(
         transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
-    )  # type: ignore[arg-type]
+    )
     result: dict[str, Any] = json.loads(json.loads(rendered.message)["default"])
     return result
 
@@ -193,11 +193,11 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     sys.modules[name] = module
     with mock_aws():
         parameters.clear_caches()
-        base.DEFAULT_PROVIDERS.clear()
+        base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]  # Powertools keeps it module-private
         spec.loader.exec_module(module)
         yield module
         parameters.clear_caches()
-        base.DEFAULT_PROVIDERS.clear()
+        base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]  # Powertools keeps it module-private
     sys.modules.pop(name, None)
 
 

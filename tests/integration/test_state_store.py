@@ -58,7 +58,7 @@ class Aws:
 
     def messages(self) -> list[dict[str, Any]]:
         """Every SNS notification delivered to the queue so far (consumed)."""
-        out = []
+        out: list[dict[str, Any]] = []
         while True:
             batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
                 "Messages", []
