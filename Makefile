@@ -1,6 +1,7 @@
 # RestoreWatch developer and CI entry points. `make test` works on a fresh clone: it installs what it needs.
 #   make install      project venv (.venv) from uv.lock (uv is pip-installed first if missing)
 #   make test         lint + typecheck + pytest + sam validate --lint + sam build
+#   make test-fast    the tests not marked slow: no moto server, browser, Docker or sam (under a minute)
 #   make demo         the watcher end to end on a local moto server
 #   make demo-org     the central watcher of an organization (SCP at an OU) on a local moto server
 #   make sam-local    the real `sam local invoke` of the built functions in Docker, on a local moto server
@@ -39,7 +40,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export UV_PYTHON_PREFERENCE := system
 
-.PHONY: help uv install lock test lint typecheck pytest sam sam-install sam-validate sam-build sam-local demo demo-org bench clean security cfn-lint checkov audit guarantees
+.PHONY: help uv install lock test test-fast lint typecheck pytest sam sam-install sam-validate sam-build sam-local demo demo-org bench clean security cfn-lint checkov audit guarantees
 
 help:
 	@sed -n 's/^#   //p' $(MAKEFILE_LIST)
@@ -69,6 +70,12 @@ SAM_LOCAL_ENV = SAM_CLI=$(SAM) SAM_PYTHON="$(PY313)"
 
 pytest: install sam-install
 	$(SAM_LOCAL_ENV) $(PY) -m pytest -q -n auto
+
+# The inner loop: every test not marked `slow` (pyproject.toml [tool.pytest.ini_options]): the engine,
+# the fakes of tests/support/fakes/ (the outbox's crash windows, each watcher branch), their contract
+# tests and the in-process moto tests that take well under two seconds. `make test` runs everything.
+test-fast: install
+	$(PY) -m pytest -q -n auto -m "not slow"
 
 sam: sam-validate sam-build
 

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
     from .conftest import World
 
+pytestmark = pytest.mark.slow  # every cell runs the handler on moto (one to four seconds each)
+
 
 def world_for(request: pytest.FixtureRequest, scenario: str) -> World:
     """The world the scenario runs in (``conftest.WorldKind``)."""

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
     from .conftest import World
 
+pytestmark = pytest.mark.slow  # 1000 events through concurrent watchers on moto
+
 # The storm is 1000 events for 50 principals (STORM=full, `make guarantees`, ~12 min on moto:
 # each change scans the whole state table, and moto serialises every item). The default run keeps
 # the same shape at an eighth of the size so that `make test` stays within its budget.

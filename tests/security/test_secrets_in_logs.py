@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
     from faults.conftest import World
 
+pytestmark = pytest.mark.slow  # every alert path through the real handlers on moto
+
 __all__ = ["app", "slack"]  # fixtures of the Slack harness, reused
 
 ACCESS_KEY = "ASIAQRESTOREWATCH7Q"

@@ -52,6 +52,8 @@ from support.template import REPO_ROOT, load_template
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+pytestmark = pytest.mark.slow  # every tamper sample through the stack's rules on moto's EventBridge
+
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "tamper"
 LONG_STACK = "restorewatch-production-eu-central-1-a1"  # 40 characters
 TAMPER_TOPIC, ALERT_TOPIC = "TamperTopic", "AlertTopic"
