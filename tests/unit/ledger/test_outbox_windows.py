@@ -267,3 +267,30 @@ def test_digest_crash_before_delivering_the_batch_loses_nothing(ledger: Ledger) 
     ledger.clock.advance(LEASE.total_seconds())
     assert ledger.outbox().flush_pending() == [result.alert_id]
     assert ledger.publisher.alert_ids == [result.alert_id]
+
+
+def test_a_held_alert_taken_over_by_another_run_is_left_out_of_the_batch(ledger: Ledger) -> None:
+    """``deliver_batch`` re-claims each held alert on the lease its own write set: when the run took
+    so long that another run took the alert over (and published it), it is left out here."""
+    batch = AlertBatch()
+    result = ledger.outbox().record(lost("ec2:RunInstances"), observed_at=LATER, trigger=None, batch=batch)
+    ledger.clock.advance(LEASE.total_seconds())
+    assert ledger.outbox().flush_pending() == [result.alert_id]  # the sweep took it over
+    assert ledger.outbox().deliver_batch(batch, digest_over=5) == []
+    assert ledger.publisher.alert_ids == [result.alert_id]
+
+
+def test_a_refused_digest_hands_the_leases_back_and_the_retry_publishes_each_once(ledger: Ledger) -> None:
+    others = [f"arn:aws:iam::{ACCOUNT}:role/Restore{n}" for n in range(3)]
+    outbox = ledger.outbox()
+    batch = AlertBatch()
+    for arn in others:
+        outbox.record(check(arn=arn), observed_at=T0, trigger=None)
+        outbox.record(lost("ec2:RunInstances", arn=arn), observed_at=LATER, trigger=None, batch=batch)
+    ledger.publisher.refuse_next()
+    with pytest.raises(PublishError):
+        outbox.deliver_batch(batch, digest_over=1)
+    assert ledger.publisher.published == []
+    delivered = ledger.outbox().flush_pending()  # at once: the leases were handed back
+    assert len(delivered) == 3
+    assert sorted(ledger.publisher.alert_ids) == sorted(delivered)
