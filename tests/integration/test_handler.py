@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 
     from integration.conftest import Account, Handler, Stack
 
+pytestmark = (
+    pytest.mark.slow
+)  # every sample event through the real handler on moto (one to seven seconds each)
+
 SWEEP = "scheduled-sweep"
 USER_OLD_ARN = USER_ARN
 RENAMED_ARN = USER_ARN.replace(USER, "veeam-restore-old")

@@ -242,6 +242,7 @@ def test_principal_pages_shared_policy_read_once(client: Any, account: Account) 
     assert reader.calls["GetPolicyVersion"] == 3
 
 
+@pytest.mark.slow  # moto loads the AWS managed policies (seconds)
 def test_principal_pages_aws_managed_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     """moto gap: AWS managed policies exist only with MOTO_IAM_LOAD_MANAGED_POLICIES=true."""
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")

@@ -40,6 +40,8 @@ from support.template import REPO_ROOT
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+pytestmark = pytest.mark.slow  # an organization on moto, member accounts through STS (seconds each)
+
 ROLE = "VeeamRestoreRole"
 DENY_IAM_WRITES = json.dumps(
     {

@@ -47,6 +47,10 @@ if TYPE_CHECKING:
     from integration.conftest import Account, Handler, Stack
     from restorewatch.domain import CloudTrailChange
 
+pytestmark = (
+    pytest.mark.slow
+)  # the handler and concurrent watchers on moto; the fast equivalents: tests/unit/watch/
+
 SWEEP = "scheduled-sweep"
 
 

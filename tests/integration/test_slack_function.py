@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
     from restorewatch.domain import AlertKind
 
+pytestmark = pytest.mark.slow  # the Slack function's retries and timeouts against a local stand-in
+
 HANDLER_PATH = REPO_ROOT / "functions" / "slack" / "app.py"
 TOKEN = "T000/B000/secret-token-XYZ"
 

@@ -28,6 +28,10 @@ from unit.alerts.builders import PROFILE, ROLE_ARN, T0, check, detach_event, los
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+pytestmark = (
+    pytest.mark.slow
+)  # the outbox on moto's DynamoDB and SNS; the fast equivalents: tests/unit/ledger/, tests/contracts/
+
 TABLE = "restorewatch-state-test"
 
 
