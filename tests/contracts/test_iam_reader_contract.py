@@ -18,17 +18,20 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationD
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from moto import mock_aws
 
 from restorewatch.domain import Target, TargetKind
 from restorewatch.engine import AccountSnapshot, requirement_status
+from restorewatch.errors import ReadError
 from restorewatch.inventory import IamReader
 from restorewatch.watch.stream import GROUP_FILTER, POLICY_FILTER, PRINCIPAL_FILTERS
-from support.fakes import FakeIam
+from support.fakes import FakeIam, FakeIamReader
 from support.fakes.iam import allow, deny
 
 if TYPE_CHECKING:
@@ -206,3 +209,45 @@ def test_the_sweeps_listing_lists_alike(reader: Reader) -> None:
     assert listed(POLICY_FILTER) == sorted([RESTORE, BOUNDARY])
     assert listed(GROUP_FILTER) == sorted([arn("group", "operators"), arn("group", "nobody")])
     assert [listed(f) for f in PRINCIPAL_FILTERS] == [sorted([USER, OTHER]), sorted([ROLE, PLAIN])]
+
+
+@contextmanager
+def boundary_reads_denied(reader: Reader) -> Iterator[None]:
+    """GetPolicy of the boundary policy answers AccessDenied: on moto through the client's own
+    ``before-call`` hook (botocore then parses the error as from AWS), on the fake through ``fail``.
+    Both are shared by the module's tests, so the failure is taken away again."""
+    if isinstance(reader, IamReader):
+
+        def denied(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+            if params["body"].get("PolicyArn") != BOUNDARY:
+                return None
+            error = {"Code": "AccessDenied", "Message": "not authorized to perform: iam:GetPolicy"}
+            return AWSResponse("https://iam.amazonaws.com/", 403, HTTPHeaders(), None), {
+                "Error": error,
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            }
+
+        # a before-call handler that returns a response short-circuits the call (the stubs say None)
+        hooks: Any = reader.client.meta.events
+        hooks.register("before-call.iam.GetPolicy", denied)
+        try:
+            yield
+        finally:
+            hooks.unregister("before-call.iam.GetPolicy", denied)
+    else:
+        assert isinstance(reader, FakeIamReader)
+        reader.iam.fail[BOUNDARY] = ReadError("GetPolicy", BOUNDARY, "AccessDenied", "not authorized")
+        try:
+            yield
+        finally:
+            del reader.iam.fail[BOUNDARY]
+
+
+def test_a_policy_that_cannot_be_read_makes_only_its_principals_unreadable(reader: Reader) -> None:
+    with boundary_reads_denied(reader):
+        pages = reader.principal_pages([ROLE, USER])
+    assert pages.read_arns == (USER,)
+    assert pages.deleted == ()
+    assert list(pages.errors) == [ROLE]
+    failure = pages.errors[ROLE]
+    assert (failure.operation, failure.code, failure.transient) == ("GetPolicy", "AccessDenied", False)

@@ -309,17 +309,28 @@ class FakeIamReader:
                 deleted.append(arn)
                 continue
             detail = copy.deepcopy(entity)
+            own_groups: dict[str, Doc] = {}
+            own_policies: dict[str, Doc] = {}
             managed = [p["PolicyArn"] for p in detail["AttachedManagedPolicies"]]
-            if kind == "user":
-                for group_name in detail.get("GroupList", []):
-                    group = self.iam.groups[group_name]
-                    groups[group_name] = copy.deepcopy(group)
-                    managed += [p["PolicyArn"] for p in group["AttachedManagedPolicies"]]
-            boundary = detail.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
-            if boundary:
-                managed.append(boundary)
-            for policy_arn in managed:
-                policies[policy_arn] = copy.deepcopy(self.iam.policies[policy_arn])
+            try:
+                # a group's or a policy's read failing makes this principal unreadable, as in IamReader
+                if kind == "user":
+                    for group_name in detail.get("GroupList", []):
+                        self._check("GetGroupPolicy", f"group/{group_name}", arn)
+                        group = self.iam.groups[group_name]
+                        own_groups[group_name] = copy.deepcopy(group)
+                        managed += [p["PolicyArn"] for p in group["AttachedManagedPolicies"]]
+                boundary = detail.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+                if boundary:
+                    managed.append(boundary)
+                for policy_arn in managed:
+                    self._check("GetPolicy", policy_arn)
+                    own_policies[policy_arn] = copy.deepcopy(self.iam.policies[policy_arn])
+            except ReadError as failure:
+                errors[arn] = failure
+                continue
+            groups.update(own_groups)
+            policies.update(own_policies)
             (users if kind == "user" else roles).append(detail)
         page = {
             "UserDetailList": users,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from support.fakes import FakeIam, FakeOrganization
-from support.fakes.iam import allow, deny, throttled
+from support.fakes.iam import access_denied, allow, deny, throttled
 from support.fakes.organization import deny_scp
 from support.fakes.watcher import PROFILE, TAG, change, single_account
 from support.fakes.watcher import profile_actions as actions
@@ -262,6 +262,22 @@ def test_an_unreadable_principal_is_unknown_and_retried_then_restored(world: Fak
     del iam.fail[ROLE]
     world.watcher().handle_change(detach_role())  # type: ignore[arg-type]
     assert world.kinds() == ["UNKNOWN", "RESTORED"]
+
+
+def test_a_denied_read_of_a_principals_policy_is_unknown_naming_it_and_not_retried(
+    world: FakeWorld, iam: FakeIam
+) -> None:
+    """AccessDenied is permanent (a retry cannot fix it) and the state knows the principal: the
+    check is UNKNOWN, alerted once, naming the call, and the record is not retried forever."""
+    iam.fail[POLICY] = access_denied("GetPolicy", POLICY)
+    summary = world.watcher().handle_change(detach_role())  # type: ignore[arg-type]
+    assert world.alerts() == [("UNKNOWN", ROLE)]
+    assert not summary.retryable
+    stored = world.store.get(ROLE, PROFILE)
+    assert stored is not None
+    assert stored.error is not None
+    assert "GetPolicy" in stored.error
+    assert "AccessDenied" in stored.error
 
 
 def test_a_tag_naming_an_unknown_profile_is_unknown_naming_it(world: FakeWorld, iam: FakeIam) -> None:
