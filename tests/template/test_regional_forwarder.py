@@ -36,6 +36,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from restorewatch.engine import AccountSnapshot, Principal, RequestDecision, decide_request
 from restorewatch.watch.event_table import EVENT_TABLE, rule_event_names
 from restorewatch_cli.local.template import LocalStack
 from support.deployed import Deployed
@@ -326,6 +327,72 @@ def test_the_role_may_only_put_events_on_the_central_bus_for_these_two_rules() -
         assert target["RoleArn"] == forwarder.arn("ForwarderRole")
     iam_resources = [r for r in forwarder.resources.values() if r["Type"].startswith("AWS::IAM::")]
     assert len(iam_resources) == 1
+
+
+def _forwarder_role() -> Principal:
+    forwarder = Forwarder()
+    role = forwarder.properties("ForwarderRole")
+    arn = forwarder.arn("ForwarderRole")
+    page = {
+        "UserDetailList": [],
+        "GroupDetailList": [],
+        "RoleDetailList": [
+            {
+                "Path": "/",
+                "RoleName": forwarder.physical_name("ForwarderRole"),
+                "RoleId": "AROAFORWARDERROLEEXAMPLE",
+                "Arn": arn,
+                "AssumeRolePolicyDocument": role["AssumeRolePolicyDocument"],
+                "RolePolicyList": role["Policies"],
+                "AttachedManagedPolicies": [],
+                "Tags": [],
+            }
+        ],
+        "Policies": [],
+    }
+    return AccountSnapshot.from_pages([page]).principal(arn)
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "expected"),
+    [
+        (
+            "events:PutEvents",
+            f"arn:aws:events:{CENTRAL}:{ACCOUNT}:event-bus/default",
+            RequestDecision.ALLOWED,
+        ),
+        (
+            "events:PutEvents",
+            f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default",
+            RequestDecision.IMPLICIT_DENY,
+        ),
+        (
+            "events:PutEvents",
+            f"arn:aws:events:{CENTRAL}:{ACCOUNT}:event-bus/other",
+            RequestDecision.IMPLICIT_DENY,
+        ),
+        (
+            "events:PutEvents",
+            f"arn:aws:events:{CENTRAL}:444455556666:event-bus/default",
+            RequestDecision.IMPLICIT_DENY,
+        ),
+        (
+            "events:PutRule",
+            f"arn:aws:events:{CENTRAL}:{ACCOUNT}:rule/anything",
+            RequestDecision.IMPLICIT_DENY,
+        ),
+        ("sqs:SendMessage", "*", RequestDecision.IMPLICIT_DENY),
+        ("iam:PassRole", "*", RequestDecision.IMPLICIT_DENY),
+    ],
+)
+def test_the_role_grants_put_events_on_the_central_default_bus_and_nothing_else(
+    action: str, resource: str, expected: RequestDecision
+) -> None:
+    """The role's policy evaluated by RestoreWatch's own engine, as AWS evaluates an identity policy
+    with no other policy in play: an Allow must match the action and the resource, anything else is
+    an implicit deny. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"""
+    result = decide_request(_forwarder_role(), action, resource)
+    assert result.decision is expected, result.explanation
 
 
 def test_undeliverable_events_are_retried_a_day_then_kept_encrypted_in_the_dead_letter_queue() -> None:
