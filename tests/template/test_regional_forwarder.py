@@ -79,7 +79,7 @@ OTHER_CALLS = {
 
 class Forwarder(LocalStack):
     """The forwarder template resolved for a stack deployed in ``region`` (list parameters as lists,
-    the rules' fixed names, ARNs of rules, queues, topics and the role, ``Fn::Split``)."""
+    the rules' fixed names, ARNs of rules, queues, topics and the role)."""
 
     def __init__(self, region: str = REGION, **parameters: Any) -> None:
         super().__init__(load_template(FORWARDER_PATH), account=ACCOUNT, stack=STACK, region=region)
@@ -99,12 +99,6 @@ class Forwarder(LocalStack):
         if kind == "AWS::IAM::Role":
             return f"arn:aws:iam::{ACCOUNT}:role/{name}"
         return super().arn(logical_id)
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, dict) and list(value) == ["Fn::Split"]:
-            separator, text = value["Fn::Split"]
-            return str(self.resolve(text)).split(separator)
-        return super().resolve(value)
 
     def properties(self, logical_id: str) -> dict[str, Any]:
         resolved: dict[str, Any] = self.resolve(self.resources[logical_id]["Properties"])
@@ -172,10 +166,9 @@ def deploy(forwarder: Forwarder, region: Region, *, stand_in: bool) -> None:
     for logical_id in RULES:
         properties = forwarder.properties(logical_id)
         (target,) = properties["Targets"]
-        targets = [{"Id": target["Id"], "Arn": target["Arn"], "RoleArn": target["RoleArn"]}]
         if stand_in:
-            targets = [{"Id": target["Id"], "Arn": region.inbox(logical_id)}]
-        region.rule(properties["Name"], properties["EventPattern"], targets)
+            target = {"Id": target["Id"], "Arn": region.inbox(logical_id)}
+        region.rule(properties["Name"], properties["EventPattern"], [target])
 
 
 def forwarded_by(region: Region) -> dict[str, list[str]]:
