@@ -75,7 +75,7 @@ pytest: install sam-install
 # the fakes of tests/support/fakes/ (the outbox's crash windows, each watcher branch), their contract
 # tests and the in-process moto tests that take well under two seconds. `make test` runs everything.
 test-fast: install
-	$(PY) -m pytest -q -n auto -m "not slow"
+	$(PY) -m pytest -q -m "not slow"
 
 sam: sam-validate sam-build
 
