@@ -11,9 +11,12 @@ import json
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from restorewatch.engine.model import RequestResult, RequirementResult
 
 CASES_DIR = Path(__file__).parent / "cases"
 MIN_CHECKS = 150
@@ -87,6 +90,7 @@ def test_case(path: Path, case_index: int, check_index: int) -> None:
     principal, scps, rcps, policies = _prepared(path, case_index)
     by_account = {principal.account: rcps} if rcps is not None else {}
     doc = case.get("doc") or _load(path)["doc"]
+    result: RequestResult | RequirementResult
     if check["kind"] == "request":
         context = check.get("context") or {}
         holder = policy_holder(check["resource"])

@@ -17,7 +17,7 @@ from support.template import REPO_ROOT
 if TYPE_CHECKING:
     from e2e.conftest import Account
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_check_live_compliant_exits_0(endpoint: str, account: Account) -> None:

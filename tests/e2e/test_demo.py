@@ -21,7 +21,7 @@ import pytest
 
 from support.template import REPO_ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 EXPECTED = ["LOST", "RESTORED", "LOST", "RESTORED", "LOST", "RESTORED", "UNWATCHED"]
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from e2e.conftest import Account
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_local_up_creates_the_templates_resources(endpoint: str) -> None:

@@ -22,8 +22,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.exceptions import BotoCoreError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -42,7 +42,7 @@ class Fault:
     status: int = 0  # an error response with this status ...
     query_code: str = ""  # ... and this code (query/XML protocols: IAM, SNS, STS)
     json_code: str = ""  # ... or this one (JSON protocols: DynamoDB, SQS, Organizations)
-    network: type[Exception] | None = None  # or raise this instead of sending
+    network: type[BotoCoreError] | None = None  # or raise this instead of sending
 
 
 THROTTLING = Fault("throttling", 400, "Throttling", "ThrottlingException")
@@ -80,7 +80,7 @@ def error_response(fault: Fault, protocol: str, url: str) -> AWSResponse:
             "</Error><RequestId>injected</RequestId></ErrorResponse>"
         ).encode()
         headers = {"x-amzn-RequestId": "injected", "Content-Type": "text/xml"}
-    return AWSResponse(url, fault.status, headers, _Raw(body))
+    return AWSResponse(url, fault.status, HTTPHeaders.from_dict(headers), _Raw(body))
 
 
 @dataclass
@@ -126,12 +126,12 @@ class FaultInjector:
         return client
 
     def _before_call(self, event_name: str, **_: Any) -> None:
-        _, service, operation = event_name.split(".", 2)
+        _event, service, operation = event_name.split(".", 2)
         with self._lock:
             self.calls[f"{service}.{operation}"] += 1
 
     def _before_send(self, event_name: str, request: Any, **_: Any) -> AWSResponse | None:
-        _, service, operation = event_name.split(".", 2)
+        _event, service, operation = event_name.split(".", 2)
         match = _ATTEMPT.search(str(request.headers.get("amz-sdk-request", "attempt=1")))
         attempt = int(match.group(1)) if match else 1
         with self._lock:
@@ -154,7 +154,7 @@ class FaultInjector:
         return error_response(fault, _protocol(service), _NOWHERE)
 
     def _after_call(self, event_name: str, **_: Any) -> None:
-        _, service, operation = event_name.split(".", 2)
+        _event, service, operation = event_name.split(".", 2)
         if f"{service}.{operation}" in self.crash_after:
             self.crash_after.discard(f"{service}.{operation}")
             raise Crash(f"the function died right after {service}.{operation} succeeded")

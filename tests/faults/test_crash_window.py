@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from .conftest import queue_visibility_timeout
 from .injection import client
 from .stack import POLICY_ARN, ROLE, ROLE_ARN, drain, event
@@ -26,6 +28,8 @@ from .stack import POLICY_ARN, ROLE, ROLE_ARN, drain, event
 if TYPE_CHECKING:
     from .conftest import World
     from .stack import DrainResult
+
+pytestmark = pytest.mark.slow  # the real handler on moto, crashed and redelivered
 
 
 def _lose_the_role_and_deliver(world: World, crash_after: str) -> DrainResult:

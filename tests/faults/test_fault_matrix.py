@@ -30,7 +30,11 @@ from .scenarios import ROWS, SCENARIOS, cells
 from .stack import drain, drain_sweeps, fresh_watcher, invoke, sweep
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .conftest import World
+
+pytestmark = pytest.mark.slow  # every cell runs the handler on moto (one to four seconds each)
 
 
 def world_for(request: pytest.FixtureRequest, scenario: str) -> World:
@@ -112,7 +116,7 @@ CELLS = cells_of(full=FULL)
 )
 def test_fault_cell_keeps_the_promise(
     request: pytest.FixtureRequest,
-    record_property: pytest.RecordProperty,
+    record_property: Callable[[str, object], None],
     *,
     call: str,
     scenario: str,

@@ -53,6 +53,8 @@ from .strategies import (
 if TYPE_CHECKING:
     from .conftest import World
 
+pytestmark = pytest.mark.slow  # 10,000 fuzzed examples, the handler on moto among them
+
 ARN = "arn:aws:iam::111122223333:role/fuzzed"
 REGISTRY = ProfileRegistry.default((str(PROFILE_DIR),))
 

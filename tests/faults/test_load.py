@@ -23,6 +23,8 @@ import time
 import tracemalloc
 from typing import TYPE_CHECKING
 
+import pytest
+
 from .bench_results import sweep_figures, sweep_line
 from .injection import client
 from .report import record_figure
@@ -30,6 +32,8 @@ from .stack import ACCOUNT, POLICY_ARN, TRUST, WATCH_TAGS, event, invoke, sqs_re
 
 if TYPE_CHECKING:
     from .conftest import World
+
+pytestmark = pytest.mark.slow  # a batch of 100 events through the handler, twice (about two minutes)
 
 ROLES = 30
 EVENTS = 100

@@ -38,11 +38,11 @@ from .report import record_figure
 from .stack import ACCOUNT, TRUST, WATCH_TAGS, document, event, profile_actions, sqs_records
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from restorewatch.watch import Watcher
 
     from .conftest import World
+
+pytestmark = pytest.mark.slow  # 1000 events through concurrent watchers on moto
 
 # The storm is 1000 events for 50 principals (STORM=full, `make guarantees`, ~12 min on moto:
 # each change scans the whole state table, and moto serialises every item). The default run keeps
@@ -71,7 +71,7 @@ def atomic_moto_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def storm_world(aws: None, monkeypatch: pytest.MonkeyPatch, atomic_moto_writes: None) -> Iterator[World]:
+def storm_world(aws: None, monkeypatch: pytest.MonkeyPatch, atomic_moto_writes: None) -> World:
     world = build_world(monkeypatch, seed=False, fake_clock=False)
     iam = client("iam")
     iam.create_policy(PolicyName=GRANT, PolicyDocument=document(profile_actions()))

@@ -40,6 +40,8 @@ from support.template import REPO_ROOT, TEMPLATE_PATH, state_table_kwargs
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from types_boto3_iam.type_defs import TagTypeDef
+
 ACCOUNT = "111122223333"
 EVENTS_DIR = REPO_ROOT / "events"
 HANDLER_PATH = REPO_ROOT / "functions" / "watcher" / "app.py"
@@ -52,7 +54,7 @@ POLICY = "VeeamRestorePolicy"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/{USER}"
 POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{POLICY}"
-WATCH_TAGS = [{"Key": TAG_KEY, "Value": PROFILE}]
+WATCH_TAGS: list[TagTypeDef] = [{"Key": TAG_KEY, "Value": PROFILE}]
 TRUST = json.dumps(
     {
         "Version": "2012-10-17",

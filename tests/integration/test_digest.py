@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
     from restorewatch.state.model import PendingAlert
 
+pytestmark = pytest.mark.slow  # digest mode through the handler on moto
+
 
 class Stack:
     def __init__(self) -> None:

@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 
     from integration.conftest import Account, Handler, Stack
 
+pytestmark = (
+    pytest.mark.slow
+)  # every sample event through the real handler on moto (one to seven seconds each)
+
 SWEEP = "scheduled-sweep"
 USER_OLD_ARN = USER_ARN
 RENAMED_ARN = USER_ARN.replace(USER, "veeam-restore-old")
@@ -152,16 +156,16 @@ class Scenario:
     ``iam``: ``"none"`` when the change can cost no IAM read, ``"some"`` when a watched principal
     is re-read."""
 
-    act: Callable[[Account], None]
+    act: Callable[[Account], object]  # a boto3 call: its answer is ignored
     expected: tuple[tuple[str, str], ...]
-    prepare: Callable[[Account], None] = nothing
+    prepare: Callable[[Account], object] = nothing
     baseline: tuple[tuple[str, str], ...] = ()
     iam: str = "some"
     managed_policies: bool = False
     note: str = ""
 
 
-def _run(calls: list[Callable[[Account], None]]) -> Callable[[Account], None]:
+def _run(calls: list[Callable[[Account], object]]) -> Callable[[Account], None]:
     def run(acct: Account) -> None:
         for call in calls:
             call(acct)
@@ -802,8 +806,8 @@ def test_policy_named_in_another_case_is_rechecked(stack: Stack, account: Accoun
 
     def no_such_policy(params: dict[str, Any], model: Any, **_: Any) -> None:
         if params.get("PolicyArn") != POLICY_ARN:
-            error = {"Code": "NoSuchEntity", "Message": f"Policy {params.get('PolicyArn')} was not found."}
-            raise ClientError({"Error": error}, model.name)
+            message = f"Policy {params.get('PolicyArn')} was not found."
+            raise ClientError({"Error": {"Code": "NoSuchEntity", "Message": message}}, model.name)
 
     handler.on_iam("ListEntitiesForPolicy", no_such_policy)
     handler.file(SWEEP)

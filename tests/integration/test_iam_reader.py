@@ -12,7 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
@@ -25,8 +25,10 @@ from restorewatch.inventory.iam_reader import split_arn
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from types_boto3_iam.type_defs import TagTypeDef
+
 TAG_KEY = "restorewatch:profile"
-TAG = [{"Key": TAG_KEY, "Value": "veeam-restore"}]
+TAG: list[TagTypeDef] = [{"Key": TAG_KEY, "Value": "veeam-restore"}]
 
 
 def document(action: str, effect: str = "Allow") -> str:
@@ -122,7 +124,8 @@ def test_iam_client_uses_adaptive_retries_and_endpoint_url(monkeypatch: pytest.M
     client = make_client("iam", endpoint_url="http://127.0.0.1:5999")
     assert client.meta.endpoint_url == "http://127.0.0.1:5999"
     # botocore keeps max_attempts (retries) as total_max_attempts (first try + retries)
-    assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 11}
+    retries = client.meta.config.retries  # type: ignore[attr-defined]  # set by botocore, not in the stubs
+    assert retries == {"mode": "adaptive", "total_max_attempts": 11}
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5998")
     assert iam_client().meta.endpoint_url == "http://127.0.0.1:5998"
     monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", "http://127.0.0.1:5997")
@@ -239,6 +242,7 @@ def test_principal_pages_shared_policy_read_once(client: Any, account: Account) 
     assert reader.calls["GetPolicyVersion"] == 3
 
 
+@pytest.mark.slow  # moto loads the AWS managed policies (seconds)
 def test_principal_pages_aws_managed_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     """moto gap: AWS managed policies exist only with MOTO_IAM_LOAD_MANAGED_POLICIES=true."""
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
@@ -368,7 +372,7 @@ def test_resolve_targets_policy_used_as_boundary(client: Any, account: Account) 
             return None
         roles = [{"RoleName": "VeeamRestoreRole", "RoleId": "AROAEXAMPLE"}]
         parsed = {"PolicyGroups": [], "PolicyUsers": [], "PolicyRoles": roles, "IsTruncated": False}
-        return AWSResponse("https://iam.amazonaws.com/", 200, {}, None), parsed
+        return AWSResponse("https://iam.amazonaws.com/", 200, HTTPHeaders(), None), parsed
 
     client.meta.events.register("before-call.iam.ListEntitiesForPolicy", boundary_usage)
     reader = IamReader(client)

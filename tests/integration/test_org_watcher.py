@@ -2,7 +2,7 @@
 
 moto's Organizations serves ListParents, ListPoliciesForTarget, DescribePolicy, MoveAccount and the
 OU listings; moto's STS lets the central watcher assume a role in a member account (moto does not
-check the role's trust policy: the trust is pinned in tests/unit/test_member_stackset.py instead).
+check the role's trust policy: the trust is pinned in tests/template/test_member_stackset.py instead).
 
 https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps_evaluation.html
 https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
@@ -39,6 +39,8 @@ from support.template import REPO_ROOT
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+pytestmark = pytest.mark.slow  # an organization on moto, member accounts through STS (seconds each)
 
 ROLE = "VeeamRestoreRole"
 DENY_IAM_WRITES = json.dumps(
@@ -386,13 +388,13 @@ def _deny_assume_role(account: str) -> Callable[..., Any]:
     ``AssumeRole`` into ``account`` (as AWS does when the member role's trust does not admit the
     watcher). moto's STS always lets a role be assumed, so the refusal is injected here, on the real
     client, and botocore raises it as the ``ClientError`` AWS would give."""
-    from botocore.awsrequest import AWSResponse
+    from botocore.awsrequest import AWSResponse, HTTPHeaders
 
     def hook(params: dict[str, Any], **_: Any) -> Any:
         if f":{account}:" not in params["body"].get("RoleArn", ""):
             return None
         error = {"Code": "AccessDenied", "Message": "not authorized to perform: sts:AssumeRole"}
-        return AWSResponse("https://sts.amazonaws.com/", 403, {}, None), {
+        return AWSResponse("https://sts.amazonaws.com/", 403, HTTPHeaders(), None), {
             "Error": error,
             "ResponseMetadata": {"HTTPStatusCode": 403},
         }
@@ -493,7 +495,7 @@ def test_member_runs_read_their_own_accounts_states_through_the_index(
     swept = _run_fan_out(org, handler)
     scans = [read for read in reads if read[0] == "Scan"]
     assert scans == []
-    assert sorted({account for _, _, account in reads}) == sorted(swept)
+    assert sorted({account or "" for _, _, account in reads}) == sorted(swept)
     assert stack.alerts() == []  # nothing changed since: no repeat
 
 

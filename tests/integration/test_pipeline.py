@@ -47,6 +47,10 @@ if TYPE_CHECKING:
     from integration.conftest import Account, Handler, Stack
     from restorewatch.domain import CloudTrailChange
 
+pytestmark = (
+    pytest.mark.slow
+)  # the handler and concurrent watchers on moto; the fast equivalents: tests/unit/watch/
+
 SWEEP = "scheduled-sweep"
 
 
@@ -74,7 +78,7 @@ def make_watcher(
         ),
         ProfileRegistry.default(),
         WatchSettings(tag_key=TAG_KEY),
-        **({"clock": clock} if clock is not None else {}),
+        **({"clock": clock} if clock is not None else {}),  # type: ignore[arg-type]  # mypy: ** of a dict
     )
 
 

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
     from restorewatch.domain import AlertKind
 
+pytestmark = pytest.mark.slow  # the Slack function's retries and timeouts against a local stand-in
+
 HANDLER_PATH = REPO_ROOT / "functions" / "slack" / "app.py"
 TOKEN = "T000/B000/secret-token-XYZ"
 
@@ -110,7 +112,7 @@ def alert_document(kind: AlertKind | None = None) -> dict[str, Any]:
     transition, trigger = cases()[kind or Kind.LOST]
     rendered = render_alert(
         transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
-    )  # type: ignore[arg-type]
+    )
     result: dict[str, Any] = json.loads(json.loads(rendered.message)["default"])
     return result
 
@@ -193,11 +195,11 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     sys.modules[name] = module
     with mock_aws():
         parameters.clear_caches()
-        base.DEFAULT_PROVIDERS.clear()
+        base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]  # Powertools keeps it module-private
         spec.loader.exec_module(module)
         yield module
         parameters.clear_caches()
-        base.DEFAULT_PROVIDERS.clear()
+        base.DEFAULT_PROVIDERS.clear()  # type: ignore[attr-defined]  # Powertools keeps it module-private
     sys.modules.pop(name, None)
 
 

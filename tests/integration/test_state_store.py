@@ -28,6 +28,10 @@ from unit.alerts.builders import PROFILE, ROLE_ARN, T0, check, detach_event, los
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+pytestmark = (
+    pytest.mark.slow
+)  # the outbox on moto's DynamoDB and SNS; the fast equivalents: tests/unit/ledger/, tests/contracts/
+
 TABLE = "restorewatch-state-test"
 
 
@@ -58,7 +62,7 @@ class Aws:
 
     def messages(self) -> list[dict[str, Any]]:
         """Every SNS notification delivered to the queue so far (consumed)."""
-        out = []
+        out: list[dict[str, Any]] = []
         while True:
             batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
                 "Messages", []

@@ -19,6 +19,8 @@ from restorewatch.catalog import default_catalog
 if TYPE_CHECKING:
     from integration.conftest import Handler
 
+pytestmark = pytest.mark.slow  # the handler on moto with every profile folder
+
 TYPO_FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "profiles-unknown-action"
 
 

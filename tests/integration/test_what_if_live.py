@@ -15,6 +15,8 @@ from moto import mock_aws
 
 from restorewatch_cli import main
 
+pytestmark = pytest.mark.slow  # CloudFormation stacks on moto
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "whatif"
 RESTORE_ACTIONS = [
     "backup:StartRestoreJob",

@@ -116,7 +116,7 @@ class Recorder:
         client.meta.events.register("before-call", self._before_call)
 
     def _before_call(self, event_name: str, **_: Any) -> None:
-        _, service, operation = event_name.split(".", 2)
+        _event, service, operation = event_name.split(".", 2)
         call = f"{service}.{operation}"
         if call in self.calls:
             return

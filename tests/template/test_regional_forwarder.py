@@ -444,6 +444,7 @@ def test_both_alarms_publish_to_the_topic_in_this_region(parameters: dict[str, s
     assert parked["Dimensions"] == [{"Name": "QueueName", "Value": queue_name}]
 
 
+@pytest.mark.slow  # cfn-lint loads its whole rule set and spec (seconds)
 def test_the_template_passes_cfn_lint() -> None:
     from cfnlint.api import ManualArgs, lint_file
 

@@ -28,6 +28,8 @@ from support.template import REPO_ROOT, load_template, resources_of_type
 if TYPE_CHECKING:
     from pathlib import Path
 
+pytestmark = pytest.mark.slow  # copies the layer and imports every module in a fresh interpreter
+
 
 # A fresh interpreter without site (no .pth file runs, so the editable install's finder is absent):
 # sys.path is the layer copy, the function's own directory, then the venv's third-party packages.

@@ -14,7 +14,7 @@ import pytest
 
 from restorewatch.alerts import build_email
 from restorewatch.compliance import ScpCoverage, ScpFailure, ScpStatus
-from restorewatch.domain import AlertKind, Gone, GoneReason, Transition
+from restorewatch.domain import AlertKind, CloudTrailChange, Gone, GoneReason, Transition
 from restorewatch.ledger.diff import transition_between
 from restorewatch.profiles import DEFAULT_TAG_KEY
 from unit.alerts.builders import (
@@ -40,7 +40,7 @@ def _t(transition: Transition | None) -> Transition:
     return transition
 
 
-def cases() -> dict[AlertKind, tuple[Transition, object]]:
+def cases() -> dict[AlertKind, tuple[Transition, CloudTrailChange | None]]:
     event = detach_event()
     lost_check = check(
         dict.fromkeys((*LOST_ACTIONS, "ec2:RunInstances"), D), denied_by_deny=("ec2:RunInstances",)
@@ -89,7 +89,7 @@ def test_email_matches_golden(kind: AlertKind) -> None:
     assert transition.kind is kind
     text = build_email(
         transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
-    )  # type: ignore[arg-type]
+    )
     path = GOLDEN / f"{kind.value.lower()}.txt"
     if os.environ.get("RESTOREWATCH_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
@@ -101,7 +101,7 @@ def test_email_first_line_says_what_and_to_whom(kind: AlertKind) -> None:
     transition, trigger = cases()[kind]
     first = build_email(
         transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
-    ).splitlines()[0]  # type: ignore[arg-type]
+    ).splitlines()[0]
     assert first.startswith(f"{kind.value}: ")
     assert "role VeeamRestore" in first
 
@@ -110,7 +110,7 @@ def test_email_lost_missing_allow_gives_statement_that_restores_exactly_those_ac
     transition, trigger = cases()[AlertKind.LOST]
     text = build_email(
         transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
-    )  # type: ignore[arg-type]
+    )
     lines = text[text.index("HOW TO FIX IT") :].splitlines()
     start = lines.index("    {")
     statement = json.loads("\n".join(lines[start : lines.index("    }", start) + 1]))
@@ -126,7 +126,7 @@ def test_email_lost_explicit_deny_names_statement_and_policy_not_a_new_allow() -
     transition, trigger = cases()[AlertKind.LOST]
     text = build_email(
         transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
-    )  # type: ignore[arg-type]
+    )
     fix = text[text.index("HOW TO FIX IT") :]
     assert "An explicit Deny blocks ec2:RunInstances:" in fix
     assert "Deny statement 'DenyEc2' of inline policy NoEc2Writes of Contractors via group Contractors" in fix
@@ -137,7 +137,7 @@ def test_email_lost_groups_lost_actions_by_service_and_says_who() -> None:
     transition, trigger = cases()[AlertKind.LOST]
     text = build_email(
         transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
-    )  # type: ignore[arg-type]
+    )
     what = text[text.index("WHAT CHANGED") : text.index("WHY")]
     assert what.index("    ec2:") < what.index("      - ec2:CreateVolume") < what.index("    s3:")
     assert (

@@ -35,7 +35,7 @@ def document(kind: AlertKind, **changes: Any) -> dict[str, Any]:
         transition = replace(transition, **changes)
     rendered = render_alert(
         transition, alert_id=ALERT_ID, trigger=trigger, observed_at=T0, tag_key=DEFAULT_TAG_KEY
-    )  # type: ignore[arg-type]
+    )
     result: dict[str, Any] = json.loads(json.loads(rendered.message)["default"])
     return result
 

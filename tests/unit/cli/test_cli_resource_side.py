@@ -116,7 +116,7 @@ def _write(files: dict[str, str], name: str, data: object) -> str:
 
 def _check(
     capsys: pytest.CaptureFixture[str], files: dict[str, str], *extra: str
-) -> tuple[int, dict[str, Any]]:
+) -> tuple[int, dict[tuple[str, str], Any]]:
     code = main(
         [
             "check",

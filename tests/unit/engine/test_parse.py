@@ -390,7 +390,7 @@ def test_parse_condition_not_object_raises():
 
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html
     """
-    assert "Condition" in _malformed(doc(allow("s3:*", condition=["StringEquals"]))).problem  # type: ignore[arg-type]
+    assert "Condition" in _malformed(doc(allow("s3:*", condition=["StringEquals"]))).problem
     assert "StringEquals" in _malformed(doc(allow("s3:*", condition={"StringEquals": "x"}))).problem
 
 

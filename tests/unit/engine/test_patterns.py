@@ -6,6 +6,8 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_res
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from restorewatch.engine import RequestDecision, decide_request
@@ -16,7 +18,7 @@ from .conftest import allow, doc, stmt, user_with
 BUCKET_OBJ = "arn:aws:s3:::backup-bucket/veeam/2024/01/disk.vmdk"
 
 
-def _allowed(document: dict, action: str, resource: str = "*") -> bool:
+def _allowed(document: dict[str, Any], action: str, resource: str = "*") -> bool:
     return decide_request(user_with(document), action, resource).decision is RequestDecision.ALLOWED
 
 

@@ -8,8 +8,9 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,11 @@ from restorewatch.engine import (
 from restorewatch.engine.patterns import ActionMatcher, wildcard_match
 
 from .conftest import ACCOUNT, V2008, allow, doc
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+pytestmark = pytest.mark.slow  # hypothesis properties: tens of seconds
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -97,8 +103,9 @@ def test_properties_actions_match_case_insensitively(data: st.DataObject, servic
     pattern = data.draw(wildcarded(action))
     if ":" not in pattern:  # the grammar requires service:action or "*"
         pattern = "*"
-    pattern_case = data.draw(st.sampled_from([str.upper, str.lower, str.swapcase, str]))
-    action_case = data.draw(st.sampled_from([str.upper, str.lower, str.swapcase, str]))
+    cases: list[Callable[[str], str]] = [str.upper, str.lower, str.swapcase, str]
+    pattern_case = data.draw(st.sampled_from(cases))
+    action_case = data.draw(st.sampled_from(cases))
     policy = parse_policy(doc(allow(pattern_case(pattern))), PolicySource(LayerKind.IDENTITY, "p"))
     assert policy.statements[0].covers(action_case(action).lower())
     assert ActionMatcher.compile([pattern_case(pattern)]).matches(action_case(action).lower())

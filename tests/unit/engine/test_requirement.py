@@ -6,6 +6,8 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 from restorewatch.engine import LayerKind, Limit, RequirementStatus, check_actions, requirement_status
@@ -130,7 +132,7 @@ def test_requirement_conditional_allow_partial_names_keys():
     data = reason.as_dict()
     assert data["layer"] == "identity"
     assert data["limits"] == ["condition"]
-    assert sorted(data["condition_keys"]) == ["aws:SecureTransport", "aws:SourceIp"]
+    assert sorted(cast("list[str]", data["condition_keys"])) == ["aws:SecureTransport", "aws:SourceIp"]
     assert data["policy"] == "p0"
     assert "aws:SourceIp" in reason.message
     assert "aws:SecureTransport" in reason.message

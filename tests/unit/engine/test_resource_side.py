@@ -120,6 +120,7 @@ def _strings(max_length: int) -> tuple[str, ...]:
     return tuple("".join(p) for n in range(max_length + 1) for p in itertools.product(_CHARS, repeat=n))
 
 
+@pytest.mark.slow  # 150 examples against a reference over every short string
 @settings(max_examples=150, deadline=None)
 @given(outer=_PATTERNS, inner=_PATTERNS)
 def test_covers_agrees_with_every_short_string(outer: str, inner: str) -> None:

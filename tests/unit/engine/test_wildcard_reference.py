@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +38,8 @@ from restorewatch.engine.patterns import (
 from restorewatch.engine.variables import RenderedPiece, parse_template
 
 from .conftest import allow, doc, user_with
+
+pytestmark = pytest.mark.slow  # the matcher against a reference over every short string: seconds per test
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -11,7 +11,7 @@ https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -32,12 +32,14 @@ from restorewatch.profiles import (
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from restorewatch.profiles import Profile
+
 BUCKET = "arn:aws:s3:::${RepositoryBucket}"
 OBJECTS = "arn:aws:s3:::${RepositoryBucket}/*"
 KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
-def _bound(**extra: object) -> object:
+def _bound(**extra: Any) -> Profile:
     return make_profile(
         "repo",
         [

@@ -2,7 +2,7 @@
 
 docs/events.md is this table as people read it, generated here: a test fails when the two differ,
 and ``RESTOREWATCH_UPDATE_DOCS=1 .venv/bin/python -m pytest tests/unit/watch/test_event_table.py``
-rewrites it. template.yaml's rules are checked against the table in tests/unit/test_template.py.
+rewrites it. template.yaml's rules are checked against the table in tests/template/test_template.py.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def render_events_doc() -> str:
         "# The events the watcher acts on",
         "",
         "Generated from the event table, `restorewatch.watch.event_table`, the one place this is kept:",
-        "the planners read it, template.yaml's rules list its names (tests/unit/test_template.py), and",
+        "the planners read it, template.yaml's rules list its names (tests/template/test_template.py), and",
         "`RESTOREWATCH_UPDATE_DOCS=1 .venv/bin/python -m pytest tests/unit/watch/test_event_table.py`",
         "rewrites this page (a test fails when it is out of date).",
         "",

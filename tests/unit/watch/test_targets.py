@@ -176,7 +176,7 @@ def test_plan_targets_custom_tag_key_decides_watched_only() -> None:
 
 def test_plan_targets_every_known_event_has_a_mapping() -> None:
     for name in KNOWN_EVENT_NAMES:
-        params = {
+        params: dict[str, Any] = {
             "userName": "u",
             "roleName": "r",
             "groupName": "g",

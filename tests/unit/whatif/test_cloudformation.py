@@ -25,7 +25,7 @@ from restorewatch_cli.whatif.stack import DeployedStack
 from unit.whatif.plans import FIXTURES, RESTORE_ACTIONS, account, arn, registry, scp_levels
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from restorewatch_cli.whatif import Change
@@ -308,7 +308,7 @@ def test_a_change_set_with_property_values() -> None:
         "Tags": [{"Key": "restorewatch:profile", "Value": "backup-restore"}],
     }
     legacy_after = {**legacy_before, "ManagedPolicyArns": []}
-    changes = [
+    changes: list[Mapping[str, Any]] = [
         _resource_change(
             "Modify",
             "Legacy",
@@ -342,7 +342,9 @@ def test_a_change_set_with_property_values() -> None:
 
 
 def test_a_change_set_without_property_values_is_refused() -> None:
-    changes = [{"Action": "Add", "LogicalResourceId": "P", "ResourceType": "AWS::IAM::RolePolicy"}]
+    changes: list[Mapping[str, Any]] = [
+        {"Action": "Add", "LogicalResourceId": "P", "ResourceType": "AWS::IAM::RolePolicy"}
+    ]
     with pytest.raises(InputError, match="no AfterContext"):
         change_set_changes("cs", "restore", snapshot=account(), endpoint_url=None, changes=changes)
 

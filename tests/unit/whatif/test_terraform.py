@@ -279,8 +279,8 @@ def test_replacing_a_role_creates_it_bare() -> None:
     )
     snapshot = account()
     changes = plan_changes(plan.json(), origin="plan.json", account=ACCOUNT)
-    after = apply_changes(snapshot, changes, scp_levels=None, tag_key="restorewatch:profile")
-    new, old = compare(snapshot, None, after, registry=registry(), tag_key="restorewatch:profile").rows
+    after_state = apply_changes(snapshot, changes, scp_levels=None, tag_key="restorewatch:profile")
+    new, old = compare(snapshot, None, after_state, registry=registry(), tag_key="restorewatch:profile").rows
     assert (old.arn, new.arn) == (arn("role", "legacy-restore"), arn("role", "legacy-restore", "/backup/"))
     assert (old.after, old.kind) == ("deleted", AlertKind.DELETED)
     assert (new.before, new.after, new.lost) == (None, "non_compliant", RESTORE_ACTIONS)

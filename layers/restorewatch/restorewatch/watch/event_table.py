@@ -11,7 +11,7 @@ effect, and why. Everything that knows the event names derives from this table:
   account, instead);
 * template.yaml's ``IamChangeRule`` and ``OrganizationsChangeRule`` (and the IAM rule of
   templates/forwarder.yaml and templates/member-stackset.yaml) list exactly ``rule_event_names``
-  (tests/unit/test_template.py, tests/unit/test_member_stackset.py);
+  (tests/template/test_template.py, tests/template/test_member_stackset.py);
 * docs/events.md is generated from it (tests/unit/watch/test_event_table.py);
 * events/ holds one sample per IAM event name (tests/unit/watch/test_events.py).
 

@@ -45,13 +45,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from faults.report import record_figure, record_row
 from support.deployed import ACCOUNT, REGION, STACK, Deployed
 from support.template import REPO_ROOT, load_template
 
-from .report import record_figure, record_row
-
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+pytestmark = pytest.mark.slow  # every tamper sample through the stack's rules on moto's EventBridge
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "tamper"
 LONG_STACK = "restorewatch-production-eu-central-1-a1"  # 40 characters
@@ -749,7 +750,7 @@ def test_each_path_is_watched_by_the_other(bus: Bus) -> None:
 
 # ---- the tamper table (docs/guarantees.md): each path, who hears, through what, how it is tested ---
 
-RULE_TEST = "tests/faults/test_tamper.py (rules on moto EventBridge, notice received)"
+RULE_TEST = "tests/security/test_tamper.py (rules on moto EventBridge, notice received)"
 HEARD = {
     TAMPER_TOPIC: "`{rule}` -> `TamperTopic` (not encrypted with the alert key; email + Slack)",
     ALERT_TOPIC: "`TamperPathRule` -> alert topic (email + Slack)",
@@ -765,10 +766,10 @@ TABLE_ROWS = [
     ("the state table deleted or changed (`DeleteTable`, `UpdateTable`)", HEARD[TAMPER_TOPIC].format(rule="StoreTamperRule"), RULE_TEST),
     ("an alarm deleted, its actions disabled or changed (`DeleteAlarms`, `DisableAlarmActions`, `PutMetricAlarm`)", HEARD[TAMPER_TOPIC].format(rule="StoreTamperRule"), RULE_TEST),
     ("the tamper topic deleted, re-configured or unsubscribed from; a rule that publishes to it disabled, deleted or re-pointed", HEARD[ALERT_TOPIC], RULE_TEST),
-    ("watch tag removed", "`UNWATCHED` alert (watcher)", "tests/integration (pipeline), tests/faults/test_secrets_in_logs.py"),
-    ("watched principal deleted", "`DELETED` alert (watcher)", "tests/integration (pipeline), tests/faults/test_secrets_in_logs.py"),
+    ("watch tag removed", "`UNWATCHED` alert (watcher)", "tests/integration (pipeline), tests/security/test_secrets_in_logs.py"),
+    ("watched principal deleted", "`DELETED` alert (watcher)", "tests/integration (pipeline), tests/security/test_secrets_in_logs.py"),
     ("state table deleted (also)", "every run fails: `WatcherErrorsAlarm`, `DeadLetterQueueAlarm`", "fault matrix (DynamoDB rows: item -> DLQ)"),
-    ("sweep stops running (schedule disabled or deleted, function broken)", "`SweepMissingAlarm` (no `SweepSucceeded` for 26 h, missing data breaching)", "tests/unit/test_template.py"),
+    ("sweep stops running (schedule disabled or deleted, function broken)", "`SweepMissingAlarm` (no `SweepSucceeded` for 26 h, missing data breaching)", "tests/template/test_template.py"),
     ("Slack webhook secret changed to another host", "refused: the alert goes to the Slack DLQ -> `SlackDeadLetterQueueAlarm` (email unaffected)", "tests/integration/test_slack_function.py"),
     ("both paths broken at once (e.g. the alert key disabled and the tamper topic deleted), or the stack deleted", "nobody through the stack; CloudTrail keeps the records (an SCP outside the stack can forbid these calls)", "documented"),
 ]  # fmt: skip

@@ -21,15 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from integration.test_slack_function import SlackStandIn, alert_document, app, put_secret, slack, sns_event
-from restorewatch.alerts.slack_send import SlackDeliveryError
-from restorewatch.domain import AlertKind
-from restorewatch_cli.local.invoke import LocalLambdaContext
-
-from . import injection
-from .conftest import build_world
-from .injection import ACCESS_DENIED, Mode, client
-from .stack import (
+from faults import injection
+from faults.conftest import build_world
+from faults.injection import ACCESS_DENIED, Mode, client
+from faults.stack import (
     POLICY_ARN,
     ROLE,
     ROLE_ARN,
@@ -41,12 +36,18 @@ from .stack import (
     fresh_watcher,
     load_handler,
 )
+from integration.test_slack_function import SlackStandIn, alert_document, app, put_secret, slack, sns_event
+from restorewatch.alerts.slack_send import SlackDeliveryError
+from restorewatch.domain import AlertKind
+from restorewatch_cli.local.invoke import LocalLambdaContext
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import ModuleType
 
-    from .conftest import World
+    from faults.conftest import World
+
+pytestmark = pytest.mark.slow  # every alert path through the real handlers on moto
 
 __all__ = ["app", "slack"]  # fixtures of the Slack harness, reused
 

@@ -21,6 +21,7 @@ def member() -> dict[str, Any]:
     return load_template(MEMBER)
 
 
+@pytest.mark.slow  # cfn-lint loads its whole rule set and spec (seconds)
 def test_member_stackset_passes_cfn_lint() -> None:
     from cfnlint.api import ManualArgs, lint_file
 
@@ -28,6 +29,7 @@ def test_member_stackset_passes_cfn_lint() -> None:
     assert [str(match) for match in matches] == []
 
 
+@pytest.mark.slow  # cfn-lint, as above
 def test_cfn_lint_catches_a_broken_member_template(tmp_path: Any) -> None:
     """The lint is real: an unknown property in the role fails it."""
     from cfnlint.api import ManualArgs, lint_file

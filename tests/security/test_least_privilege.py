@@ -19,19 +19,21 @@ import ast
 import json
 import re
 import tomllib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from faults.report import record_figure, record_row
+from faults.scenarios import ROWS
+
+if TYPE_CHECKING:
+    from types_boto3_iam.type_defs import TagTypeDef
 from restorewatch.domain import Target, TargetKind
 from restorewatch.inventory.iam_reader import IamReader
 from restorewatch.profiles import DEFAULT_TAG_KEY
 from support.template import REPO_ROOT, load_template
-
-from .report import record_figure, record_row
-from .scenarios import ROWS
 
 READ_VERBS = ("Get", "List", "Describe", "BatchGet", "Query", "Scan")
 UNSCOPABLE = {"xray:puttracesegments", "xray:puttelemetryrecords"}
@@ -218,7 +220,7 @@ def iam_operations_in_code() -> set[str]:
             if isinstance(name, ast.Constant) and isinstance(name.value, str):
                 operations.add(name.value)
             elif isinstance(name, ast.JoinedStr):
-                pattern = "".join(p.value if isinstance(p, ast.Constant) else "{}" for p in name.values)
+                pattern = "".join(str(p.value) if isinstance(p, ast.Constant) else "{}" for p in name.values)
                 operations.update(pattern.format(*[kind] * pattern.count("{}")) for kind in _KINDS)
             elif isinstance(name, ast.Name) and name.id in parameters:
                 continue  # _list passes its own operation on to _pages
@@ -275,7 +277,7 @@ def test_the_reader_issues_every_iam_read_it_names(monkeypatch: pytest.MonkeyPat
         statement = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}
         policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
         arn = iam.create_policy(PolicyName="restore", PolicyDocument=policy)["Policy"]["Arn"]
-        tags = [{"Key": DEFAULT_TAG_KEY, "Value": "veeam-ec2-restore"}]
+        tags: list[TagTypeDef] = [{"Key": DEFAULT_TAG_KEY, "Value": "veeam-ec2-restore"}]
         ec2 = {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
         trust = json.dumps({"Version": "2012-10-17", "Statement": [ec2]})
         iam.create_role(
