@@ -14,6 +14,7 @@ adds the resource's own policy with AWS's rules for it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from restorewatch.engine.conditions import is_principal_key
@@ -37,7 +38,7 @@ from restorewatch.engine.scope import Scoped, catalog_view, statement_scope
 from restorewatch.engine.service_rules import ServiceRule, always_allowing, reserving
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
     from restorewatch.engine.catalog import ActionCatalog, ActionFacts
     from restorewatch.engine.conditions import ConditionEntry
@@ -312,6 +313,36 @@ def classify(
     return Covering(policy, scoped.statement, scoped, tuple(remaining), scoped.star and not remaining)
 
 
+def _fill(policy: Policy, batch: Collection[_Asked]) -> None:
+    """Cache in ``policy.scoped`` the statements that cover each action of ``batch`` (actions of
+    one service) as the catalog scopes them: a ``Covering`` when no condition is left to decide
+    (the same for every principal), else the ``Scoped`` statement for ``classify``.
+
+    One pass over the policy's statements of the service for the whole batch (the actions of the
+    profile being checked), instead of one per action: a large account has hundreds of distinct
+    policies, each asked about every action of the profile, and most cover none of them. The
+    cache serves every principal the policy is attached to."""
+    lowers = [asked.lower for asked in batch]
+    covered: dict[str, list[Statement]] = {}
+    for statement in policy.statements_for(next(iter(batch)).service):
+        matched = statement.actions.matching(lowers)
+        if statement.not_action:  # Statement.covers
+            excluded = set(matched)
+            matched = [lower for lower in lowers if lower not in excluded]
+        for lower in matched:
+            covered.setdefault(lower, []).append(statement)
+    scoped_by_key = policy.scoped
+    for asked in batch:
+        items: list[Covering | Scoped] = []
+        for statement in covered.get(asked.lower, ()):
+            scoped = statement_scope(statement, *asked.view)
+            if type(scoped) is Scoped:
+                items.append(
+                    scoped if scoped.conditions else Covering(policy, statement, scoped, (), scoped.star)
+                )
+        scoped_by_key[asked.key] = tuple(items)
+
+
 def covering_in(
     layer: Layer,
     action: str,
@@ -321,12 +352,31 @@ def covering_in(
 ) -> list[Covering]:
     """The statements of ``layer`` that cover ``action`` as the catalog scopes them, without those
     a principal-derived condition rules out."""
+    # the view is a function of the action and its facts
+    asked = _Asked(action, action.partition(":")[0], None, view, (action, view[0]))
+    return _covering_in(layer, asked, principal, derived, (asked,))
+
+
+def _covering_in(
+    layer: Layer,
+    asked: _Asked,
+    principal: Principal,
+    derived: Mapping[str, str | list[str]],
+    batch: Collection[_Asked],
+) -> list[Covering]:
+    """``covering_in``; ``batch``: the actions of the service to cache at once (``asked`` among them)."""
     found: list[Covering] = []
-    for policy in layer.policies_for(action.partition(":")[0]):
-        for statement in policy.covering(action):
-            scoped = statement_scope(statement, *view)
-            if isinstance(scoped, Scoped):
-                covering = classify(policy, scoped, principal, derived)
+    key = asked.key
+    for policy in layer.policies_for(asked.service):
+        items = policy.scoped.get(key)
+        if items is None:
+            _fill(policy, batch)
+            items = policy.scoped[key]
+        for item in items:
+            if type(item) is Covering:
+                found.append(item)
+            else:
+                covering = classify(policy, item, principal, derived)  # type: ignore[arg-type]
                 if covering is not None:
                     found.append(covering)
     return found
@@ -368,19 +418,39 @@ def requirement_status(
     )
 
 
+class _Asked(NamedTuple):
+    """What a requirement check needs to know of the action, whoever is asked: computed once."""
+
+    lower: str  # folded (``fold_case``)
+    service: str  # its service prefix
+    always: ServiceRule | None  # the service rule that allows it whatever the policies say
+    view: CatalogView
+    key: tuple[str, ActionFacts | None]  # the policies' cache key (``_scoped_in``)
+
+
+@lru_cache(maxsize=8192)
+def _asked(action: str, catalog: ActionCatalog | None) -> _Asked:
+    """(Cached like ``catalog_view``: the catalog hands out the same facts every time.)"""
+    lower = fold_case(action)
+    view = catalog_view(lower, catalog)
+    return _Asked(lower, lower.partition(":")[0], always_allowing(lower), view, (lower, view[0]))
+
+
 def _requirement(
     principal: Principal,
     action: str,
     layers: Sequence[Layer],
     derived: Mapping[str, str | list[str]],
     catalog: ActionCatalog | None,
+    *,
+    batches: Mapping[str, Mapping[str, _Asked]] | None = None,
 ) -> RequirementResult:
-    action_lower = fold_case(action)
-    always = always_allowing(action_lower)
-    if always is not None:
-        reason = _service_rule_reason(always, f"{action} is allowed whatever the policies say")
+    """``batches``: the actions of each service asked of the principal (``_fill``)."""
+    asked = _asked(action, catalog)
+    if asked.always is not None:
+        reason = _service_rule_reason(asked.always, f"{action} is allowed whatever the policies say")
         return RequirementResult(action, RequirementStatus.ALLOWED, (reason,))
-    view = catalog_view(action_lower, catalog)
+    action_lower, view = asked.lower, asked.view
     if layers[-1].kind is LayerKind.RCP and not rcps_apply(view[0]):
         layers = [layer for layer in layers if layer.kind is not LayerKind.RCP]
     full_denies: list[Reason] = []
@@ -389,11 +459,16 @@ def _requirement(
     allows: list[Reason] = []
     any_deny = False
 
+    batch = batches[asked.service].values() if batches else (asked,)
     for layer in layers:
-        layer_allows: list[Covering] = []
-        for covering in covering_in(layer, action_lower, principal, derived, view):
+        coverings = _covering_in(layer, asked, principal, derived, batch)
+        full: Covering | None = None  # the first Allow of the layer that grants it all
+        some_allow = False
+        for covering in coverings:
             if covering.statement.effect is Effect.ALLOW:
-                layer_allows.append(covering)
+                if full is None and covering.unconditional_on_star:
+                    full = covering
+                some_allow = True
                 continue
             any_deny = True
             ref, described = covering.policy.ref(covering.statement)
@@ -415,24 +490,24 @@ def _requirement(
                         tuple(e.key for e in covering.remaining),
                     )
                 )
-        if not layer_allows:
-            no_allow.append(no_allow_reason(layer, action, action_lower, view))
-            continue
-        full = next((c for c in layer_allows if c.unconditional_on_star), None)
         if full is not None:
             allows.append(_allow_reason(full, action, layer))
-            continue
-        for allow in layer_allows:
-            ref, described = allow.policy.ref(allow.statement)
-            limited.append(
-                layer.reason(
-                    "limited_allow",
-                    f"{action} is allowed {allow.describe_limits()} by {described}",
-                    ref,
-                    allow.limits,
-                    tuple(e.key for e in allow.remaining),
+        elif not some_allow:
+            no_allow.append(no_allow_reason(layer, action, action_lower, view))
+        else:
+            for allow in coverings:
+                if allow.statement.effect is not Effect.ALLOW:
+                    continue
+                ref, described = allow.policy.ref(allow.statement)
+                limited.append(
+                    layer.reason(
+                        "limited_allow",
+                        f"{action} is allowed {allow.describe_limits()} by {described}",
+                        ref,
+                        allow.limits,
+                        tuple(e.key for e in allow.remaining),
+                    )
                 )
-            )
 
     if full_denies or no_allow:
         return RequirementResult(action, RequirementStatus.DENIED, tuple(full_denies + no_allow))
@@ -445,7 +520,7 @@ def _allow_reason(full: Covering, action: str, layer: Layer) -> Reason:
     # the scoped statement (kept alive on the statement) stands for the catalog the answer came from
     key = (
         action,
-        layer.kind,
+        id(layer.kind),  # a member's id: hashing an Enum member runs Python code
         layer.scp_level if layer.rcp_level is None else layer.rcp_level,
         id(full.scoped),
     )
@@ -504,11 +579,16 @@ def check_actions(
     """
     layers = layers_of(principal, scps, rcps)
     derived = principal.derived_context()
+    batches: dict[str, dict[str, _Asked]] = {}  # service -> folded action -> what is asked
+    for entry in actions:
+        if isinstance(entry, str) or entry[1] is None:
+            asked = _asked(entry if isinstance(entry, str) else entry[0], catalog)
+            batches.setdefault(asked.service, {})[asked.lower] = asked
     results: list[RequirementResult] = []
     for entry in actions:
         action, bound = (entry, None) if isinstance(entry, str) else entry
         if bound is None:
-            results.append(_requirement(principal, action, layers, derived, catalog))
+            results.append(_requirement(principal, action, layers, derived, catalog, batches=batches))
             continue
         from restorewatch.engine.resource_eval import bound_requirement
 

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any
 from restorewatch.engine.conditions import ConditionEntry, ConditionSyntaxError, parse_condition_block
 from restorewatch.engine.jsontext import load_json
 from restorewatch.engine.model import Effect, LayerKind, Policy, PolicySource, Statement
-from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher
+from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher, fold_case, has_wildcard
 from restorewatch.engine.principals import parse_principal_element
-from restorewatch.engine.variables import parse_template
 from restorewatch.errors import MalformedPolicyError
 
 if TYPE_CHECKING:
@@ -73,14 +72,18 @@ def _string_list(value: object, element: str) -> tuple[str, ...]:
     return tuple(items)
 
 
-def _check_action(action: str, label: str) -> None:
-    if action == "*":
-        return
-    service, sep, _name = action.partition(":")
-    # "s3:" (an empty action name) names no action: it matches nothing, like any other action name
-    # AWS does not have, instead of making the whole policy (and the run) unreadable
-    if not sep or not service:
-        raise ValueError(f"{label}: action {action!r} is not of the form service:action")
+def _action_services(actions: tuple[str, ...], label: str) -> frozenset[str]:
+    """The lower-cased service prefixes the actions can match ("*": any); raises for a value that is
+    no action."""
+    services: set[str] = set()
+    for action in actions:
+        service, sep, _name = action.partition(":")
+        # "s3:" (an empty action name) names no action: it matches nothing, like any other action
+        # name AWS does not have, instead of making the whole policy (and the run) unreadable
+        if not (sep and service) and action != "*":
+            raise ValueError(f"{label}: action {action!r} is not of the form service:action")
+        services.add(service)
+    return frozenset("*" if has_wildcard(service) else fold_case(service) for service in services)
 
 
 _RCP_SYNTAX = (
@@ -142,8 +145,7 @@ def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) 
         raise ValueError(f"{label}: RCPs do not support NotAction ({_RCP_SYNTAX})")
     action_element = "NotAction" if not_action else "Action"
     actions = _string_list(raw[action_element], f"{label}: {action_element}")
-    for action in actions:
-        _check_action(action, label)
+    services = _action_services(actions, label)
 
     if "Resource" in raw and "NotResource" in raw:
         raise ValueError(f"{label}: has both Resource and NotResource")
@@ -156,7 +158,6 @@ def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) 
         resources = _string_list(raw[element], f"{label}: {element}")
     not_resource = "NotResource" in raw
     substitute = version == VERSION_2012
-    templates = [parse_template(resource, substitute=substitute) for resource in resources]
 
     conditions: tuple[ConditionEntry, ...] = ()
     if "Condition" in raw:
@@ -169,9 +170,9 @@ def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) 
         effect=effect,
         index=index,
         sid=sid or None,
-        actions=ActionMatcher.compile(actions),
+        actions=ActionMatcher.compile(actions, services),
         not_action=not_action,
-        resources=ResourceMatcher.compile(resources, templates),
+        resources=ResourceMatcher.compile(resources, substitute=substitute),
         not_resource=not_resource,
         conditions=conditions,
         resource_is_star=not not_resource and "*" in resources,
@@ -211,4 +212,8 @@ def parse_policy(document: object, source: PolicySource) -> Policy:
             services = frozenset({"*"})
         for service in services:
             by_service.setdefault(service, []).append(statement)
-    return Policy(source, version, statements, {k: tuple(v) for k, v in by_service.items()})
+    anywhere = tuple(by_service.pop("*", ()))
+    indexed = {service: (*listed, *anywhere) for service, listed in by_service.items()}
+    if anywhere:
+        indexed["*"] = anywhere
+    return Policy(source, version, statements, indexed)
