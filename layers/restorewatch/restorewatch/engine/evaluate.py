@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 from restorewatch.engine.conditions import is_principal_key
@@ -38,7 +39,7 @@ from restorewatch.engine.scope import Scoped, catalog_view, statement_scope
 from restorewatch.engine.service_rules import ServiceRule, always_allowing, reserving
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
     from restorewatch.engine.catalog import ActionCatalog, ActionFacts
     from restorewatch.engine.conditions import ConditionEntry
@@ -313,7 +314,7 @@ def classify(
     return Covering(policy, scoped.statement, scoped, tuple(remaining), scoped.star and not remaining)
 
 
-def _fill(policy: Policy, batch: Collection[_Asked]) -> None:
+def _fill(policy: Policy, batch: _Batch) -> None:
     """Cache in ``policy.scoped`` the statements that cover each action of ``batch`` (actions of
     one service) as the catalog scopes them: a ``Covering`` when no condition is left to decide
     (the same for every principal), else the ``Scoped`` statement for ``classify``.
@@ -322,25 +323,30 @@ def _fill(policy: Policy, batch: Collection[_Asked]) -> None:
     profile being checked), instead of one per action: a large account has hundreds of distinct
     policies, each asked about every action of the profile, and most cover none of them. The
     cache serves every principal the policy is attached to."""
-    lowers = [asked.lower for asked in batch]
     covered: dict[str, list[Statement]] = {}
-    for statement in policy.statements_for(next(iter(batch)).service):
-        matched = statement.actions.matching(lowers)
+    for statement in policy.statements_for(batch.service):
+        matched = statement.actions.matching(batch.lowers)
         if statement.not_action:  # Statement.covers
             excluded = set(matched)
-            matched = [lower for lower in lowers if lower not in excluded]
+            matched = [lower for lower in batch.lowers if lower not in excluded]
         for lower in matched:
             covered.setdefault(lower, []).append(statement)
-    scoped_by_key = policy.scoped
-    for asked in batch:
+    # built apart, then published: another thread reading the policy sees an answer only once it
+    # is final (a missing one it works out again, the same)
+    filled: dict[tuple[str, ActionFacts | None], tuple[Covering | Scoped, ...]]
+    filled = dict.fromkeys(batch.keys, ())  # the usual answer: no statement covers the action
+    for lower, statements in covered.items():
+        asked = batch.asked[lower]
         items: list[Covering | Scoped] = []
-        for statement in covered.get(asked.lower, ()):
+        for statement in statements:
             scoped = statement_scope(statement, *asked.view)
             if type(scoped) is Scoped:
                 items.append(
                     scoped if scoped.conditions else Covering(policy, statement, scoped, (), scoped.star)
                 )
-        scoped_by_key[asked.key] = tuple(items)
+        if items:
+            filled[asked.key] = tuple(items)
+    policy.scoped.update(filled)
 
 
 def covering_in(
@@ -354,7 +360,7 @@ def covering_in(
     a principal-derived condition rules out."""
     # the view is a function of the action and its facts
     asked = _Asked(action, action.partition(":")[0], None, view, (action, view[0]))
-    return _covering_in(layer, asked, principal, derived, (asked,))
+    return _covering_in(layer, asked, principal, derived, _Batch.of((asked,)))
 
 
 def _covering_in(
@@ -362,7 +368,7 @@ def _covering_in(
     asked: _Asked,
     principal: Principal,
     derived: Mapping[str, str | list[str]],
-    batch: Collection[_Asked],
+    batch: _Batch,
 ) -> list[Covering]:
     """``covering_in``; ``batch``: the actions of the service to cache at once (``asked`` among them)."""
     found: list[Covering] = []
@@ -436,6 +442,33 @@ def _asked(action: str, catalog: ActionCatalog | None) -> _Asked:
     return _Asked(lower, lower.partition(":")[0], always_allowing(lower), view, (lower, view[0]))
 
 
+class _Batch(NamedTuple):
+    """The actions of one service asked of a principal together (``_fill`` caches them at once)."""
+
+    service: str
+    asked: Mapping[str, _Asked]  # folded action -> what is asked (each action once)
+    lowers: tuple[str, ...]
+    keys: tuple[tuple[str, ActionFacts | None], ...]
+
+    @classmethod
+    def of(cls, asked: Iterable[_Asked]) -> _Batch:
+        by_lower = {item.lower: item for item in asked}
+        first = next(iter(by_lower.values()))
+        keys = tuple(item.key for item in by_lower.values())
+        return cls(first.service, MappingProxyType(by_lower), tuple(by_lower), keys)
+
+
+@lru_cache(maxsize=1024)
+def _batches(actions: tuple[str, ...], catalog: ActionCatalog | None) -> Mapping[str, _Batch]:
+    """The actions (on ``*``) of a check by service; the same for every principal checked against
+    one profile, so cached like ``_asked``."""
+    by_service: dict[str, list[_Asked]] = {}
+    for action in actions:
+        asked = _asked(action, catalog)
+        by_service.setdefault(asked.service, []).append(asked)
+    return MappingProxyType({service: _Batch.of(listed) for service, listed in by_service.items()})
+
+
 def _requirement(
     principal: Principal,
     action: str,
@@ -443,7 +476,7 @@ def _requirement(
     derived: Mapping[str, str | list[str]],
     catalog: ActionCatalog | None,
     *,
-    batches: Mapping[str, Mapping[str, _Asked]] | None = None,
+    batches: Mapping[str, _Batch] | None = None,
 ) -> RequirementResult:
     """``batches``: the actions of each service asked of the principal (``_fill``)."""
     asked = _asked(action, catalog)
@@ -459,7 +492,7 @@ def _requirement(
     allows: list[Reason] = []
     any_deny = False
 
-    batch = batches[asked.service].values() if batches else (asked,)
+    batch = batches[asked.service] if batches else _Batch.of((asked,))
     for layer in layers:
         coverings = _covering_in(layer, asked, principal, derived, batch)
         full: Covering | None = None  # the first Allow of the layer that grants it all
@@ -579,11 +612,12 @@ def check_actions(
     """
     layers = layers_of(principal, scps, rcps)
     derived = principal.derived_context()
-    batches: dict[str, dict[str, _Asked]] = {}  # service -> folded action -> what is asked
-    for entry in actions:
-        if isinstance(entry, str) or entry[1] is None:
-            asked = _asked(entry if isinstance(entry, str) else entry[0], catalog)
-            batches.setdefault(asked.service, {})[asked.lower] = asked
+    on_star = tuple(
+        entry if isinstance(entry, str) else entry[0]
+        for entry in actions
+        if isinstance(entry, str) or entry[1] is None
+    )
+    batches = _batches(on_star, catalog)
     results: list[RequirementResult] = []
     for entry in actions:
         action, bound = (entry, None) if isinstance(entry, str) else entry
