@@ -35,7 +35,7 @@ from restorewatch.engine.model import (
     StatementRef,
 )
 from restorewatch.engine.patterns import fold_case
-from restorewatch.engine.scope import Scoped, catalog_view, statement_scope
+from restorewatch.engine.scope import Scoped, catalog_view, is_universal, statement_scope
 from restorewatch.engine.service_rules import ServiceRule, always_allowing, reserving
 
 if TYPE_CHECKING:
@@ -335,10 +335,19 @@ def _fill(policy: Policy, batch: _Batch) -> None:
     # is final (a missing one it works out again, the same)
     filled: dict[tuple[str, ActionFacts | None], tuple[Covering | Scoped, ...]]
     filled = dict.fromkeys(batch.keys, ())  # the usual answer: no statement covers the action
+    universal: dict[int, Covering] = {}  # statement index -> its Covering, the same for every action
     for lower, statements in covered.items():
         asked = batch.asked[lower]
         items: list[Covering | Scoped] = []
         for statement in statements:
+            if is_universal(statement):  # most statements of an account: Resource "*", no Condition
+                covering = universal.get(statement.index)
+                if covering is None:
+                    scoped = statement_scope(statement, *asked.view)
+                    assert isinstance(scoped, Scoped)  # on "*": never inapplicable
+                    covering = universal[statement.index] = Covering(policy, statement, scoped, (), True)
+                items.append(covering)
+                continue
             scoped = statement_scope(statement, *asked.view)
             if type(scoped) is Scoped:
                 items.append(
@@ -391,7 +400,7 @@ def _covering_in(
 def _excluding_not_actions(layer: Layer, action: str) -> Iterable[tuple[Policy, Statement]]:
     """Allow statements with a NotAction that lists ``action``: the usual reason it is missing."""
     for policy in layer.policies:
-        for statement in policy.statements:
+        for statement in policy.by_service.get("*", ()):  # where every NotAction statement is indexed
             if (
                 statement.effect is Effect.ALLOW
                 and statement.not_action

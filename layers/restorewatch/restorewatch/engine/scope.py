@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from restorewatch.engine.conditions import ConditionEntry
     from restorewatch.engine.model import Statement
 
-__all__ = ["Inapplicable", "Scoped", "catalog_view", "statement_scope"]
+__all__ = ["Inapplicable", "Scoped", "catalog_view", "is_universal", "statement_scope"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +153,12 @@ def _scope_statement(
     return Scoped(statement, applicable, star, not_resource, tuple(kept), tuple(absent))
 
 
+def is_universal(statement: Statement) -> bool:
+    """Does the statement mean the same for every action it covers? On "*" without conditions it
+    does: ``statement_scope`` gives one shared answer, a ``Scoped`` on every resource."""
+    return statement.resource_is_star and not statement.conditions
+
+
 @lru_cache(maxsize=8192)
 def catalog_view(
     action_lower: str, catalog: ActionCatalog | None
@@ -174,8 +180,7 @@ def statement_scope(
 ) -> Scoped | Inapplicable:
     """What a statement that covers the action by name means for it (``facts``, ``reserved`` and
     ``rules`` as ``catalog_view`` gives them); computed once per statement and action."""
-    # a statement on "*" without conditions means the same for every action: one shared answer
-    key = None if statement.resource_is_star and not statement.conditions else facts
+    key = None if is_universal(statement) else facts
     found = statement.scopes.get(key)
     if found is None:
         found = _scope_statement(statement, key, reserved, rules)

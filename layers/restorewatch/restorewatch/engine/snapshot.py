@@ -53,10 +53,13 @@ def _more_follows(page: Mapping[str, Any], number: int) -> str | None:
 
 
 def _tags(raw: Mapping[str, Any]) -> dict[str, str]:
+    # read for every user and role of the account when the CLI looks for the watch tag
     tags: dict[str, str] = {}
     for tag in raw.get("Tags") or ():
-        if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str):
-            tags[tag["Key"]] = str(tag.get("Value", ""))
+        if isinstance(tag, (dict, Mapping)):  # a dict first: the ABC alone checks slower
+            key, value = tag.get("Key"), tag.get("Value", "")
+            if isinstance(key, str):
+                tags[key] = value if isinstance(value, str) else str(value)
     return tags
 
 
