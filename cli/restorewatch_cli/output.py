@@ -59,7 +59,8 @@ def render_check_json(checks: Sequence[PrincipalCheck]) -> str:
     Most actions of a large account have the same result as some other principal's (the same
     "allowed by" reason of a shared managed policy: on the 5,000-principal benchmark account 12,265
     actions, 3,202 distinct), so each distinct action is encoded once, all of them in one call of
-    the C encoder, and its text reused.
+    the C encoder, and the document is joined once from the pieces (one copy of a text of several
+    MB, not one per nesting level).
     """
     distinct: dict[tuple[object, ...], int] = {}  # an action's fields, its reasons by identity -> index
     values: list[dict[str, object]] = []
@@ -77,19 +78,38 @@ def render_check_json(checks: Sequence[PrincipalCheck]) -> str:
             indexes.append(index)
         listed.append(indexes)
     texts = _encode_each(values, _ACTION_DEPTH)
-    principals: list[str] = []
-    for check, indexes in zip(checks, listed, strict=True):
+    document = _ENCODER.encode({"catalog": _catalog().as_dict(), "principals": []})
+    if not checks:
+        return document
+    parts: list[str] = []
+    after = _open_list(parts, document, "principals", 0)
+    for number, (check, indexes) in enumerate(zip(checks, listed, strict=True)):
+        parts.append(_NEXT_PRINCIPAL if number else _FIRST_PRINCIPAL)
         head = _ENCODER.encode(replace(check, actions=()).as_dict())
         head = head.replace("\n", "\n" + " " * (_INDENT * _PRINCIPAL_DEPTH))
-        principals.append(_splice(head, "actions", [texts[index] for index in indexes], _PRINCIPAL_DEPTH))
-    document = _ENCODER.encode({"catalog": _catalog().as_dict(), "principals": []})
-    return _splice(document, "principals", principals, 0)
+        if not indexes:
+            parts.append(head)
+            continue
+        after_actions = _open_list(parts, head, "actions", _PRINCIPAL_DEPTH)
+        parts.append(_FIRST_ACTION)
+        parts.append(texts[indexes[0]])
+        for index in indexes[1:]:
+            parts.append(_NEXT_ACTION)
+            parts.append(texts[index])
+        parts.append(after_actions)
+    parts.append(after)
+    return "".join(parts)
 
 
 _INDENT = 2
 _PRINCIPAL_DEPTH = 2  # in the document, its "principals" list
 _ACTION_DEPTH = 4  # ... a principal, its "actions" list
 _ENCODER = json.JSONEncoder(indent=_INDENT)  # json.dumps(indent=2) makes one per call
+# what goes before the first and each later item of the lists
+_FIRST_PRINCIPAL = "\n" + " " * (_INDENT * _PRINCIPAL_DEPTH)
+_NEXT_PRINCIPAL = "," + _FIRST_PRINCIPAL
+_FIRST_ACTION = "\n" + " " * (_INDENT * _ACTION_DEPTH)
+_NEXT_ACTION = "," + _FIRST_ACTION
 
 
 def _encode_each(values: list[dict[str, object]], depth: int) -> list[str]:
@@ -113,18 +133,16 @@ def _encode_each(values: list[dict[str, object]], depth: int) -> list[str]:
     return [first, *("{" + item for item in rest)]
 
 
-def _splice(text: str, key: str, items: list[str], depth: int) -> str:
-    """``text`` (an object ``depth`` containers deep, written with an empty list under ``key``)
-    with ``items`` (each already written for its depth) as that list. The empty list is found on
-    its own line: a JSON string holds no raw line break, so no value can be mistaken for it."""
-    if not items:
-        return text
+def _open_list(parts: list[str], text: str, key: str, depth: int) -> str:
+    """Append to ``parts`` the part of ``text`` (an object ``depth`` containers deep, written with
+    an empty list under ``key``) up to that list's opening bracket; return what follows its items
+    (the closing bracket and the rest of ``text``). The empty list is found on its own line: a
+    JSON string holds no raw line break, so no value can be mistaken for it."""
     indent = " " * (_INDENT * (depth + 1))
-    inner = "\n" + indent + " " * _INDENT
-    written = f'\n{indent}"{key}": [{inner}{("," + inner).join(items)}\n{indent}]'
     head, found, tail = text.partition(f'\n{indent}"{key}": []')
     assert found, f"{key} not written as expected"
-    return head + written + tail
+    parts.append(f'{head}\n{indent}"{key}": [')
+    return f"\n{indent}]{tail}"
 
 
 def render_check_table(checks: Sequence[PrincipalCheck], *, colour: bool, empty_note: str) -> str:
