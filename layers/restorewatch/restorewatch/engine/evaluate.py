@@ -35,7 +35,7 @@ from restorewatch.engine.model import (
     StatementRef,
 )
 from restorewatch.engine.patterns import fold_case
-from restorewatch.engine.scope import Scoped, catalog_view, is_universal, statement_scope
+from restorewatch.engine.scope import Scoped, catalog_view, is_universal, never_applies, statement_scope
 from restorewatch.engine.service_rules import ServiceRule, always_allowing, reserving
 
 if TYPE_CHECKING:
@@ -348,6 +348,8 @@ def _fill(policy: Policy, batch: _Batch) -> None:
                     covering = universal[statement.index] = Covering(policy, statement, scoped, (), True)
                 items.append(covering)
                 continue
+            if never_applies(statement, asked.view[0]):  # the usual "no", without its explanation
+                continue
             scoped = statement_scope(statement, *asked.view)
             if type(scoped) is Scoped:
                 items.append(
@@ -499,6 +501,7 @@ def _requirement(
     no_allow: list[Reason] = []
     limited: list[Reason] = []
     allows: list[Reason] = []
+    allowed: RequirementResult | None = None  # the result when one layer's "allowed by" says it all
     any_deny = False
 
     batch = batches[asked.service] if batches else _Batch.of((asked,))
@@ -533,7 +536,8 @@ def _requirement(
                     )
                 )
         if full is not None:
-            allows.append(_allow_reason(full, action, layer))
+            reason, allowed = _allow_reason(full, action, layer)
+            allows.append(reason)
         elif not some_allow:
             no_allow.append(no_allow_reason(layer, action, action_lower, view))
         else:
@@ -554,11 +558,16 @@ def _requirement(
     if full_denies or no_allow:
         return RequirementResult(action, RequirementStatus.DENIED, tuple(full_denies + no_allow))
     if not limited and not any_deny:
+        if len(allows) == 1 and allowed is not None:
+            return allowed
         return RequirementResult(action, RequirementStatus.ALLOWED, tuple(allows))
     return RequirementResult(action, RequirementStatus.PARTIAL, tuple(limited))
 
 
-def _allow_reason(full: Covering, action: str, layer: Layer) -> Reason:
+def _allow_reason(full: Covering, action: str, layer: Layer) -> tuple[Reason, RequirementResult]:
+    """The "allowed by" reason of ``full`` in ``layer``, and the result of ``action`` when that
+    reason is all there is to say (the usual answer: one identity layer, one Allow): both built
+    once per policy, not once per principal and action."""
     # the scoped statement (kept alive on the statement) stands for the catalog the answer came from
     key = (
         action,
@@ -566,12 +575,13 @@ def _allow_reason(full: Covering, action: str, layer: Layer) -> Reason:
         layer.scp_level if layer.rcp_level is None else layer.rcp_level,
         id(full.scoped),
     )
-    reason = full.policy.allow_reasons.get(key)
-    if reason is None:
+    found = full.policy.allow_reasons.get(key)
+    if found is None:
         ref, described = full.policy.ref(full.statement)
         reason = layer.reason("allow", f"{action} is allowed by {described}{full.absent_note(action)}", ref)
-        full.policy.allow_reasons[key] = reason
-    return reason
+        found = (reason, RequirementResult(action, RequirementStatus.ALLOWED, (reason,)))
+        full.policy.allow_reasons[key] = found
+    return found
 
 
 def no_allow_reason(layer: Layer, action: str, action_lower: str, view: CatalogView, on: str = "") -> Reason:

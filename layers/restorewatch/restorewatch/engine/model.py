@@ -155,9 +155,9 @@ class Policy:
     # statement index -> the statement named for explanations, and that name as text
     _refs: dict[int, tuple[StatementRef, str]] = field(default_factory=dict, repr=False, compare=False)
     # (action, id of the layer's kind, SCP or RCP level, id of the scoped statement) -> the "allowed
-    # by" reason: a managed policy's is the same for every principal it is attached to, and a Reason
-    # is immutable
-    allow_reasons: dict[tuple[str, int, int | None, int], Reason] = field(
+    # by" reason, and the result of an action allowed by that reason alone: a managed policy's are
+    # the same for every principal it is attached to, and both are immutable
+    allow_reasons: dict[tuple[str, int, int | None, int], tuple[Reason, RequirementResult]] = field(
         default_factory=dict, repr=False, compare=False
     )
     # (action, its catalog facts) -> the covering statements as the catalog scopes them

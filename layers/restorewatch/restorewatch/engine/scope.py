@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from restorewatch.engine.conditions import ConditionEntry
     from restorewatch.engine.model import Statement
 
-__all__ = ["Inapplicable", "Scoped", "catalog_view", "is_universal", "statement_scope"]
+__all__ = ["Inapplicable", "Scoped", "catalog_view", "is_universal", "never_applies", "statement_scope"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +151,35 @@ def _scope_statement(
                 f"{facts.action} requests never carry {condition.key}",
             )
     return Scoped(statement, applicable, star, not_resource, tuple(kept), tuple(absent))
+
+
+@lru_cache(maxsize=65536)
+def _named_services(entries: tuple[str, ...], substitute: bool) -> frozenset[str] | None:
+    """The services a Resource list's entries name; None when one of them does not spell it."""
+    services = [entry_service(entry, substitute) for entry in entries]
+    return None if None in services else frozenset(s for s in services if s is not None)
+
+
+@lru_cache(maxsize=65536)
+def _any_matches_star(entries: tuple[str, ...], substitute: bool) -> bool:
+    return any(matches_star(entry, substitute) for entry in entries)
+
+
+def never_applies(statement: Statement, facts: ActionFacts | None) -> bool:
+    """A quick "no" for what ``statement_scope`` finds ``Inapplicable`` by its Resource list alone
+    in the usual cases (rule 1): no entry is ``*``, and each names another service than every
+    resource type of the action, or the action is wildcard-only and none matches ``*``.
+
+    Decided per Resource list, not per entry, and without the explanation: a large account's
+    statements name many services' ARNs, and a check asks each about every action of a profile.
+    ``statement_scope`` still gives the ``Inapplicable`` with its reason when one is asked for."""
+    if facts is None or statement.not_resource or statement.resource_is_star:
+        return False
+    entries, substitute = statement.resources.entries, statement.substitute
+    if facts.wildcard_only:
+        return not _any_matches_star(entries, substitute)
+    services, named = _services(facts), _named_services(entries, substitute)
+    return services is not None and named is not None and named.isdisjoint(services)
 
 
 def is_universal(statement: Statement) -> bool:
