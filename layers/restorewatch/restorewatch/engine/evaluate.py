@@ -469,6 +469,12 @@ class _Batch(NamedTuple):
         return cls(first.service, MappingProxyType(by_lower), tuple(by_lower), keys)
 
 
+@lru_cache(maxsize=8192)
+def _alone(action: str, catalog: ActionCatalog | None) -> _Batch:
+    """The batch of an action asked on its own (``requirement_status``), cached like ``_asked``."""
+    return _Batch.of((_asked(action, catalog),))
+
+
 @lru_cache(maxsize=1024)
 def _batches(actions: tuple[str, ...], catalog: ActionCatalog | None) -> Mapping[str, _Batch]:
     """The actions (on ``*``) of a check by service; the same for every principal checked against
@@ -504,7 +510,7 @@ def _requirement(
     allowed: RequirementResult | None = None  # the result when one layer's "allowed by" says it all
     any_deny = False
 
-    batch = batches[asked.service] if batches else _Batch.of((asked,))
+    batch = batches[asked.service] if batches else _alone(action, catalog)
     for layer in layers:
         coverings = _covering_in(layer, asked, principal, derived, batch)
         full: Covering | None = None  # the first Allow of the layer that grants it all
