@@ -165,14 +165,17 @@ def overall_status(statuses: Iterable[RequirementStatus]) -> ComplianceStatus:
     saying ``unknown`` would hide that. An unknown outranks ``partial`` because it could hide a
     denial; only when every action is allowed is the principal compliant.
     """
-    seen = set(statuses)
-    if RequirementStatus.DENIED in seen:
-        return ComplianceStatus.NON_COMPLIANT
-    if RequirementStatus.UNKNOWN in seen:
+    unknown = partial = False
+    for status in statuses:  # compared by identity: hashing an Enum member runs Python code
+        if status is RequirementStatus.DENIED:
+            return ComplianceStatus.NON_COMPLIANT
+        if status is RequirementStatus.UNKNOWN:
+            unknown = True
+        elif status is RequirementStatus.PARTIAL:
+            partial = True
+    if unknown:
         return ComplianceStatus.UNKNOWN
-    if RequirementStatus.PARTIAL in seen:
-        return ComplianceStatus.DEGRADED
-    return ComplianceStatus.COMPLIANT
+    return ComplianceStatus.DEGRADED if partial else ComplianceStatus.COMPLIANT
 
 
 def check_principal(
@@ -232,20 +235,21 @@ def check_principal(
         entries = [(action, None) for action in profile.actions]
         patterns = [None] * len(entries)
     own_rcps = (rcps or {}).get(principal.account)
-    checks = [
-        ActionCheck(action=result.action, status=result.status, reasons=result.reasons, resource=pattern)
-        for result, pattern in zip(
-            check_actions(principal, entries, scps, catalog, rcps=own_rcps), patterns, strict=True
-        )
-    ]
+    results = check_actions(principal, entries, scps, catalog, rcps=own_rcps)
+    checks = tuple(
+        [
+            ActionCheck(result.action, result.status, result.reasons, pattern)
+            for result, pattern in zip(results, patterns, strict=True)
+        ]
+    )
     return PrincipalCheck(
         arn=principal.arn,
         name=principal.name,
         kind=principal.kind,
         account=principal.account,
         profile=profile.name,
-        status=overall_status(check.status for check in checks),
-        actions=tuple(checks),
+        status=overall_status([result.status for result in results]),
+        actions=checks,
         scps=coverage,
         account_name=account_name,
     )

@@ -8,6 +8,7 @@ AWS managed policies come from ``tests/fixtures/managed-policies/`` (copies of t
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +26,26 @@ from restorewatch.engine import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from restorewatch.engine.catalog import ActionFacts
+
 ACCOUNT = "111122223333"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "managed-policies"
 V2012 = "2012-10-17"
 V2008 = "2008-10-17"
 
 Doc = dict[str, Any]
+
+
+@dataclass(eq=False)  # hashable by identity, as the engine's caches need
+class FakeCatalog:
+    """A hand-made catalog: the engine's interface is a Protocol, so any object with these two
+    members serves (the real one is restorewatch.catalog.IamDataCatalog, tested elsewhere)."""
+
+    known: dict[str, ActionFacts]
+    version: str = "fake 1 (2026-01-01)"
+
+    def facts(self, action: str) -> ActionFacts | None:
+        return self.known.get(action.lower())
 
 
 def stmt(

@@ -8,7 +8,6 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_res
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import pytest
 
@@ -24,23 +23,11 @@ from restorewatch.engine.arnformat import (
 from restorewatch.engine.catalog import ActionFacts
 from restorewatch.engine.service_rules import SERVICE_RULES
 
-from .conftest import allow, deny, doc, user_with
+from .conftest import FakeCatalog, allow, deny, doc, user_with
 
 EC2_INSTANCE = "arn:${Partition}:ec2:${Region}:${Account}:instance/${InstanceId}"
 S3_BUCKET = "arn:${Partition}:s3:::${BucketName}"
 S3_OBJECT = "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
-
-
-@dataclass(eq=False)  # hashable by identity, as the engine's caches need
-class FakeCatalog:
-    """A hand-made catalog: the engine's interface is a Protocol, so any object with these two
-    members serves (the real one is restorewatch.catalog.IamDataCatalog, tested elsewhere)."""
-
-    known: dict[str, ActionFacts]
-    version: str = "fake 1 (2026-01-01)"
-
-    def facts(self, action: str) -> ActionFacts | None:
-        return self.known.get(action.lower())
 
 
 START = ActionFacts("ec2:StartInstances", (EC2_INSTANCE,), ("ec2:ResourceTag/${TagKey}", "ec2:InstanceType"))

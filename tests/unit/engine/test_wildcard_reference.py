@@ -20,7 +20,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.ht
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -35,9 +35,11 @@ from restorewatch.engine.patterns import (
     fold_case,
     wildcard_match,
 )
-from restorewatch.engine.variables import RenderedPiece, parse_template
 
 from .conftest import allow, doc, user_with
+
+if TYPE_CHECKING:
+    from restorewatch.engine.variables import RenderedPiece
 
 pytestmark = pytest.mark.slow  # the matcher against a reference over every short string: seconds per test
 
@@ -158,9 +160,8 @@ def test_wildcard_reference_resource_lists(patterns: list[str], resource: str) -
 
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
     """
-    templates = [parse_template(p, substitute=False) for p in patterns]
     expected = any(reference_match(((p, False),), resource, case_sensitive=True) for p in patterns)
-    assert ResourceMatcher.compile(patterns, templates).matches(resource, {}) is expected
+    assert ResourceMatcher.compile(patterns, substitute=False).matches(resource, {}) is expected
 
 
 VALUES = st.text(alphabet="aAb*?:", max_size=5)
@@ -174,10 +175,10 @@ def test_wildcard_reference_resource_with_variable(before: str, after: str, name
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
     """
     entry = f"{before}${{aws:username}}{after}"
-    templates = [parse_template(entry, substitute=True)]
     pieces = ((before, False), (name, True), (after, False))
     expected = reference_match(pieces, resource, case_sensitive=True)
-    assert ResourceMatcher.compile([entry], templates).matches(resource, {"aws:username": name}) is expected
+    matcher = ResourceMatcher.compile([entry], substitute=True)
+    assert matcher.matches(resource, {"aws:username": name}) is expected
 
 
 ARN_PARTS = st.lists(st.text(alphabet="aAb*?/", max_size=4), min_size=6, max_size=6)

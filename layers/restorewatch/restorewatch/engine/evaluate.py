@@ -14,6 +14,8 @@ adds the resource's own policy with AWS's rules for it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 from restorewatch.engine.conditions import is_principal_key
@@ -33,7 +35,7 @@ from restorewatch.engine.model import (
     StatementRef,
 )
 from restorewatch.engine.patterns import fold_case
-from restorewatch.engine.scope import Scoped, catalog_view, statement_scope
+from restorewatch.engine.scope import Scoped, catalog_view, is_universal, never_applies, statement_scope
 from restorewatch.engine.service_rules import ServiceRule, always_allowing, reserving
 
 if TYPE_CHECKING:
@@ -312,6 +314,52 @@ def classify(
     return Covering(policy, scoped.statement, scoped, tuple(remaining), scoped.star and not remaining)
 
 
+def _fill(policy: Policy, batch: _Batch) -> None:
+    """Cache in ``policy.scoped`` the statements that cover each action of ``batch`` (actions of
+    one service) as the catalog scopes them: a ``Covering`` when no condition is left to decide
+    (the same for every principal), else the ``Scoped`` statement for ``classify``.
+
+    One pass over the policy's statements of the service for the whole batch (the actions of the
+    profile being checked), instead of one per action: a large account has hundreds of distinct
+    policies, each asked about every action of the profile, and most cover none of them. The
+    cache serves every principal the policy is attached to."""
+    covered: dict[str, list[Statement]] = {}
+    for statement in policy.statements_for(batch.service):
+        matched = statement.actions.matching(batch.lowers)
+        if statement.not_action:  # Statement.covers
+            excluded = set(matched)
+            matched = [lower for lower in batch.lowers if lower not in excluded]
+        for lower in matched:
+            covered.setdefault(lower, []).append(statement)
+    # built apart, then published: another thread reading the policy sees an answer only once it
+    # is final (a missing one it works out again, the same)
+    filled: dict[tuple[str, ActionFacts | None], tuple[Covering | Scoped, ...]]
+    filled = dict.fromkeys(batch.keys, ())  # the usual answer: no statement covers the action
+    universal: dict[int, Covering] = {}  # statement index -> its Covering, the same for every action
+    for lower, statements in covered.items():
+        asked = batch.asked[lower]
+        items: list[Covering | Scoped] = []
+        for statement in statements:
+            if is_universal(statement):  # most statements of an account: Resource "*", no Condition
+                covering = universal.get(statement.index)
+                if covering is None:
+                    scoped = statement_scope(statement, *asked.view)
+                    assert isinstance(scoped, Scoped)  # on "*": never inapplicable
+                    covering = universal[statement.index] = Covering(policy, statement, scoped, (), True)
+                items.append(covering)
+                continue
+            if never_applies(statement, asked.view[0]):  # the usual "no", without its explanation
+                continue
+            scoped = statement_scope(statement, *asked.view)
+            if type(scoped) is Scoped:
+                items.append(
+                    scoped if scoped.conditions else Covering(policy, statement, scoped, (), scoped.star)
+                )
+        if items:
+            filled[asked.key] = tuple(items)
+    policy.scoped.update(filled)
+
+
 def covering_in(
     layer: Layer,
     action: str,
@@ -321,12 +369,31 @@ def covering_in(
 ) -> list[Covering]:
     """The statements of ``layer`` that cover ``action`` as the catalog scopes them, without those
     a principal-derived condition rules out."""
+    # the view is a function of the action and its facts
+    asked = _Asked(action, action.partition(":")[0], None, view, (action, view[0]))
+    return _covering_in(layer, asked, principal, derived, _Batch.of((asked,)))
+
+
+def _covering_in(
+    layer: Layer,
+    asked: _Asked,
+    principal: Principal,
+    derived: Mapping[str, str | list[str]],
+    batch: _Batch,
+) -> list[Covering]:
+    """``covering_in``; ``batch``: the actions of the service to cache at once (``asked`` among them)."""
     found: list[Covering] = []
-    for policy in layer.policies_for(action.partition(":")[0]):
-        for statement in policy.covering(action):
-            scoped = statement_scope(statement, *view)
-            if isinstance(scoped, Scoped):
-                covering = classify(policy, scoped, principal, derived)
+    key = asked.key
+    for policy in layer.policies_for(asked.service):
+        items = policy.scoped.get(key)
+        if items is None:
+            _fill(policy, batch)
+            items = policy.scoped[key]
+        for item in items:
+            if type(item) is Covering:
+                found.append(item)
+            else:
+                covering = classify(policy, item, principal, derived)  # type: ignore[arg-type]
                 if covering is not None:
                     found.append(covering)
     return found
@@ -335,7 +402,7 @@ def covering_in(
 def _excluding_not_actions(layer: Layer, action: str) -> Iterable[tuple[Policy, Statement]]:
     """Allow statements with a NotAction that lists ``action``: the usual reason it is missing."""
     for policy in layer.policies:
-        for statement in policy.statements:
+        for statement in policy.by_service.get("*", ()):  # where every NotAction statement is indexed
             if (
                 statement.effect is Effect.ALLOW
                 and statement.not_action
@@ -368,32 +435,91 @@ def requirement_status(
     )
 
 
+class _Asked(NamedTuple):
+    """What a requirement check needs to know of the action, whoever is asked: computed once."""
+
+    lower: str  # folded (``fold_case``)
+    service: str  # its service prefix
+    always: ServiceRule | None  # the service rule that allows it whatever the policies say
+    view: CatalogView
+    key: tuple[str, ActionFacts | None]  # the policies' cache key (``_scoped_in``)
+
+
+@lru_cache(maxsize=8192)
+def _asked(action: str, catalog: ActionCatalog | None) -> _Asked:
+    """(Cached like ``catalog_view``: the catalog hands out the same facts every time.)"""
+    lower = fold_case(action)
+    view = catalog_view(lower, catalog)
+    return _Asked(lower, lower.partition(":")[0], always_allowing(lower), view, (lower, view[0]))
+
+
+class _Batch(NamedTuple):
+    """The actions of one service asked of a principal together (``_fill`` caches them at once)."""
+
+    service: str
+    asked: Mapping[str, _Asked]  # folded action -> what is asked (each action once)
+    lowers: tuple[str, ...]
+    keys: tuple[tuple[str, ActionFacts | None], ...]
+
+    @classmethod
+    def of(cls, asked: Iterable[_Asked]) -> _Batch:
+        by_lower = {item.lower: item for item in asked}
+        first = next(iter(by_lower.values()))
+        keys = tuple(item.key for item in by_lower.values())
+        return cls(first.service, MappingProxyType(by_lower), tuple(by_lower), keys)
+
+
+@lru_cache(maxsize=8192)
+def _alone(action: str, catalog: ActionCatalog | None) -> _Batch:
+    """The batch of an action asked on its own (``requirement_status``), cached like ``_asked``."""
+    return _Batch.of((_asked(action, catalog),))
+
+
+@lru_cache(maxsize=1024)
+def _batches(actions: tuple[str, ...], catalog: ActionCatalog | None) -> Mapping[str, _Batch]:
+    """The actions (on ``*``) of a check by service; the same for every principal checked against
+    one profile, so cached like ``_asked``."""
+    by_service: dict[str, list[_Asked]] = {}
+    for action in actions:
+        asked = _asked(action, catalog)
+        by_service.setdefault(asked.service, []).append(asked)
+    return MappingProxyType({service: _Batch.of(listed) for service, listed in by_service.items()})
+
+
 def _requirement(
     principal: Principal,
     action: str,
     layers: Sequence[Layer],
     derived: Mapping[str, str | list[str]],
     catalog: ActionCatalog | None,
+    *,
+    batches: Mapping[str, _Batch] | None = None,
 ) -> RequirementResult:
-    action_lower = fold_case(action)
-    always = always_allowing(action_lower)
-    if always is not None:
-        reason = _service_rule_reason(always, f"{action} is allowed whatever the policies say")
+    """``batches``: the actions of each service asked of the principal (``_fill``)."""
+    asked = _asked(action, catalog)
+    if asked.always is not None:
+        reason = _service_rule_reason(asked.always, f"{action} is allowed whatever the policies say")
         return RequirementResult(action, RequirementStatus.ALLOWED, (reason,))
-    view = catalog_view(action_lower, catalog)
+    action_lower, view = asked.lower, asked.view
     if layers[-1].kind is LayerKind.RCP and not rcps_apply(view[0]):
         layers = [layer for layer in layers if layer.kind is not LayerKind.RCP]
     full_denies: list[Reason] = []
     no_allow: list[Reason] = []
     limited: list[Reason] = []
     allows: list[Reason] = []
+    allowed: RequirementResult | None = None  # the result when one layer's "allowed by" says it all
     any_deny = False
 
+    batch = batches[asked.service] if batches else _alone(action, catalog)
     for layer in layers:
-        layer_allows: list[Covering] = []
-        for covering in covering_in(layer, action_lower, principal, derived, view):
+        coverings = _covering_in(layer, asked, principal, derived, batch)
+        full: Covering | None = None  # the first Allow of the layer that grants it all
+        some_allow = False
+        for covering in coverings:
             if covering.statement.effect is Effect.ALLOW:
-                layer_allows.append(covering)
+                if full is None and covering.unconditional_on_star:
+                    full = covering
+                some_allow = True
                 continue
             any_deny = True
             ref, described = covering.policy.ref(covering.statement)
@@ -415,46 +541,53 @@ def _requirement(
                         tuple(e.key for e in covering.remaining),
                     )
                 )
-        if not layer_allows:
-            no_allow.append(no_allow_reason(layer, action, action_lower, view))
-            continue
-        full = next((c for c in layer_allows if c.unconditional_on_star), None)
         if full is not None:
-            allows.append(_allow_reason(full, action, layer))
-            continue
-        for allow in layer_allows:
-            ref, described = allow.policy.ref(allow.statement)
-            limited.append(
-                layer.reason(
-                    "limited_allow",
-                    f"{action} is allowed {allow.describe_limits()} by {described}",
-                    ref,
-                    allow.limits,
-                    tuple(e.key for e in allow.remaining),
+            reason, allowed = _allow_reason(full, action, layer)
+            allows.append(reason)
+        elif not some_allow:
+            no_allow.append(no_allow_reason(layer, action, action_lower, view))
+        else:
+            for allow in coverings:
+                if allow.statement.effect is not Effect.ALLOW:
+                    continue
+                ref, described = allow.policy.ref(allow.statement)
+                limited.append(
+                    layer.reason(
+                        "limited_allow",
+                        f"{action} is allowed {allow.describe_limits()} by {described}",
+                        ref,
+                        allow.limits,
+                        tuple(e.key for e in allow.remaining),
+                    )
                 )
-            )
 
     if full_denies or no_allow:
         return RequirementResult(action, RequirementStatus.DENIED, tuple(full_denies + no_allow))
     if not limited and not any_deny:
+        if len(allows) == 1 and allowed is not None:
+            return allowed
         return RequirementResult(action, RequirementStatus.ALLOWED, tuple(allows))
     return RequirementResult(action, RequirementStatus.PARTIAL, tuple(limited))
 
 
-def _allow_reason(full: Covering, action: str, layer: Layer) -> Reason:
+def _allow_reason(full: Covering, action: str, layer: Layer) -> tuple[Reason, RequirementResult]:
+    """The "allowed by" reason of ``full`` in ``layer``, and the result of ``action`` when that
+    reason is all there is to say (the usual answer: one identity layer, one Allow): both built
+    once per policy, not once per principal and action."""
     # the scoped statement (kept alive on the statement) stands for the catalog the answer came from
     key = (
         action,
-        layer.kind,
+        id(layer.kind),  # a member's id: hashing an Enum member runs Python code
         layer.scp_level if layer.rcp_level is None else layer.rcp_level,
         id(full.scoped),
     )
-    reason = full.policy.allow_reasons.get(key)
-    if reason is None:
+    found = full.policy.allow_reasons.get(key)
+    if found is None:
         ref, described = full.policy.ref(full.statement)
         reason = layer.reason("allow", f"{action} is allowed by {described}{full.absent_note(action)}", ref)
-        full.policy.allow_reasons[key] = reason
-    return reason
+        found = (reason, RequirementResult(action, RequirementStatus.ALLOWED, (reason,)))
+        full.policy.allow_reasons[key] = found
+    return found
 
 
 def no_allow_reason(layer: Layer, action: str, action_lower: str, view: CatalogView, on: str = "") -> Reason:
@@ -504,11 +637,17 @@ def check_actions(
     """
     layers = layers_of(principal, scps, rcps)
     derived = principal.derived_context()
+    on_star = tuple(
+        entry if isinstance(entry, str) else entry[0]
+        for entry in actions
+        if isinstance(entry, str) or entry[1] is None
+    )
+    batches = _batches(on_star, catalog)
     results: list[RequirementResult] = []
     for entry in actions:
         action, bound = (entry, None) if isinstance(entry, str) else entry
         if bound is None:
-            results.append(_requirement(principal, action, layers, derived, catalog))
+            results.append(_requirement(principal, action, layers, derived, catalog, batches=batches))
             continue
         from restorewatch.engine.resource_eval import bound_requirement
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from restorewatch.engine.catalog import ActionFacts
     from restorewatch.engine.conditions import ConditionEntry
+    from restorewatch.engine.evaluate import Covering
     from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher
     from restorewatch.engine.principals import PrincipalMatcher
     from restorewatch.engine.scope import Inapplicable, Scoped
@@ -146,15 +147,22 @@ class Policy:
     version: str
     statements: tuple[Statement, ...]
     # statements indexed by the lower-cased service prefix they can cover; "*" holds those that
-    # can cover any service (NotAction, or a wildcard in the service part)
+    # can cover any service (NotAction, or a wildcard in the service part), and each service's
+    # entry ends with them (the statements an action of the service may match, in that order)
     by_service: Mapping[str, tuple[Statement, ...]] = field(repr=False, compare=False)
     # action -> the statements that cover it; filled lazily, shared by every principal using the policy
     _covering: dict[str, tuple[Statement, ...]] = field(default_factory=dict, repr=False, compare=False)
     # statement index -> the statement named for explanations, and that name as text
     _refs: dict[int, tuple[StatementRef, str]] = field(default_factory=dict, repr=False, compare=False)
-    # (action, layer, SCP level, id of the scoped statement) -> the "allowed by" reason: a managed
-    # policy's is the same for every principal it is attached to, and a Reason is immutable
-    allow_reasons: dict[tuple[str, LayerKind, int | None, int], Reason] = field(
+    # (action, id of the layer's kind, SCP or RCP level, id of the scoped statement) -> the "allowed
+    # by" reason, and the result of an action allowed by that reason alone: a managed policy's are
+    # the same for every principal it is attached to, and both are immutable
+    allow_reasons: dict[tuple[str, int, int | None, int], tuple[Reason, RequirementResult]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    # (action, its catalog facts) -> the covering statements as the catalog scopes them
+    # (``engine.evaluate``); per policy object, since each names its policy
+    scoped: dict[tuple[str, ActionFacts | None], tuple[Covering | Scoped, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -167,14 +175,21 @@ class Policy:
         return found
 
     def statements_for(self, service: str) -> tuple[Statement, ...]:
-        return self.by_service.get(service, ()) + self.by_service.get("*", ())
+        """The statements that can cover an action of ``service``: its own, then those of "*"."""
+        found = self.by_service.get(service)
+        return self.by_service.get("*", ()) if found is None else found
 
     def covering(self, action: str) -> tuple[Statement, ...]:
         """Statements whose Action/NotAction covers ``action`` (lower-cased ``service:name``)."""
         found = self._covering.get(action)
         if found is None:
-            service = action.partition(":")[0]
-            found = tuple(s for s in self.statements_for(service) if s.covers(action))
+            found = tuple(
+                [
+                    statement
+                    for statement in self.statements_for(action.partition(":")[0])
+                    if statement.actions.matches(action) != statement.not_action  # Statement.covers
+                ]
+            )
             self._covering[action] = found
         return found
 

@@ -10,16 +10,14 @@ a checker that guessed would report "allowed" for a document AWS reads different
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.engine.conditions import ConditionEntry, ConditionSyntaxError, parse_condition_block
 from restorewatch.engine.jsontext import load_json
 from restorewatch.engine.model import Effect, LayerKind, Policy, PolicySource, Statement
-from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher
-from restorewatch.engine.principals import parse_principal_element
-from restorewatch.engine.variables import parse_template
+from restorewatch.engine.patterns import ActionMatcher, ResourceMatcher, fold_case, has_wildcard
 from restorewatch.errors import MalformedPolicyError
 
 if TYPE_CHECKING:
@@ -28,6 +26,7 @@ if TYPE_CHECKING:
 VERSION_2012 = "2012-10-17"
 VERSION_2008 = "2008-10-17"
 _DOCUMENT_KEYS = frozenset({"Version", "Id", "Statement"})
+_EFFECTS = {effect.value: effect for effect in Effect}  # a dict: calling the Enum runs Python code
 _STATEMENT_KEYS = frozenset(
     {
         "Sid",
@@ -53,6 +52,8 @@ def decode_document(document: object) -> Mapping[str, Any]:
         raise ValueError(f"a policy document must be a JSON object, not {type(document).__name__}")
     text = document.strip()
     if text[:1] != "{" and "%" in text:
+        import urllib.parse  # only the raw API's documents need it (boto3 and the CLI decode them)
+
         text = urllib.parse.unquote(text)  # IAM's API returns documents URL-encoded (RFC 3986)
     try:
         decoded = load_json(text)
@@ -63,24 +64,34 @@ def decode_document(document: object) -> Mapping[str, Any]:
     return decoded
 
 
-def _string_list(value: object, element: str) -> tuple[str, ...]:
+def _string_list(value: object, label: str, element: str) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     if not items:
-        raise ValueError(f"{element} is an empty list")
+        raise ValueError(f"{label}: {element} is an empty list")
     for item in items:
         if not isinstance(item, str) or not item:
-            raise ValueError(f"{element} entries must be non-empty strings, got {item!r}"[:200])
+            raise ValueError(f"{label}: {element} entries must be non-empty strings, got {item!r}"[:200])
     return tuple(items)
 
 
-def _check_action(action: str, label: str) -> None:
-    if action == "*":
-        return
-    service, sep, _name = action.partition(":")
-    # "s3:" (an empty action name) names no action: it matches nothing, like any other action name
-    # AWS does not have, instead of making the whole policy (and the run) unreadable
-    if not sep or not service:
-        raise ValueError(f"{label}: action {action!r} is not of the form service:action")
+def _action_services(actions: tuple[str, ...], label: str) -> frozenset[str]:
+    """The lower-cased service prefixes the actions can match ("*": any); raises for a value that is
+    no action."""
+    services: set[str] = set()
+    for action in actions:
+        service, sep, _name = action.partition(":")
+        # "s3:" (an empty action name) names no action: it matches nothing, like any other action
+        # name AWS does not have, instead of making the whole policy (and the run) unreadable
+        if not (sep and service) and action != "*":
+            raise ValueError(f"{label}: action {action!r} is not of the form service:action")
+        services.add(service)
+    return frozenset(map(_service_key, services))
+
+
+@lru_cache(maxsize=4096)
+def _service_key(service: str) -> str:
+    """A service prefix as the policy's index keys it: lower-cased, "*" when it has a wildcard."""
+    return "*" if has_wildcard(service) else fold_case(service)
 
 
 _RCP_SYNTAX = (
@@ -100,6 +111,13 @@ def _principal_element(
     An RCP statement without Principal is read as ``"*"``, the only value it may have.
     """
     has_principal, has_not = "Principal" in raw, "NotPrincipal" in raw
+    if layer is not LayerKind.RESOURCE and layer is not LayerKind.RCP:
+        if has_principal or has_not:
+            raise ValueError(f"{label}: Principal/NotPrincipal belong in resource-based policies, not here")
+        return None, False
+    # imported here: identity policies, boundaries and SCPs (nearly every policy) never need it
+    from restorewatch.engine.principals import parse_principal_element
+
     if layer is LayerKind.RESOURCE:
         if has_principal == has_not:
             raise ValueError(
@@ -112,27 +130,23 @@ def _principal_element(
             raise ValueError(f"{label}: RCPs do not support NotPrincipal ({_RCP_SYNTAX})")
         if has_principal and raw["Principal"] != "*":
             raise ValueError(f'{label}: the Principal of an RCP statement can only be "*" ({_RCP_SYNTAX})')
-        return parse_principal_element("*", "Principal"), False
-    if has_principal or has_not:
-        raise ValueError(f"{label}: Principal/NotPrincipal belong in resource-based policies, not here")
-    return None, False
+    return parse_principal_element("*", "Principal"), False
 
 
 def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) -> Statement:
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, (dict, Mapping)):  # a dict first: the ABC alone checks slower
         raise ValueError(f"statement #{index} is not an object")
     sid = raw.get("Sid")
     label = f"statement {sid!r}" if isinstance(sid, str) and sid else f"statement #{index}"
-    unknown = set(raw) - _STATEMENT_KEYS
-    if unknown:
+    if not _STATEMENT_KEYS.issuperset(raw):
+        unknown = set(raw) - _STATEMENT_KEYS
         raise ValueError(f"{label}: unknown element(s) {sorted(map(str, unknown))}")
     if sid is not None and not isinstance(sid, str):
         raise ValueError(f"{label}: Sid must be a string")
     effect_text = raw.get("Effect")
-    try:
-        effect = Effect(effect_text)
-    except ValueError:
-        raise ValueError(f'{label}: Effect must be "Allow" or "Deny", not {effect_text!r}') from None
+    effect = _EFFECTS.get(effect_text) if isinstance(effect_text, str) else None
+    if effect is None:
+        raise ValueError(f'{label}: Effect must be "Allow" or "Deny", not {effect_text!r}')
     principals, not_principal = _principal_element(raw, label, layer)
 
     if ("Action" in raw) == ("NotAction" in raw):
@@ -141,9 +155,8 @@ def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) 
     if not_action and layer is LayerKind.RCP:
         raise ValueError(f"{label}: RCPs do not support NotAction ({_RCP_SYNTAX})")
     action_element = "NotAction" if not_action else "Action"
-    actions = _string_list(raw[action_element], f"{label}: {action_element}")
-    for action in actions:
-        _check_action(action, label)
+    actions = _string_list(raw[action_element], label, action_element)
+    services = _action_services(actions, label)
 
     if "Resource" in raw and "NotResource" in raw:
         raise ValueError(f"{label}: has both Resource and NotResource")
@@ -153,10 +166,9 @@ def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) 
         resources: tuple[str, ...] = ("*",)  # SCPs written before resources were supported omit it
     else:
         element = "NotResource" if "NotResource" in raw else "Resource"
-        resources = _string_list(raw[element], f"{label}: {element}")
+        resources = _string_list(raw[element], label, element)
     not_resource = "NotResource" in raw
     substitute = version == VERSION_2012
-    templates = [parse_template(resource, substitute=substitute) for resource in resources]
 
     conditions: tuple[ConditionEntry, ...] = ()
     if "Condition" in raw:
@@ -169,9 +181,9 @@ def _compile_statement(raw: object, index: int, version: str, layer: LayerKind) 
         effect=effect,
         index=index,
         sid=sid or None,
-        actions=ActionMatcher.compile(actions),
+        actions=ActionMatcher.compile(actions, services),
         not_action=not_action,
-        resources=ResourceMatcher.compile(resources, templates),
+        resources=ResourceMatcher.compile(resources, substitute=substitute),
         not_resource=not_resource,
         conditions=conditions,
         resource_is_star=not not_resource and "*" in resources,
@@ -211,4 +223,8 @@ def parse_policy(document: object, source: PolicySource) -> Policy:
             services = frozenset({"*"})
         for service in services:
             by_service.setdefault(service, []).append(statement)
-    return Policy(source, version, statements, {k: tuple(v) for k, v in by_service.items()})
+    anywhere = tuple(by_service.pop("*", ()))
+    indexed = {service: (*listed, *anywhere) for service, listed in by_service.items()}
+    if anywhere:
+        indexed["*"] = anywhere
+    return Policy(source, version, statements, indexed)

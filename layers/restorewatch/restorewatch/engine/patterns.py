@@ -36,6 +36,8 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
+from restorewatch.engine.variables import parse_template
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
@@ -216,12 +218,17 @@ class WildcardSet:
     @staticmethod
     def split(texts: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]:
         """(exact patterns, prefixes of ``prefix*`` patterns, the others)."""
-        exact = frozenset(text for text in texts if not has_wildcard(text))
-        prefixes = tuple(t[:-1] for t in texts if t.endswith("*") and not has_wildcard(t[:-1]))
-        others = tuple(
-            t for t in texts if has_wildcard(t) and not (t.endswith("*") and not has_wildcard(t[:-1]))
-        )
-        return exact, prefixes, others
+        exact: list[str] = []
+        prefixes: list[str] = []
+        others: list[str] = []
+        for text in texts:
+            if "*" not in text and "?" not in text:
+                exact.append(text)
+            elif text[-1] == "*" and not has_wildcard(text[:-1]):
+                prefixes.append(text[:-1])
+            else:
+                others.append(text)
+        return frozenset(exact), tuple(prefixes), tuple(others)
 
     @classmethod
     def of(cls, patterns: Iterable[str], *, case_sensitive: bool) -> WildcardSet:
@@ -233,73 +240,108 @@ class WildcardSet:
             return True
         if not self.others:
             return False
+        return any(pattern.matches(subject) for pattern in self._patterns())
+
+    def matching(self, subjects: Iterable[str]) -> list[str]:
+        """The subjects that ``matches``, in their order (one call for many)."""
+        exact, prefixes = self.exact, self.prefixes or None  # startswith(()) is False anyway
+        if not self.others:
+            if prefixes is None:
+                return [subject for subject in subjects if subject in exact]
+            return [subject for subject in subjects if subject in exact or subject.startswith(prefixes)]
+        return [subject for subject in subjects if self.matches(subject)]
+
+    def _patterns(self) -> tuple[WildcardPattern, ...]:
         if not self._compiled:
             # compared as they are: both sides are already folded when the set is case-insensitive
             self._compiled.append(tuple(compile_wildcard(((text, False),), True) for text in self.others))
-        return any(pattern.matches(subject) for pattern in self._compiled[0])
+        return self._compiled[0]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ActionMatcher(WildcardSet):
+def action_services(patterns: Iterable[str]) -> frozenset[str]:
+    """The lower-cased service prefixes an Action list can match; "*" when it can match any."""
+    services: set[str] = set()
+    for pattern in patterns:
+        service, sep, _ = pattern.partition(":")
+        services.add("*" if not sep or has_wildcard(service) else fold_case(service))
+    return frozenset(services)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionMatcher:
     """The Action (or NotAction) list of a statement: a case-insensitive ``WildcardSet``.
 
-    ``matches`` takes an action already folded (``fold_case``; ``str.lower`` for ASCII).
+    ``matches`` takes an action already folded (``fold_case``; ``str.lower`` for ASCII). The set is
+    built on the first match: a large account's policies hold thousands of statements about
+    services no profile asks about, and those only need ``services`` (the policy's index).
     """
 
-    patterns: tuple[str, ...]  # folded
+    written: tuple[str, ...]  # as the policy writes them
     services: frozenset[str]  # service prefixes it can match; "*" when any
+    _set: list[WildcardSet] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
-    def compile(cls, patterns: Iterable[str]) -> ActionMatcher:
-        folded = tuple(fold_case(pattern) for pattern in patterns)
-        services: set[str] = set()
-        for pattern in folded:
-            service, sep, _ = pattern.partition(":")
-            services.add("*" if not sep or has_wildcard(service) else service)
-        exact, prefixes, others = cls.split(folded)
-        return cls(
-            exact=exact,
-            prefixes=prefixes,
-            others=others,
-            case_sensitive=False,
-            patterns=folded,
-            services=frozenset(services),
-        )
+    def compile(cls, patterns: Iterable[str], services: frozenset[str] | None = None) -> ActionMatcher:
+        """``services``: ``action_services(patterns)`` when the caller already has it."""
+        written = tuple(patterns)
+        return cls(written, action_services(written) if services is None else services)
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        """The patterns folded (as they are matched)."""
+        return tuple(fold_case(pattern) for pattern in self.written)
+
+    def matches(self, action: str) -> bool:
+        return self._wildcards().matches(action)
+
+    def matching(self, actions: Iterable[str]) -> list[str]:
+        """The (folded) actions that ``matches``, in their order."""
+        return self._wildcards().matching(actions)
+
+    def _wildcards(self) -> WildcardSet:
+        compiled = self._set
+        if not compiled:
+            # a race only builds an equal set twice; the first one appended is the one used
+            compiled.append(WildcardSet.of(self.written, case_sensitive=False))
+        return compiled[0]
 
 
 @dataclass(frozen=True, slots=True)
 class ResourceMatcher:
     """The Resource (or NotResource) list of a statement, matched case-sensitively.
 
-    Entries without variables form one ``WildcardSet``, built on first use (requirement checks never
-    match resources, so most statements of a large account never need it); entries with variables
-    are rendered against the request context (their substituted values literal) one by one.
+    Compiled on first use (requirement checks never match resources, so most statements of a large
+    account never need it): entries without variables form one ``WildcardSet``; entries with
+    variables (``substitute``: the document's Version substitutes them) are rendered against the
+    request context (their substituted values literal) one by one.
     """
 
     entries: tuple[str, ...]
-    templates: tuple[Template, ...] = field(repr=False, compare=False)
-    _static: tuple[str, ...] = field(repr=False, compare=False)
-    _set: list[WildcardSet] = field(default_factory=list, repr=False, compare=False)
+    substitute: bool = True
+    # (the static entries' set, or None when one of them is "*"; the templates with variables)
+    _compiled: list[tuple[WildcardSet | None, tuple[Template, ...]]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     @classmethod
-    def compile(cls, entries: Iterable[str], templates: Iterable[Template]) -> ResourceMatcher:
-        entries = tuple(entries)
-        templates = tuple(templates)
-        dynamic = tuple(t for t in templates if t.has_variables)
-        static = tuple(
-            "".join(p for p in t.parts if isinstance(p, str)) for t in templates if not t.has_variables
-        )
-        return cls(entries, dynamic, static)
+    def compile(cls, entries: Iterable[str], *, substitute: bool) -> ResourceMatcher:
+        return cls(tuple(entries), substitute)
+
+    def _parts(self) -> tuple[WildcardSet | None, tuple[Template, ...]]:
+        if not self._compiled:
+            templates = [parse_template(entry, substitute=self.substitute) for entry in self.entries]
+            static = tuple(
+                "".join(p for p in t.parts if isinstance(p, str)) for t in templates if not t.has_variables
+            )
+            matcher = None if "*" in static else WildcardSet.of(static, case_sensitive=True)
+            self._compiled.append((matcher, tuple(t for t in templates if t.has_variables)))
+        return self._compiled[0]
 
     def matches(self, resource: str, context: Context) -> bool:
-        if "*" in self._static:
+        static, templates = self._parts()
+        if static is None or static.matches(resource):
             return True
-        if self._static:
-            if not self._set:
-                self._set.append(WildcardSet.of(self._static, case_sensitive=True))
-            if self._set[0].matches(resource):
-                return True
-        for template in self.templates:
+        for template in templates:
             pieces = template.render(context)
             if pieces is not None and compile_wildcard(pieces, True).matches(resource):
                 return True

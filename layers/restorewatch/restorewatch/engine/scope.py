@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from restorewatch.engine.conditions import ConditionEntry
     from restorewatch.engine.model import Statement
 
-__all__ = ["Inapplicable", "Scoped", "catalog_view", "statement_scope"]
+__all__ = ["Inapplicable", "Scoped", "catalog_view", "is_universal", "never_applies", "statement_scope"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +153,41 @@ def _scope_statement(
     return Scoped(statement, applicable, star, not_resource, tuple(kept), tuple(absent))
 
 
+@lru_cache(maxsize=65536)
+def _named_services(entries: tuple[str, ...], substitute: bool) -> frozenset[str] | None:
+    """The services a Resource list's entries name; None when one of them does not spell it."""
+    services = [entry_service(entry, substitute) for entry in entries]
+    return None if None in services else frozenset(s for s in services if s is not None)
+
+
+@lru_cache(maxsize=65536)
+def _any_matches_star(entries: tuple[str, ...], substitute: bool) -> bool:
+    return any(matches_star(entry, substitute) for entry in entries)
+
+
+def never_applies(statement: Statement, facts: ActionFacts | None) -> bool:
+    """A quick "no" for what ``statement_scope`` finds ``Inapplicable`` by its Resource list alone
+    in the usual cases (rule 1): no entry is ``*``, and each names another service than every
+    resource type of the action, or the action is wildcard-only and none matches ``*``.
+
+    Decided per Resource list, not per entry, and without the explanation: a large account's
+    statements name many services' ARNs, and a check asks each about every action of a profile.
+    ``statement_scope`` still gives the ``Inapplicable`` with its reason when one is asked for."""
+    if facts is None or statement.not_resource or statement.resource_is_star:
+        return False
+    entries, substitute = statement.resources.entries, statement.substitute
+    if facts.wildcard_only:
+        return not _any_matches_star(entries, substitute)
+    services, named = _services(facts), _named_services(entries, substitute)
+    return services is not None and named is not None and named.isdisjoint(services)
+
+
+def is_universal(statement: Statement) -> bool:
+    """Does the statement mean the same for every action it covers? On "*" without conditions it
+    does: ``statement_scope`` gives one shared answer, a ``Scoped`` on every resource."""
+    return statement.resource_is_star and not statement.conditions
+
+
 @lru_cache(maxsize=8192)
 def catalog_view(
     action_lower: str, catalog: ActionCatalog | None
@@ -174,8 +209,7 @@ def statement_scope(
 ) -> Scoped | Inapplicable:
     """What a statement that covers the action by name means for it (``facts``, ``reserved`` and
     ``rules`` as ``catalog_view`` gives them); computed once per statement and action."""
-    # a statement on "*" without conditions means the same for every action: one shared answer
-    key = None if statement.resource_is_star and not statement.conditions else facts
+    key = None if is_universal(statement) else facts
     found = statement.scopes.get(key)
     if found is None:
         found = _scope_statement(statement, key, reserved, rules)

@@ -53,10 +53,13 @@ def _more_follows(page: Mapping[str, Any], number: int) -> str | None:
 
 
 def _tags(raw: Mapping[str, Any]) -> dict[str, str]:
+    # read for every user and role of the account when the CLI looks for the watch tag
     tags: dict[str, str] = {}
     for tag in raw.get("Tags") or ():
-        if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str):
-            tags[tag["Key"]] = str(tag.get("Value", ""))
+        if isinstance(tag, (dict, Mapping)):  # a dict first: the ABC alone checks slower
+            key, value = tag.get("Key"), tag.get("Value", "")
+            if isinstance(key, str):
+                tags[key] = value if isinstance(value, str) else str(value)
     return tags
 
 
@@ -73,6 +76,7 @@ class AccountSnapshot:
     policies: dict[str, Mapping[str, Any]]  # by Arn
     _managed: dict[tuple[str, LayerKind], Policy] = field(default_factory=dict)
     _principals: dict[str, Principal] = field(default_factory=dict)
+    _groups: dict[str, tuple[Policy, ...]] = field(default_factory=dict)  # by GroupName
 
     @classmethod
     def from_pages(cls, pages: Iterable[Mapping[str, Any]]) -> AccountSnapshot:
@@ -164,11 +168,7 @@ class AccountSnapshot:
                 if not isinstance(group_name, str):
                     found = _json_kind(group_name)
                     raise SnapshotError(f"{real_arn}: GroupList holds {found}, not a group name")
-                group = self.groups.get(group_name)
-                if group is None:
-                    raise SnapshotError(f"{real_arn} is in group {group_name!r}, which the snapshot lacks")
-                identity += self._inline(group, "GroupPolicyList", None, group_name)
-                identity += self._attached(group, group_name)
+                identity += self._group_policies(group_name, real_arn)
         boundary = None
         boundary_info = raw.get("PermissionsBoundary")
         if isinstance(boundary_info, Mapping) and boundary_info.get("PermissionsBoundaryArn"):
@@ -187,6 +187,22 @@ class AccountSnapshot:
         )
         self._principals[arn] = principal
         return principal
+
+    def _group_policies(self, group_name: str, user_arn: str) -> tuple[Policy, ...]:
+        """The policies a user inherits from a group, compiled once per group: every member shares
+        them (and what the engine caches on them)."""
+        cached = self._groups.get(group_name)
+        if cached is not None:
+            return cached
+        group = self.groups.get(group_name)
+        if group is None:
+            raise SnapshotError(f"{user_arn} is in group {group_name!r}, which the snapshot lacks")
+        policies = (
+            *self._inline(group, "GroupPolicyList", None, group_name),
+            *self._attached(group, group_name),
+        )
+        self._groups[group_name] = policies
+        return policies
 
     def _inline(
         self, raw: Mapping[str, Any], key: str, owner: str | None, via_group: str | None
