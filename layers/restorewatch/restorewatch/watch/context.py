@@ -32,7 +32,6 @@ from restorewatch.domain import Gone, GoneReason
 from restorewatch.engine import AccountSnapshot
 from restorewatch.engine.resources import ResourcePolicies, policy_holder
 from restorewatch.errors import InputError, ReadError, RestoreWatchError
-from restorewatch.inventory import ResourcePolicyReader
 from restorewatch.ledger import AlertBatch, Outcome
 from restorewatch.profiles import profile_names_from_tag, tag_value
 from restorewatch.profiles.parameters import bind_requirements
@@ -46,7 +45,7 @@ if TYPE_CHECKING:
     from restorewatch.compliance import PrincipalCheck, ScpCoverage
     from restorewatch.domain import CloudTrailChange
     from restorewatch.engine import Principal, RcpLevels, ResourcePolicy, ScpLevels
-    from restorewatch.inventory import IamReader
+    from restorewatch.inventory import IamReader, ResourcePolicyReader
     from restorewatch.ledger import Outbox, RecordResult
     from restorewatch.profiles import Profile, ProfileRegistry
     from restorewatch.report import ReportSink
@@ -237,6 +236,8 @@ class RunContext:
         policies: dict[str, ResourcePolicy] = {}
         if profile.bound:
             if self.resource_reader is None:
+                from restorewatch.inventory import ResourcePolicyReader  # boto3 on first use only
+
                 self.resource_reader = ResourcePolicyReader(self.parts.mode.resource_client)
             reader = self.resource_reader
             for bound in bind_requirements(profile, principal.tags):

@@ -113,6 +113,7 @@ class EventRule:
     when: Condition = Condition.ALWAYS
     watched_only: bool = True
     in_rule: bool = True
+    note: str = ""  # what docs/events.md adds about the row
 
     @property
     def key(self) -> str | None:
@@ -153,14 +154,18 @@ def _org(
     return EventRule(ORG_SOURCE, "SCPs and RCPs", name, changes, parameters, reason, when, in_rule=in_rule)
 
 
-def _resource(source: str, section: str, name: str, scope: ResourceScope, reason: str) -> EventRule:
+def _resource(
+    source: str, section: str, name: str, scope: ResourceScope, reason: str, *, note: str = ""
+) -> EventRule:
     key = "bucketName" if scope is ResourceScope.BUCKET else "keyId"
-    return EventRule(source, section, name, scope, (key,), reason)
+    return EventRule(source, section, name, scope, (key,), reason, note=note)
 
 
 _BUCKET_POLICY, _KEY = "bucket policies", "key policies, key state and grants"
 _ON_BUCKET = "{event} on bucket {bucketName}: the principals bound to it"
 _ON_KEY = "{event} on key {keyId}: the principals bound to it"
+_GRANTS = "grants are not evaluated (the key policy and IAM policies are): the re-check keeps the state fresh"
+_KEY_STATE = "a key that is not Enabled cannot decrypt: its cryptographic actions are denied"
 
 _USER, _ROLE, _GROUP = TargetKind.USER, TargetKind.ROLE, TargetKind.GROUP_MEMBERS
 _ON_USER, _ON_ROLE = "{event} on user {userName}", "{event} on role {roleName}"
@@ -222,13 +227,12 @@ EVENT_TABLE: tuple[EventRule, ...] = (
     _resource(S3_SOURCE, _BUCKET_POLICY, "PutBucketPolicy", ResourceScope.BUCKET, _ON_BUCKET),
     _resource(S3_SOURCE, _BUCKET_POLICY, "DeleteBucketPolicy", ResourceScope.BUCKET, _ON_BUCKET),
     _resource(KMS_SOURCE, _KEY, "PutKeyPolicy", ResourceScope.KEY, _ON_KEY),
-    _resource(KMS_SOURCE, _KEY, "DisableKey", ResourceScope.KEY, _ON_KEY),
-    _resource(KMS_SOURCE, _KEY, "EnableKey", ResourceScope.KEY, _ON_KEY),
-    _resource(KMS_SOURCE, _KEY, "ScheduleKeyDeletion", ResourceScope.KEY, _ON_KEY),
-    _resource(KMS_SOURCE, _KEY, "CancelKeyDeletion", ResourceScope.KEY, _ON_KEY),
-    # grants are not evaluated (the key policy and IAM are); a re-check keeps the state fresh
-    _resource(KMS_SOURCE, _KEY, "CreateGrant", ResourceScope.KEY, _ON_KEY),
-    _resource(KMS_SOURCE, _KEY, "RevokeGrant", ResourceScope.KEY, _ON_KEY),
+    _resource(KMS_SOURCE, _KEY, "DisableKey", ResourceScope.KEY, _ON_KEY, note=_KEY_STATE),
+    _resource(KMS_SOURCE, _KEY, "EnableKey", ResourceScope.KEY, _ON_KEY, note=_KEY_STATE),
+    _resource(KMS_SOURCE, _KEY, "ScheduleKeyDeletion", ResourceScope.KEY, _ON_KEY, note=_KEY_STATE),
+    _resource(KMS_SOURCE, _KEY, "CancelKeyDeletion", ResourceScope.KEY, _ON_KEY, note=_KEY_STATE),
+    _resource(KMS_SOURCE, _KEY, "CreateGrant", ResourceScope.KEY, _ON_KEY, note=_GRANTS),
+    _resource(KMS_SOURCE, _KEY, "RevokeGrant", ResourceScope.KEY, _ON_KEY, note=_GRANTS),
     # Organizations (the management account's CloudTrail, us-east-1): the accounts whose SCPs or RCPs
     # changed. AttachPolicy/DetachPolicy do not say the policy's type: a tag or backup policy costs a
     # re-check (and an RCP's is one like an SCP's).

@@ -231,7 +231,9 @@ def _change(event: Mapping[str, Any], where: str) -> CloudTrailChange:
         raise EventError(f"{where}: not a CloudTrail IAM event: {_describe(exc)}") from None
     detail = parsed.detail
     if f"{parsed.source.removeprefix('aws.')}.amazonaws.com" != detail.eventSource:
-        raise EventError(f"{where}: source {parsed.source} does not match {detail.eventSource}")
+        raise EventError(
+            f"{where}: detail.eventSource {detail.eventSource} does not match source {parsed.source}"
+        )
     # null or without the parameter a planner keys on: still a change (the planner sweeps instead)
     params: dict[str, Any] = detail.requestParameters or {}
     identity = detail.userIdentity
