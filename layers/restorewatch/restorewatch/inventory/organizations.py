@@ -238,6 +238,7 @@ class OrganizationsScpSource:
         self.reader = reader
         self._accounts: dict[str, AccountScps] = {}
         self._rcps: dict[str, AccountRcps] = {}
+        self._paths: dict[str, tuple[str | None, tuple[str, ...]]] = {}
 
     @property
     def calls(self) -> Counter[str]:
@@ -373,6 +374,11 @@ class OrganizationsScpSource:
         """The organization's ID and the account's path in it (``o-.../r-.../ou-.../``), for the
         conditions on ``aws:PrincipalOrgID`` and ``aws:PrincipalOrgPaths``; ``(None, ())`` when they
         cannot be read (such conditions then stay conditions: partial, never guessed)."""
+        if account not in self._paths:
+            self._paths[account] = self._organization_of(account)
+        return self._paths[account]
+
+    def _organization_of(self, account: str) -> tuple[str | None, tuple[str, ...]]:
         try:
             org_id = str(self.reader.organization()["Id"])
             path = "/".join([org_id, *(node["Id"] for node in self.reader.path_to(account))])

@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from restorewatch.compliance import (
     SCPS_NOT_CONFIGURED,
+    ComplianceStatus,
     ScpFailure,
     ScpStatus,
     check_principal,
@@ -95,6 +96,7 @@ class ResourceSide:
     org_paths: tuple[str, ...] = ()
     rcps: dict[str, RcpLevels] = field(default_factory=dict)
     rcp_failures: list[ScpCoverage] = field(default_factory=list)
+    read_failures: list[str] = field(default_factory=list)  # the bucket and key reads that failed
 
     def coverage(self, scps: ScpCoverage | None) -> ScpCoverage | None:
         """The SCP coverage, or the RCP failure when SCPs were read and RCPs were not: the check then
@@ -214,7 +216,7 @@ class RunContext:
                 return check_principal(principal, profile, scps, coverage=coverage, account_name=name)
             side = self._resource_side(principal, profile)
             coverage = side.coverage(coverage)
-            return check_principal(
+            check = check_principal(
                 principal,
                 profile,
                 scps,
@@ -225,6 +227,10 @@ class RunContext:
                 org_id=side.org_id,
                 org_paths=side.org_paths,
             )
+            if side.read_failures and check.status is ComplianceStatus.UNKNOWN:
+                # the alert names the call that failed, as for an unreadable principal
+                return replace(check, error="; ".join(side.read_failures))
+            return check
         except (InputError, ReadError) as failure:
             logger.warning("cannot evaluate %s for %s: %s", arn, profile_name, failure)
             return unknown_check(arn, profile_name, str(failure), profile.actions)
@@ -234,6 +240,7 @@ class RunContext:
         from its tags: a missing one raises ``ParameterError``, and the check is unknown), the RCPs
         of the accounts that own them and of the principal's, and its organization."""
         policies: dict[str, ResourcePolicy] = {}
+        read_failures: list[str] = []
         if profile.bound:
             if self.resource_reader is None:
                 from restorewatch.inventory import ResourcePolicyReader  # boto3 on first use only
@@ -246,12 +253,18 @@ class RunContext:
                     continue  # on `*`, or a pattern naming several resources: unknown, never read
                 policies[holder] = reader.policy(holder, principal.account)
                 failure = reader.failures.get(holder)
-                if failure is not None and failure.transient and holder not in self.resources_retry:
+                if failure is None:
+                    continue
+                read_failures.append(
+                    f"the {policies[holder].kind} of {holder}: {policies[holder].unreadable}"
+                )
+                if failure.transient and holder not in self.resources_retry:
                     self.resources_retry.add(holder)
                     self.retry(f"{holder}: {failure}")
         side = ResourceSide(
             ResourcePolicies(policies, given=False, source=LIVE_SOURCE),
             org_id=None,
+            read_failures=read_failures,
         )
         if self.org is None:
             return side
