@@ -16,6 +16,7 @@ from restorewatch.engine.model import LayerKind, RequirementStatus
 from restorewatch.state.model import format_time
 
 from .document import SEVERITY
+from .resource_fix import RESOURCE_CODES, resource_fix_lines, unreadable_fix_lines
 from .subject import principal_label
 from .wording import actor_label, parameter_lines
 
@@ -24,10 +25,11 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from restorewatch.domain import ActionChange, CloudTrailChange, Transition
-    from restorewatch.engine.model import StatementRef
+    from restorewatch.engine.model import Reason, StatementRef
 
 FIX_SID = "RestoreWatchRestore"
 INDENT = "  "
+_RESOURCE_LAYERS = (LayerKind.RESOURCE, LayerKind.RCP)
 
 
 def build_email(
@@ -186,6 +188,8 @@ def _fix(t: Transition, tag_key: str) -> list[str]:
     who = principal_label(t)
     if t.kind is AlertKind.RESTORED:
         return ["Nothing to do."]
+    if t.kind is AlertKind.UNKNOWN and (unreadable := unreadable_fix_lines(t)):
+        return unreadable
     if t.kind is AlertKind.UNKNOWN and t.scps is not None and t.scps.failure is not None:
         return _fix_scps(t.scps.failure)
     if t.kind is AlertKind.UNKNOWN:
@@ -215,16 +219,23 @@ def _fix_permissions(t: Transition) -> list[str]:
     denies: dict[str, list[str]] = defaultdict(list)
     limits: dict[tuple[str, str], list[str]] = defaultdict(list)
     missing: dict[tuple[LayerKind, int | None, str], list[str]] = defaultdict(list)
+    resource_side: list[tuple[Reason, str]] = []
     for change in t.changed(RequirementStatus.DENIED, RequirementStatus.PARTIAL):
         blocked = [r for r in change.reasons if r.code == "explicit_deny" and r.statement is not None]
         for reason in blocked:
-            denies[_deny_label(reason.statement)].append(change.action)
+            if reason.statement is not None and reason.statement.source.layer in _RESOURCE_LAYERS:
+                resource_side.append((reason, change.action))  # the bucket or key policy, an RCP
+            else:
+                denies[_deny_label(reason.statement)].append(change.action)
         for reason in change.reasons:
             if reason.statement is not None and reason.code in ("limited_allow", "limited_deny"):
                 limits[(reason.code, reason.message)].append(change.action)
+            elif reason.code in RESOURCE_CODES and not blocked:
+                resource_side.append((reason, change.action))
             elif reason.code == "no_allow" and not blocked:
                 where = reason.message.partition(" allows ")[0].removeprefix("no statement in ")
-                missing[(reason.layer, reason.scp_level, where)].append(change.action)
+                level = reason.rcp_level if reason.layer is LayerKind.RCP else reason.scp_level
+                missing[(reason.layer, level, where)].append(change.action)
     for label, actions in denies.items():
         lines += [
             f"An explicit Deny blocks {', '.join(sorted(set(actions)))}:",
@@ -243,11 +254,19 @@ def _fix_permissions(t: Transition) -> list[str]:
         elif layer is LayerKind.BOUNDARY:
             lines.append(f"{where[:1].upper()}{where[1:]} does not allow {', '.join(names)}.")
             lines.append("A permissions boundary must allow them too. Add this statement to it:")
+        elif layer is LayerKind.RCP:
+            lines.append(
+                f"The RCPs (resource control policies) at level {level} do not allow {', '.join(names)}."
+            )
+            lines.append("Ask your AWS Organizations administrator to allow them in one of those RCPs.")
+            lines.append("")
+            continue
         else:
             lines.append(f"The SCPs at level {level} do not allow {', '.join(names)}.")
             lines.append("Ask your AWS Organizations administrator to add this statement to one of them:")
         lines += [INDENT + line for line in _statement(names).splitlines()]
         lines.append("")
+    lines += resource_fix_lines(t, who, resource_side)
     for (code, message), actions in limits.items():
         advice = (
             'Widen that Allow to Resource "*" without conditions if restores need more.'
