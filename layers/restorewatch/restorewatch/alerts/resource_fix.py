@@ -56,9 +56,9 @@ def resource_fix_lines(t: Transition, who: str, actions_by_reason: list[tuple[Re
             missing[reason.resource].append(action)
         elif reason.code == "key_state" and reason.resource is not None:
             states[reason.resource] = reason.message
-    for (policy, statement, layer), actions in denies.items():
+    for (policy, label, layer), actions in denies.items():
         names = ", ".join(sorted(set(actions)))
-        lines.append(f"An explicit Deny in {policy} blocks {names}: {statement}.")
+        lines.append(f"An explicit Deny in {policy} blocks {names}: {label}.")
         if layer == LayerKind.RCP.value:
             lines += [
                 "It is a resource control policy of AWS Organizations: ask your Organizations",
@@ -80,7 +80,7 @@ def resource_fix_lines(t: Transition, who: str, actions_by_reason: list[tuple[Re
         lines.append("")
     for resource, actions in missing.items():
         names = sorted(set(actions))
-        statement: dict[str, object] = {
+        grant: dict[str, object] = {
             "Sid": FIX_SID,
             "Effect": "Allow",
             "Principal": {"AWS": t.arn},
@@ -91,7 +91,7 @@ def resource_fix_lines(t: Transition, who: str, actions_by_reason: list[tuple[Re
             f"The policy of {resource} allows {', '.join(names)} neither to {who} nor to its account.",
             'Add this statement to it (in a key policy, Resource "*" means the key itself), or restore the',
             'statement that enables IAM policies for the account ("Enable IAM User Permissions"):',
-            *(INDENT + line for line in json.dumps(statement, indent=2).splitlines()),
+            *(INDENT + line for line in json.dumps(grant, indent=2).splitlines()),
             "",
         ]
     for resource, message in states.items():
