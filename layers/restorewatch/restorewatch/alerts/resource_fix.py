@@ -57,8 +57,8 @@ def resource_fix_lines(t: Transition, who: str, actions_by_reason: list[tuple[Re
         elif reason.code == "key_state" and reason.resource is not None:
             states[reason.resource] = reason.message
     for (policy, label, layer), actions in denies.items():
-        names = ", ".join(sorted(set(actions)))
-        lines.append(f"An explicit Deny in {policy} blocks {names}: {label}.")
+        blocked = ", ".join(sorted(set(actions)))
+        lines.append(f"An explicit Deny in {policy} blocks {blocked}: {label}.")
         if layer == LayerKind.RCP.value:
             lines += [
                 "It is a resource control policy of AWS Organizations: ask your Organizations",
