@@ -252,6 +252,24 @@ def read_resource_policies(path: str | None) -> ResourcePolicies:
     )
 
 
+def live_resource_policies(endpoint_url: str | None, account: str) -> ResourcePolicies:
+    """A live account's bucket and key policies, read as the watcher reads them (``s3:GetBucketPolicy``,
+    ``kms:DescribeKey``, ``kms:GetKeyPolicy``, with the same retries and fail-closed answers), each
+    when a bound profile first names it."""
+    from restorewatch.inventory import make_client
+    from restorewatch.inventory.resource_policies import LiveResourcePolicies, ResourcePolicyReader
+
+    clients: dict[tuple[str, str | None], object] = {}
+
+    def client_for(service: str, _account: str, region: str | None) -> object:
+        if (service, region) not in clients:
+            clients[service, region] = make_client(service, endpoint_url=endpoint_url, region_name=region)
+        return clients[service, region]
+
+    known = LiveResourcePolicies(ResourcePolicyReader(client_for), account)
+    return ResourcePolicies(known, given=False, source="read live from the account (no --resource-policies)")
+
+
 def read_resource_policy(path: str, resource: str, account: str | None = None) -> ResourcePolicy:
     """``simulate --resource-policy``: one document (or ``{"Policy": ...}`` as the AWS CLI prints it,
     or null for none) for the resource the request acts on."""

@@ -94,7 +94,7 @@ BOUND_PROFILE = "restore-bound"
 BUCKET = "restorewatch-repository-111122223333"
 
 
-def _bind_role(world: World) -> None:
+def bind_role(world: World) -> None:
     """The role watched for ``restore-bound`` only, bound to the bucket and a key (KMS's default key
     policy: IAM policies enabled), with an identity policy that grants kms:Decrypt too."""
     from .injection import client
@@ -194,7 +194,7 @@ SCENARIOS: dict[str, Scenario] = {
             _bucket_event,
             True,
             (ROLE_ARN,),
-            setup=_bind_role,
+            setup=bind_role,
             profile=BOUND_PROFILE,
         ),
         # --- organization mode: the central watcher, the member account through its role ---------

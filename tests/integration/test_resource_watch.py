@@ -17,6 +17,7 @@ samples are delivered as EventBridge delivers them. AWS's rules these tests pin:
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -196,3 +197,26 @@ def test_missing_parameter_tag_is_unknown_with_the_tag_to_set(
     assert alert["principal"]["arn"] == ROLE_ARN
     tags = account.iam.list_role_tags(RoleName=ROLE)["Tags"]
     assert any(t["Key"] == TAG_KEY for t in tags)
+
+
+# --- `restorewatch check` on the live account uses the same reader --------------------------------
+
+
+def test_cli_check_live_reads_the_bucket_policy(account: Account, capsys: pytest.CaptureFixture[str]) -> None:
+    """``restorewatch check`` without ``--auth-details`` or ``--resource-policies`` reads the bound
+    bucket's and key's policies from the account, as the watcher does: the Deny of the bucket
+    policy makes s3:PutObject denied (exit 1), naming the statement; without it, compliant (exit 0)."""
+    from restorewatch_cli import main
+
+    bind_role(account)
+    args = ["check", "--principal", ROLE_ARN, "--profile-path", str(PROFILE_DIR), "--format", "json"]
+    args += ["--profile", BOUND_PROFILE]
+    assert main(args) == 0, capsys.readouterr()
+    capsys.readouterr()
+    deny_put()
+    assert main(args) == 1
+    (principal,) = json.loads(capsys.readouterr().out)["principals"]
+    put = next(a for a in principal["actions"] if a["action"] == "s3:PutObject")
+    assert put["status"] == "denied"
+    assert put["resource"] == f"{BUCKET_ARN}/*"
+    assert any(r.get("statement") == f"statement {DENY_SID!r}" for r in put["reasons"])

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
@@ -46,7 +47,7 @@ from restorewatch.inventory.organizations import read_error
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["ResourcePolicyReader"]
+__all__ = ["LiveResourcePolicies", "ResourcePolicyReader"]
 
 logger = logging.getLogger(__name__)
 
@@ -137,3 +138,25 @@ class ResourcePolicyReader:
             why = f"the {holder_kind(holder)} of {holder} could not be evaluated: {failure}"
             return ResourcePolicy(holder, None, unreadable=why, **known)
         return ResourcePolicy(holder, policy, **known)
+
+
+class LiveResourcePolicies(Mapping[str, ResourcePolicy]):
+    """The policies of the buckets and keys of ``account``'s principals, read when first looked up:
+    what ``engine.ResourcePolicies(known=...)`` holds for ``restorewatch check`` on a live account
+    (the engine asks for exactly the holders the bound profiles name)."""
+
+    def __init__(self, reader: ResourcePolicyReader, account: str) -> None:
+        self._reader = reader
+        self._account = account
+        self._read: dict[str, ResourcePolicy] = {}
+
+    def __getitem__(self, holder: str) -> ResourcePolicy:
+        if holder not in self._read:
+            self._read[holder] = self._reader.policy(holder, self._account)
+        return self._read[holder]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict(self._read))
+
+    def __len__(self) -> int:
+        return len(self._read)
