@@ -81,7 +81,8 @@ def add_resource_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="JSON object mapping a resource ARN (bucket arn:aws:s3:::name, key arn:aws:kms:region:account:"
         "key/id) to its policy document: a bucket missing from it has no bucket policy, a key missing from "
-        "it is unknown (without the file, every bound action is unknown)",
+        "it is unknown (without the file: read from the live account, as the watcher reads them; with "
+        "--auth-details, every bound action is unknown)",
     )
     parser.add_argument(
         "--rcps",

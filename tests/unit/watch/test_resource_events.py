@@ -129,3 +129,25 @@ def test_source_must_match_event_source() -> None:
         EventError, match=r"detail\.eventSource kms\.amazonaws\.com does not match source aws\.s3"
     ):
         parse_lambda_event(event)
+
+
+@pytest.mark.parametrize(
+    ("policy_type", "scope"),
+    [
+        ("SERVICE_CONTROL_POLICY", "all"),
+        ("RESOURCE_CONTROL_POLICY", "all"),  # RCPs govern the bound buckets and keys
+        ("TAG_POLICY", "none"),
+        ("BACKUP_POLICY", "none"),
+    ],
+)
+@pytest.mark.parametrize("name", ["EnablePolicyType", "DisablePolicyType"])
+def test_enabling_or_disabling_rcps_rechecks_every_account(name: str, policy_type: str, scope: str) -> None:
+    """Enabling the RCP policy type attaches RCPFullAWSAccess everywhere, and disabling it removes
+    every RCP (https://docs.aws.amazon.com/organizations/latest/userguide/enable-policy-type.html):
+    both change what RestoreWatch evaluates, as for SCPs; the other policy types change nothing."""
+    from restorewatch.watch.org_events import plan_org_change
+
+    event = json.loads((EVENTS / f"organizations-{name}.json").read_text())
+    event["detail"]["requestParameters"]["policyType"] = policy_type
+    (change,) = parse_lambda_event(event).changes
+    assert plan_org_change(change).scope.value == scope
