@@ -79,6 +79,7 @@ sam-install: uv
 sam-validate: sam-install
 	$(SAM) validate --lint
 	$(SAM) validate --lint --template templates/forwarder.yaml
+	$(SAM) validate --lint --template templates/regional-forwarder.yaml
 
 # sam build's python3.13 workflow needs a python3.13 first on PATH.
 sam-build: sam-install
@@ -108,7 +109,8 @@ cfn-lint: install
 checkov: uv
 	@test -x $(CHECKOV) && $(CHECKOV) --version | grep -q "$(CHECKOV_VERSION)" \
 		|| $(UV) tool install --force --python "$(PYTHON_REQUEST)" "checkov==$(CHECKOV_VERSION)"
-	$(CHECKOV) --config-file .checkov.yaml -f template.yaml -f templates/forwarder.yaml
+	$(CHECKOV) --config-file .checkov.yaml -f template.yaml -f templates/forwarder.yaml \
+		-f templates/regional-forwarder.yaml
 
 # pip-audit over every locked dependency (uv.lock, hashes included). Its vulnerability data comes
 # from PyPI's per-release JSON API; where that is unreachable (as on the CI machine, behind a PyPI
