@@ -95,8 +95,8 @@ def render_events_doc() -> str:
         "",
         "S3 and KMS calls are regional: CloudTrail records them in the Region of the bucket or key,",
         "and EventBridge delivers them on that Region's default bus. The central rule",
-        "(`ResourcePolicyChangeRule`) hears us-east-1's; a repository in another Region needs the",
-        'forwarder template there (see the README, "Watch a principal").',
+        "(`ResourcePolicyChangeRule`) hears its own Region's; a repository in another Region needs",
+        "the regional forwarder there ([regional-events.md](regional-events.md)).",
     ]
     sections: dict[tuple[str, str], list[EventRule]] = {}
     for rule in EVENT_TABLE:
