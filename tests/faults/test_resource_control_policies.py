@@ -115,6 +115,9 @@ def test_rcps_unreadable_after_evaluated_never_restore(world: World) -> None:
     (alert,) = _bound_alerts(world)
     assert alert["kind"] == "UNKNOWN"
     assert "RCP" in str(alert["error"])
+    text = str(alert["text"])
+    assert "The resource control policies (RCPs) of AWS Organizations could not be evaluated" in text
+    assert "an RCP may still deny these actions" in text
     state = world.stack.state(ROLE_ARN, BOUND_PROFILE)
     assert state is not None
     assert state.status.value != "compliant"

@@ -74,6 +74,8 @@ class ScpCoverage:
     detail: str
     failure: ScpFailure | None = None
     error: str | None = None
+    # "RCP" when the resource control policies are what could not be evaluated (SCPs were)
+    policies: str = "SCP"
 
     @property
     def unknown_at_first_sight(self) -> bool:

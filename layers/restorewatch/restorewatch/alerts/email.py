@@ -109,7 +109,7 @@ def _scp_line(t: Transition) -> str:
     assert t.scps is not None
     if t.scps.status is ScpStatus.NOT_EVALUATED:
         # never let silence read as "SCPs allow": say that they were not looked at
-        return f"NOT EVALUATED ({t.scps.detail}); an SCP may still deny these actions"
+        return f"NOT EVALUATED ({t.scps.detail}); an {t.scps.policies} may still deny these actions"
     if t.scps.status is ScpStatus.NOT_APPLICABLE:
         return f"not applicable ({t.scps.detail})"
     return f"evaluated ({t.scps.detail})"
@@ -147,8 +147,8 @@ def _why(t: Transition) -> list[str]:
         lines.append(f"The check failed: {t.error}")
     if t.scps is not None and t.scps.status is ScpStatus.NOT_EVALUATED:
         lines.append(
-            f"SCPs were not evaluated ({t.scps.detail}): an SCP of AWS Organizations may deny "
-            "more than this check shows."
+            f"{t.scps.policies}s were not evaluated ({t.scps.detail}): an {t.scps.policies} of AWS "
+            "Organizations may deny more than this check shows."
         )
     for change in t.changes:
         if change.after is RequirementStatus.ALLOWED:
@@ -191,7 +191,7 @@ def _fix(t: Transition, tag_key: str) -> list[str]:
     if t.kind is AlertKind.UNKNOWN and (unreadable := unreadable_fix_lines(t)):
         return unreadable
     if t.kind is AlertKind.UNKNOWN and t.scps is not None and t.scps.failure is not None:
-        return _fix_scps(t.scps.failure)
+        return _fix_scps(t.scps.failure, t.scps.policies)
     if t.kind is AlertKind.UNKNOWN:
         return [
             "Nothing is known to be wrong, but nothing could be checked either: check the restore",
@@ -279,12 +279,19 @@ def _fix_permissions(t: Transition) -> list[str]:
     return lines
 
 
-def _fix_scps(failure: ScpFailure) -> list[str]:
-    lines = [
-        "The service control policies of AWS Organizations could not be evaluated, and an SCP may",
-        "deny what the identity policies allow: check the restore permissions by hand until",
-        "RestoreWatch can evaluate them again (it tells you then, LOST or RESTORED).",
-    ]
+def _fix_scps(failure: ScpFailure, policies: str = "SCP") -> list[str]:
+    if policies == "RCP":
+        lines = [
+            "The resource control policies (RCPs) of AWS Organizations could not be evaluated, and an",
+            "RCP may deny what the bucket and key policies allow: check the restore permissions by hand",
+            "until RestoreWatch can evaluate them again (it tells you then, LOST or RESTORED).",
+        ]
+    else:
+        lines = [
+            "The service control policies of AWS Organizations could not be evaluated, and an SCP may",
+            "deny what the identity policies allow: check the restore permissions by hand until",
+            "RestoreWatch can evaluate them again (it tells you then, LOST or RESTORED).",
+        ]
     if failure is ScpFailure.TRANSIENT:
         return [*lines, "Organizations was throttled or failed: RestoreWatch retries by itself."]
     if failure is ScpFailure.PERMANENT:
@@ -293,7 +300,7 @@ def _fix_scps(failure: ScpFailure) -> list[str]:
             "Give the watcher's role back its Organizations read access (organizations:DescribeOrganization,",
             "ListRoots, ListParents, ListPoliciesForTarget, DescribePolicy, as template.yaml grants them).",
         ]
-    return [*lines, "Fix the SCP the error names."]
+    return [*lines, f"Fix the {policies} the error names."]
 
 
 def _next(t: Transition) -> str:

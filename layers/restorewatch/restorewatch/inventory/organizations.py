@@ -357,15 +357,13 @@ class OrganizationsScpSource:
             logger.warning("RCPs of %s not evaluated: %s", account, failure)
             kind = ScpFailure.TRANSIENT if failure.transient else ScpFailure.PERMANENT
             detail = f"RCPs could not be read from Organizations: {failure}"
-            return AccountRcps(
-                None, ScpCoverage(ScpStatus.NOT_EVALUATED, detail, kind, f"organizations {failure}")
-            )
+            error = f"organizations {failure}"
+            return AccountRcps(None, ScpCoverage(ScpStatus.NOT_EVALUATED, detail, kind, error, "RCP"))
         except InputError as failure:  # a malformed RCP, or a level without RCPFullAWSAccess
             logger.warning("RCPs of %s not evaluated: %s", account, failure)
             problem = f"an RCP could not be evaluated: {failure}"
-            return AccountRcps(
-                None, ScpCoverage(ScpStatus.NOT_EVALUATED, problem, ScpFailure.UNPARSABLE, problem)
-            )
+            unparsable = ScpCoverage(ScpStatus.NOT_EVALUATED, problem, ScpFailure.UNPARSABLE, problem, "RCP")
+            return AccountRcps(None, unparsable)
         return AccountRcps(
             levels, ScpCoverage(ScpStatus.EVALUATED, f"{len(named)} RCP levels, root to account")
         )
