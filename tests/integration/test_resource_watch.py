@@ -197,6 +197,10 @@ def test_missing_parameter_tag_is_unknown_with_the_tag_to_set(
     assert alert["principal"]["arn"] == ROLE_ARN
     tags = account.iam.list_role_tags(RoleName=ROLE)["Tags"]
     assert any(t["Key"] == TAG_KEY for t in tags)
+    # no bucket or key change can repair a missing tag: such changes cost it no read
+    handler.iam_calls.clear()
+    assert handler(fresh_event("kms-CreateGrant")) == {"alerts": []}
+    assert handler.total_iam_calls == 0, handler.iam_calls
 
 
 # --- `restorewatch check` on the live account uses the same reader --------------------------------

@@ -127,9 +127,11 @@ class Watcher:
         return run.finish(started)
 
     def _unknown_binding(self, state: StoredState) -> bool:
-        """A state of a bound profile that names no resource: saved before states remembered them
-        (or its check failed before binding): re-checked by every bucket or key change."""
-        if state.resources:
+        """A state of a bound profile that names no resource because it was saved before states
+        remembered them: re-checked by every bucket or key change until it names them. A check that
+        failed before binding (a parameter tag missing: ``error``) waits for its tag (TagRole) or the
+        sweep instead: no bucket or key change can repair it, and CreateGrant is frequent."""
+        if state.resources or state.error is not None:
             return False
         try:
             return self.parts.profiles.get(state.profile).bound
