@@ -151,15 +151,23 @@ def collect_checks(
 
 
 def resource_inputs(args: argparse.Namespace, snapshot: AccountSnapshot) -> ResourceInputs:
-    """``--resource-policies``, ``--rcps`` (the RCP levels of the snapshot's account) and ``--param``."""
+    """``--resource-policies``, ``--rcps`` (the RCP levels of the snapshot's account) and ``--param``.
+
+    On a live account (no ``--auth-details``) without ``--resource-policies``, the bucket and key
+    policies are read from the account as the watcher reads them."""
     from restorewatch.profiles import parse_param_options
-    from restorewatch_cli.inputs import read_org, read_rcps, read_resource_policies
+    from restorewatch_cli.inputs import live_resource_policies, read_org, read_rcps, read_resource_policies
 
     rcps = read_rcps(args.rcps)
     account = snapshot.account_id
     org_id, org_paths = read_org(args.org_id, args.org_path)
+    live = args.resource_policies is None and not getattr(args, "auth_details", None) and account
     return ResourceInputs(
-        policies=read_resource_policies(args.resource_policies),
+        policies=(
+            live_resource_policies(getattr(args, "endpoint_url", None), account)
+            if live
+            else read_resource_policies(args.resource_policies)
+        ),
         rcps={account: rcps} if rcps is not None and account else {},
         parameters=parse_param_options(args.param),
         org_id=org_id,

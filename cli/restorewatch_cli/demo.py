@@ -2,7 +2,8 @@
 
 It seeds an account with a Veeam restore user and role carrying the watch tag, creates the stack's
 runtime resources with ``restorewatch local up``, runs the first sweep, then makes real IAM API
-calls that break and repair restore permissions. After each change it feeds the CloudTrail event
+calls that break and repair restore permissions, and a bucket policy that takes a restore away from
+a role bound to its repository bucket (``demo_repository``). After each change it feeds the CloudTrail event
 AWS would deliver (built from the samples in ``events/``) to ``restorewatch local invoke`` and
 prints every alert as the email a person would receive, read back from a queue subscribed to the
 alert topic.
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.profiles import DEFAULT_TAG_KEY
+from restorewatch_cli.demo_repository import repository_scene
 from restorewatch_cli.local.moto_server import moto_server
 from restorewatch_cli.local.slack_stand_in import slack_stand_in
 
@@ -294,6 +296,7 @@ def run(root: Path) -> int:
             lambda: iam.delete_role_permissions_boundary(RoleName=ROLE),
             demo.event("DeleteRolePermissionsBoundary", role),
         )
+        total += repository_scene(demo, account=ACCOUNT, role=ROLE, tag_key=TAG_KEY, profile=PROFILE)
         total += demo.step(
             f"Someone removes the watch tag from user {USER} (trying to silence the watcher)",
             lambda: iam.untag_user(UserName=USER, TagKeys=[TAG_KEY]),

@@ -81,7 +81,8 @@ def add_resource_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="JSON object mapping a resource ARN (bucket arn:aws:s3:::name, key arn:aws:kms:region:account:"
         "key/id) to its policy document: a bucket missing from it has no bucket policy, a key missing from "
-        "it is unknown (without the file, every bound action is unknown)",
+        "it is unknown (without the file: read from the live account, as the watcher reads them; with "
+        "--auth-details, every bound action is unknown)",
     )
     parser.add_argument(
         "--rcps",
@@ -250,6 +251,24 @@ def read_resource_policies(path: str | None) -> ResourcePolicies:
     return resource_policies_from_json(
         read_json(path, "resource policies file"), f"resource policies file {path}"
     )
+
+
+def live_resource_policies(endpoint_url: str | None, account: str) -> ResourcePolicies:
+    """A live account's bucket and key policies, read as the watcher reads them (``s3:GetBucketPolicy``,
+    ``kms:DescribeKey``, ``kms:GetKeyPolicy``, with the same retries and fail-closed answers), each
+    when a bound profile first names it."""
+    from restorewatch.inventory import make_client
+    from restorewatch.inventory.resource_policies import LiveResourcePolicies, ResourcePolicyReader
+
+    clients: dict[tuple[str, str | None], object] = {}
+
+    def client_for(service: str, _account: str, region: str | None) -> object:
+        if (service, region) not in clients:
+            clients[service, region] = make_client(service, endpoint_url=endpoint_url, region_name=region)
+        return clients[service, region]
+
+    known = LiveResourcePolicies(ResourcePolicyReader(client_for), account)
+    return ResourcePolicies(known, given=False, source="read live from the account (no --resource-policies)")
 
 
 def read_resource_policy(path: str, resource: str, account: str | None = None) -> ResourcePolicy:

@@ -107,3 +107,19 @@ def test_a_members_levels_run_from_the_root_to_the_account(world: World) -> None
 def test_the_management_account_is_not_affected(world: World) -> None:
     assert world.view.coverage(world.management).status is ScpStatus.NOT_APPLICABLE
     assert world.view.levels(world.management) is None
+
+
+def test_the_organization_and_the_accounts_path(world: World) -> None:
+    """aws:PrincipalOrgPaths values end in the account's parent: ``o-id/r-root/ou-.../``
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgpaths)."""
+    org_id, paths = world.view.organization_of(world.member)
+    assert org_id is not None
+    assert org_id.startswith("o-")
+    assert paths == (f"{org_id}/{world.root}/{world.ou}/",)
+
+
+def test_rcps_do_not_apply_to_the_management_account(world: World) -> None:
+    """RCPs never restrict the management account's resources
+    (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html)."""
+    coverage = world.view.rcps(world.management).coverage
+    assert coverage.status is ScpStatus.NOT_APPLICABLE

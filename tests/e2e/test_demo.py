@@ -23,7 +23,8 @@ from support.template import REPO_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-EXPECTED = ["LOST", "RESTORED", "LOST", "RESTORED", "LOST", "RESTORED", "UNWATCHED"]
+# the IAM scenes, the repository bucket's policy scene (demo_repository), the watch tag removed
+EXPECTED = ["LOST", "RESTORED", "LOST", "RESTORED", "LOST", "RESTORED", "LOST", "RESTORED", "UNWATCHED"]
 
 
 def _run_demo(module: str) -> subprocess.CompletedProcess[str]:
@@ -40,7 +41,7 @@ def _run_demo(module: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_prints_seven_alerts_in_order_within_a_minute() -> None:
+def test_demo_prints_nine_alerts_in_order_within_a_minute() -> None:
     started = time.monotonic()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = _run_demo("restorewatch_cli.demo")
@@ -50,8 +51,13 @@ def test_demo_prints_seven_alerts_in_order_within_a_minute() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     kinds = re.findall(r"--- alert ([A-Z]+) rw-[0-9a-f]+ ---", done.stdout)
     assert kinds == EXPECTED, done.stdout[-3000:]
-    assert "Demo finished: 7 alerts" in done.stdout
+    assert "Demo finished: 9 alerts" in done.stdout
     assert "can no longer perform" in done.stdout  # the email text, not just the kind
+    # the bucket policy scene: LOST naming the bucket, its policy and the statement, then RESTORED
+    bucket = "arn:aws:s3:::veeam-repository-111122223333"
+    assert f"An explicit Deny in the bucket policy of {bucket} blocks s3:PutObject" in done.stdout
+    assert "statement 'DenyRepositoryWritesFromRestoreRole'" in done.stdout
+    assert "RESTORED: role VeeamRestoreRole can perform all 8 restore actions of profile" in done.stdout
     assert cpu < 60, f"the demo used {cpu:.1f} s of CPU ({elapsed:.1f} s wall)"
     assert elapsed < 180, f"the demo took {elapsed:.1f} s"
 

@@ -168,6 +168,7 @@ _PROTOCOLS = {
     "dynamodb": "json",
     "sqs": "json",
     "organizations": "json",
+    "kms": "json",
 }
 
 

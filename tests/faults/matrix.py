@@ -66,9 +66,11 @@ class CellResult:
         return self.fault_phase + self.recovery
 
 
-def _watch_statuses(world: World, principals: tuple[str, ...], result: CellResult) -> None:
+def _watch_statuses(
+    world: World, principals: tuple[str, ...], result: CellResult, profile: str = PROFILE
+) -> None:
     for principal in principals:
-        state = world.stack.state(principal, PROFILE)
+        state = world.stack.state(principal, profile)
         if state is not None and state.revision > result.baseline_revisions.get(principal, 0):
             result.statuses_seen.append((principal, state.status.value))
 
@@ -80,7 +82,7 @@ def _deliver(world: World, scenario_name: str, result: CellResult) -> None:
     visibility = queue_visibility_timeout()
 
     def after_invocation(drained: DrainResult) -> None:
-        _watch_statuses(world, scenario.lost, result)
+        _watch_statuses(world, scenario.lost, result, scenario.profile)
         world.clock.advance(visibility)  # a failed message is visible again only after this
 
     def account_sweeps() -> None:
@@ -95,11 +97,11 @@ def _deliver(world: World, scenario_name: str, result: CellResult) -> None:
         try:
             invoke(json.loads(body))
         except Exception:  # the invocation failed: Lambda retries it (asynchronous invocation)
-            _watch_statuses(world, scenario.lost, result)
+            _watch_statuses(world, scenario.lost, result, scenario.profile)
             world.clock.advance(60)
             account_sweeps()  # what a failed fan-out enqueued before it failed still runs
             continue
-        _watch_statuses(world, scenario.lost, result)
+        _watch_statuses(world, scenario.lost, result, scenario.profile)
         account_sweeps()
         return
     # Lambda's on-failure destination for the function (template DeadLetterQueue) gets the event
@@ -118,22 +120,25 @@ def _recover(world: World, scenario_name: str, result: CellResult) -> None:
     invoke(sweep_event())  # the next scheduled sweep
     drain_sweeps(world.stack)
     result.recovery = world.stack.alerts()
-    _watch_statuses(world, SCENARIOS[scenario_name].lost, result)
+    scenario = SCENARIOS[scenario_name]
+    _watch_statuses(world, scenario.lost, result, scenario.profile)
 
 
 def run_cell(world: World, call: str, scenario_name: str, fault: Fault, mode: Mode) -> CellResult:
     scenario = SCENARIOS[scenario_name]
+    if scenario.setup is not None:
+        scenario.setup(world)
     sweep(world.stack)  # the baseline: everything stored compliant, nothing to alert
     baseline = world.stack.alerts()
     assert baseline == [], baseline
     for principal in scenario.lost:
-        state = world.stack.state(principal)
+        state = world.stack.state(principal, scenario.profile)
         assert state is not None
         assert state.status is ComplianceStatus.COMPLIANT
 
     result = CellResult()
     for principal in scenario.lost:
-        stored = world.stack.state(principal)
+        stored = world.stack.state(principal, scenario.profile)
         result.baseline_revisions[principal] = stored.revision if stored is not None else 0
     scenario.change(world)
     if scenario.cold_start:

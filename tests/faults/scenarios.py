@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .conftest import WorldKind
 from .organization import DENIED_ACTION, scp_document
-from .stack import GROUP, POLICY_ARN, ROLE, ROLE_ARN, USER_ARN, document, event
+from .stack import GROUP, POLICY_ARN, PROFILE, ROLE, ROLE_ARN, USER_ARN, document, event
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,6 +41,8 @@ class Scenario:
     # a new execution environment takes the change (new clients): the central watcher assumes the
     # member's role again (a warm one reuses the credentials for most of an hour)
     cold_start: bool = False
+    setup: Callable[[World], None] | None = None  # before the baseline sweep
+    profile: str = PROFILE  # the profile whose state and alerts the cell follows
 
 
 def _detach_role(world: World) -> None:
@@ -85,6 +87,57 @@ def _guardrail_event(world: World) -> dict[str, Any]:
         policyId=org.guardrail,
         content=STRICTER_GUARDRAIL,
     )
+
+
+# the repository of a bound profile (restore-bound): the samples' bucket, and a key of moto's
+BOUND_PROFILE = "restore-bound"
+BUCKET = "restorewatch-repository-111122223333"
+
+
+def bind_role(world: World) -> None:
+    """The role watched for ``restore-bound`` only, bound to the bucket and a key (KMS's default key
+    policy: IAM policies enabled), with an identity policy that grants kms:Decrypt too."""
+    from .injection import client
+
+    client("s3").create_bucket(Bucket=BUCKET)
+    key = client("kms").create_key(Description="repository")["KeyMetadata"]["Arn"]
+    world.iam.put_role_policy(
+        RoleName=ROLE, PolicyName="repository", PolicyDocument=document(["kms:Decrypt"])
+    )
+    world.iam.tag_role(
+        RoleName=ROLE,
+        Tags=[
+            {"Key": "restorewatch:profile", "Value": BOUND_PROFILE},
+            {"Key": "restorewatch:param:RepositoryBucket", "Value": BUCKET},
+            {"Key": "restorewatch:param:RepositoryKey", "Value": key},
+        ],
+    )
+
+
+DENY_GET = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyReadsFromRestoreRole",
+                "Effect": "Deny",
+                "Principal": {"AWS": ROLE_ARN},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/*",
+            }
+        ],
+    }
+)
+
+
+def _deny_in_bucket_policy(world: World) -> None:
+    from .injection import client
+
+    client("s3").put_bucket_policy(Bucket=BUCKET, Policy=DENY_GET)
+
+
+def _bucket_event(_: World) -> dict[str, Any]:
+    return event("s3-PutBucketPolicy", bucketName=BUCKET, bucketPolicy=json.loads(DENY_GET), policy="")
 
 
 def sweep_event(_: World | None = None) -> dict[str, Any]:
@@ -133,6 +186,17 @@ SCENARIOS: dict[str, Scenario] = {
         # watcher of a member account hears no Organizations event (CloudTrail records them in the
         # management account): the sweep finds it, reading the SCPs of every level
         Scenario("scp", _deny_at_ou, sweep_event, False, (ROLE_ARN, USER_ARN)),
+        # a bucket policy Deny takes a bound action away: its event re-checks the role bound to the
+        # bucket, reading the bucket's policy and the key's (DescribeKey, GetKeyPolicy)
+        Scenario(
+            "bucket",
+            _deny_in_bucket_policy,
+            _bucket_event,
+            True,
+            (ROLE_ARN,),
+            setup=bind_role,
+            profile=BOUND_PROFILE,
+        ),
         # --- organization mode: the central watcher, the member account through its role ---------
         Scenario(
             "org-sweep",
@@ -198,6 +262,10 @@ ROWS: dict[str, tuple[str, ...]] = {
     **{f"organizations.{op}": ("scp",) for op in _SCP_READS},
     "organizations.DescribePolicy": ("scp", "org-scp"),  # in organization mode: the changed SCP
     "s3.PutObject": ("sweep",),  # the status report (ReportBucket)
+    # the resource side of a bound profile: the bucket's policy, the key's state and policy
+    "s3.GetBucketPolicy": ("bucket",),
+    "kms.DescribeKey": ("bucket",),
+    "kms.GetKeyPolicy": ("bucket",),
     # organization mode
     "sts.AssumeRole": ("org-role", "org-sweep"),
     "dynamodb.Query": ("org-role",),  # the member account's states (the table's account index)

@@ -138,9 +138,11 @@ def test_every_call_the_watcher_makes_has_a_row(request: pytest.FixtureRequest, 
     another scenario's), and the scenario makes every call of its own rows: no call escapes the
     matrix, and no cell injects into a call that never happens."""
     world = world_for(request, name)
+    scenario = SCENARIOS[name]
+    if scenario.setup is not None:
+        scenario.setup(world)
     sweep(world.stack)
     world.stack.alerts()
-    scenario = SCENARIOS[name]
     scenario.change(world)
     if scenario.cold_start:
         fresh_watcher()

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -36,6 +37,15 @@ from integration.conftest import (
     load_event,
     policy_document,
     sqs_batch,
+)
+from integration.repository import (
+    BUCKET,
+    KEY_ARN,
+    KEY_ID,
+    PROFILE_DIR,
+    bind_role,
+    deny_put,
+    key_policy_without_the_role,
 )
 from restorewatch.watch.events import InvocationKind, parse_lambda_event
 
@@ -375,6 +385,70 @@ SCENARIOS: dict[str, Scenario] = {
         expected=(("DELETED", USER_OLD_ARN),),
     ),
     SWEEP: Scenario(act=without_role_policy, expected=(("LOST", ROLE_ARN),)),
+    # --- the repository bucket and key the role is bound to (integration/repository.py) ---------
+    "s3-PutBucketPolicy": Scenario(prepare=bind_role, act=deny_put, expected=(("LOST", ROLE_ARN),)),
+    "s3-DeleteBucketPolicy": Scenario(
+        prepare=_run([bind_role, deny_put]),
+        baseline=(("LOST", ROLE_ARN),),
+        act=lambda _: boto3.client("s3").delete_bucket_policy(Bucket=BUCKET),
+        expected=(("RESTORED", ROLE_ARN),),
+    ),
+    "kms-PutKeyPolicy": Scenario(
+        prepare=bind_role,
+        act=lambda _: boto3.client("kms").put_key_policy(
+            KeyId=KEY_ID, PolicyName="default", Policy=key_policy_without_the_role()
+        ),
+        expected=(("LOST", ROLE_ARN),),
+    ),
+    "kms-DisableKey": Scenario(
+        prepare=bind_role,
+        act=lambda _: boto3.client("kms").disable_key(KeyId=KEY_ID),
+        expected=(("LOST", ROLE_ARN),),
+    ),
+    "kms-EnableKey": Scenario(
+        prepare=_run([bind_role, lambda _: boto3.client("kms").disable_key(KeyId=KEY_ID)]),
+        baseline=(("LOST", ROLE_ARN),),
+        act=lambda _: boto3.client("kms").enable_key(KeyId=KEY_ID),  # moto: ids only
+        expected=(("RESTORED", ROLE_ARN),),
+    ),
+    "kms-ScheduleKeyDeletion": Scenario(
+        prepare=bind_role,
+        act=lambda _: boto3.client("kms").schedule_key_deletion(KeyId=KEY_ID, PendingWindowInDays=30),
+        expected=(("LOST", ROLE_ARN),),
+    ),
+    "kms-CancelKeyDeletion": Scenario(
+        prepare=_run(
+            [
+                bind_role,
+                lambda _: boto3.client("kms").schedule_key_deletion(KeyId=KEY_ID, PendingWindowInDays=30),
+            ]
+        ),
+        baseline=(("LOST", ROLE_ARN),),
+        act=lambda _: boto3.client("kms").cancel_key_deletion(KeyId=KEY_ID),
+        # a cancelled deletion leaves the key Disabled: still no decrypt, and nothing new to say
+        expected=(),
+    ),
+    "kms-CreateGrant": Scenario(
+        prepare=bind_role,
+        act=lambda _: boto3.client("kms").create_grant(
+            KeyId=KEY_ARN, GranteePrincipal=ROLE_ARN, Operations=["Decrypt", "GenerateDataKey"]
+        ),
+        expected=(),  # grants are not evaluated; the role was compliant and stays so
+    ),
+    "kms-RevokeGrant": Scenario(
+        prepare=_run(
+            [
+                bind_role,
+                lambda _: boto3.client("kms").create_grant(
+                    KeyId=KEY_ARN, GranteePrincipal=ROLE_ARN, Operations=["Decrypt"]
+                ),
+            ]
+        ),
+        act=lambda _: boto3.client("kms").revoke_grant(
+            KeyId=KEY_ARN, GrantId=boto3.client("kms").list_grants(KeyId=KEY_ARN)["Grants"][0]["GrantId"]
+        ),
+        expected=(),
+    ),
     "sqs-batch": Scenario(
         # the batch's three changes: DetachRolePolicy, AttachRolePolicy PowerUserAccess, PutGroupPolicy
         act=_run(
@@ -396,6 +470,13 @@ SCENARIOS: dict[str, Scenario] = {
 SAMPLES = sorted(
     path.stem for path in EVENTS_DIR.glob("*.json") if not path.stem.startswith("organizations-")
 )
+
+
+@pytest.fixture
+def handler_env(stack: Stack, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The template's environment, with the bound test profile (``repository-restore``) available
+    to the watch tag, as a deployment's profile folder would make it (PROFILE_PATHS)."""
+    return {**stack.environment, "PROFILE_PATHS": str(PROFILE_DIR), **getattr(request, "param", {})}
 
 
 def kinds(alerts: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -433,7 +514,7 @@ def test_sample_through_handler_gives_expected_alerts(
         assert parsed.kind is InvocationKind.EVENTBRIDGE
         (change,) = parsed.changes
         suffixes = ("-PowerUserAccess", "-not-default", "-requestParameters-null")
-        assert f"iam-{change.event_name}" == next(
+        assert f"{change.event_source.split('.')[0]}-{change.event_name}" == next(
             (name.removesuffix(suffix) for suffix in suffixes if name.endswith(suffix)), name
         )
         assert change.account == "111122223333"

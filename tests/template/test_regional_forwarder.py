@@ -8,7 +8,7 @@ never forwarded again, and, as data, the role, the dead-letter queue and the ala
 
 moto gaps worked around: ``TestEventPattern`` is not implemented (so rules are created on moto's bus
 with the template's resolved pattern and an SQS queue standing in for each target, as
-tests/faults/test_tamper.py does); moto's matcher does not look inside arrays of objects, so the
+tests/security/test_tamper.py does); moto's matcher does not look inside arrays of objects, so the
 ``RepositoryKeys`` filter (``detail.resources.ARN``) is checked as data only; moto ignores a target's
 ``RoleArn`` and rewrites a forwarded event's ``region``/``account`` to the receiving bus's, so only
 ``source``, ``detail-type`` and ``detail`` are compared after forwarding.

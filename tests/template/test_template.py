@@ -206,6 +206,50 @@ def test_organizations_rule_event_names_are_the_event_tables(resources: dict[str
     assert set(names) == set(table.rule_event_names(table.ORG_SOURCE))
 
 
+def test_resource_rule_event_names_are_the_event_tables(resources: dict[str, Any]) -> None:
+    """ResourcePolicyChangeRule sends exactly the S3 and KMS calls the event table maps, from any
+    Region (the per-Region forwarders put them on this bus unchanged: no ``region`` filter), and
+    only successful ones, to the event queue."""
+    table = pytest.importorskip("restorewatch.watch.event_table")
+    pattern = _event_pattern(resources, "ResourcePolicyChangeRule")
+    assert pattern["source"] == ["aws.s3", "aws.kms"]
+    assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
+    assert pattern["detail"]["eventSource"] == list(table.RESOURCE_SOURCES)
+    assert pattern["detail"]["errorCode"] == [{"exists": False}]
+    assert "region" not in pattern
+    names = pattern["detail"]["eventName"]
+    assert len(names) == len(set(names)), "duplicate eventName"
+    expected = {name for source in table.RESOURCE_SOURCES for name in table.rule_event_names(source)}
+    assert set(names) == expected
+    (target,) = _props(resources, "ResourcePolicyChangeRule")["Targets"]
+    assert _references(target["Arn"], "EventQueue", "Arn")
+    assert _references(target["DeadLetterConfig"]["Arn"], "EventDeadLetterQueue", "Arn")
+
+
+def test_watcher_reads_only_the_repository_policies_it_is_given(resources: dict[str, Any]) -> None:
+    """The watcher's role reads bucket and key policies (s3:GetBucketPolicy, kms:GetKeyPolicy,
+    kms:DescribeKey) on exactly the template parameters' resources, and nothing else of S3 or KMS
+    beyond its own report bucket and alert key."""
+    statements = {
+        statement["Sid"]: statement
+        for policy in _props(resources, "WatcherRole")["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    }
+    assert statements["ReadRepositoryBucketPolicies"]["Action"] == "s3:GetBucketPolicy"
+    assert statements["ReadRepositoryBucketPolicies"]["Resource"] == {"Ref": "RepositoryBucketArns"}
+    assert statements["ReadRepositoryKeys"]["Action"] == ["kms:DescribeKey", "kms:GetKeyPolicy"]
+    assert statements["ReadRepositoryKeys"]["Resource"] == {"Ref": "RepositoryKeyArns"}
+    reads = {
+        action
+        for statement in statements.values()
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        if action.startswith(("s3:Get", "kms:Get", "kms:Describe"))
+    }
+    assert reads == {"s3:GetBucketPolicy", "kms:DescribeKey", "kms:GetKeyPolicy"}
+
+
 def test_rule_pattern_requires_error_code_absent(resources: dict[str, Any]) -> None:
     """EventBridge content filtering "exists": failed calls carry errorCode and change nothing."""
     assert _event_pattern(resources)["detail"]["errorCode"] == [{"exists": False}]
@@ -226,6 +270,7 @@ def test_queue_policy_lets_only_the_rule_send(resources: dict[str, Any]) -> None
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == [
         {"Fn::GetAtt": ["IamChangeRule", "Arn"]},
         {"Fn::GetAtt": ["OrganizationsChangeRule", "Arn"]},
+        {"Fn::GetAtt": ["ResourcePolicyChangeRule", "Arn"]},
     ]
 
 

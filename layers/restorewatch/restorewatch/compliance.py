@@ -74,6 +74,8 @@ class ScpCoverage:
     detail: str
     failure: ScpFailure | None = None
     error: str | None = None
+    # "RCP" when the resource control policies are what could not be evaluated (SCPs were)
+    policies: str = "SCP"
 
     @property
     def unknown_at_first_sight(self) -> bool:
@@ -138,6 +140,15 @@ class PrincipalCheck:
     error: str | None = None
     scps: ScpCoverage | None = None  # None: the caller did not say (the CLI with --scps or none)
     account_name: str | None = None  # the account's alias or Organizations name, when known
+
+    @property
+    def holders(self) -> tuple[str, ...]:
+        """The buckets and keys (ARNs, or ARN patterns) whose policies the bound actions depend on:
+        what a bucket or key policy change re-checks this principal for (``watch.resource_events``)."""
+        from restorewatch.engine.resources import holder_pattern
+
+        found = (holder_pattern(action.resource) for action in self.actions if action.resource is not None)
+        return tuple(sorted(set(found)))
 
     def as_dict(self) -> dict[str, object]:
         data: dict[str, object] = {

@@ -46,6 +46,8 @@ PERMANENT_CODES = frozenset(
         "AccessDeniedForDependencyException",  # Organizations: a permission of a service it needs
         "UnauthorizedOperation",
         "NoSuchEntity",
+        "NoSuchBucket",  # S3: the repository bucket does not exist
+        "NotFoundException",  # KMS: no such key
         "InvalidClientTokenId",
     }
 )

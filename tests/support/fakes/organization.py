@@ -7,7 +7,10 @@ itself, each level the SCPs attached there (``parse_scps`` over the same ``{"Nam
 every account when the SCP policy type is not enabled; a read that fails (``fail[account]``) makes
 the coverage ``not_evaluated`` with the failure's kind (``transient`` for throttling and 5xx,
 ``permanent`` for AccessDenied), and an SCP that cannot be parsed ``unparsable``; ``accounts_below``
-walks the OUs; ``account_ids`` fails with ``fail["accounts"]``.
+walks the OUs; ``account_ids`` fails with ``fail["accounts"]``. RCPs (``rcps``) follow the same path
+when ``rcps_enabled`` (off by default, as in a new organization), with ``RCPFullAWSAccess`` at every
+level, the management account ``not_applicable``, and a failed read said as "RCP";
+``organization_of`` gives the organization's ID and the account's path (``o-.../r-.../ou-.../``).
 tests/contracts/test_org_view_contract.py holds this view and the real one on moto to the same
 assertions.
 """
@@ -20,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from restorewatch.compliance import ScpCoverage, ScpFailure, ScpStatus
-from restorewatch.engine import parse_scps
+from restorewatch.engine import parse_rcps, parse_scps
 from restorewatch.errors import InputError, ReadError
+from restorewatch.inventory.organizations import AccountRcps
 
 if TYPE_CHECKING:
     from restorewatch.engine import ScpLevels
@@ -33,6 +37,17 @@ class Scp:
     name: str
     content: str  # the document as Organizations returns it: JSON text
 
+
+RCP_FULL_ACCESS = Scp(
+    "p-RCPFullAWSAccess",
+    "RCPFullAWSAccess",
+    json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
+        }
+    ),
+)
 
 FULL_ACCESS = Scp(
     "p-FullAWSAccess",
@@ -60,6 +75,9 @@ class FakeOrganization:
     attached: dict[str, list[Scp]] = field(default_factory=dict)  # target id -> SCPs attached there
     scps_enabled: bool = True
     fail: dict[str, ReadError] = field(default_factory=dict)
+    org_id: str = "o-fake0000"
+    rcps_enabled: bool = False
+    rcps_attached: dict[str, list[Scp]] = field(default_factory=dict)  # target id -> RCPs attached there
 
     def __post_init__(self) -> None:
         self.attached.setdefault(self.root, [FULL_ACCESS])
@@ -76,6 +94,9 @@ class FakeOrganization:
         self.names[account] = name
         self.attached.setdefault(account, [FULL_ACCESS])
         return account
+
+    def attach_rcp(self, rcp: Scp, target: str) -> None:
+        self.rcps_attached.setdefault(target, []).append(rcp)
 
     def attach(self, scp: Scp, target: str) -> None:
         self.attached.setdefault(target, []).append(scp)
@@ -134,6 +155,52 @@ class FakeOrgView:
 
     def coverage(self, account: str) -> ScpCoverage:
         return self._read(account)[1]
+
+    def organization_of(self, account: str) -> tuple[str | None, tuple[str, ...]]:
+        self.calls["DescribeOrganization"] += 1
+        if account not in self.organization.parents:
+            return None, ()
+        ancestors = self._path(account)[:-1]  # the root and the OUs, as ListParents walks them
+        return self.organization.org_id, ("/".join([self.organization.org_id, *ancestors]) + "/",)
+
+    def rcps(self, account: str) -> AccountRcps:
+        org = self.organization
+        self.calls["ListPoliciesForTarget"] += 1
+        if account == org.management:
+            return AccountRcps(
+                None, ScpCoverage(ScpStatus.NOT_APPLICABLE, "RCPs do not apply in the management account")
+            )
+        if not org.rcps_enabled:
+            return AccountRcps(
+                None, ScpCoverage(ScpStatus.NOT_APPLICABLE, "the RCP policy type is not enabled")
+            )
+        if account not in org.parents:
+            return AccountRcps(
+                None, ScpCoverage(ScpStatus.NOT_APPLICABLE, "the account is not in an AWS organization")
+            )
+        if (failure := org.fail.get(account)) is not None:
+            kind = ScpFailure.TRANSIENT if failure.transient else ScpFailure.PERMANENT
+            detail = f"RCPs could not be read from Organizations: {failure}"
+            return AccountRcps(
+                None, ScpCoverage(ScpStatus.NOT_EVALUATED, detail, kind, f"organizations {failure}", "RCP")
+            )
+        nodes = self._path(account)
+        named = [
+            [
+                {"Name": r.name, "Content": r.content, "Target": self._where(n)}
+                for r in [RCP_FULL_ACCESS, *org.rcps_attached.get(n, [])]
+            ]
+            for n in nodes
+        ]
+        try:
+            levels = parse_rcps(named)
+        except InputError as failure:
+            problem = f"an RCP could not be evaluated: {failure}"
+            unparsable = ScpCoverage(ScpStatus.NOT_EVALUATED, problem, ScpFailure.UNPARSABLE, problem, "RCP")
+            return AccountRcps(None, unparsable)
+        return AccountRcps(
+            levels, ScpCoverage(ScpStatus.EVALUATED, f"{len(named)} RCP levels, root to account")
+        )
 
     def _path(self, node: str) -> list[str]:
         """``node``'s ancestors, root first, and ``node`` itself."""

@@ -18,17 +18,22 @@ from restorewatch.watch.event_table import (
     EVENT_TABLE,
     IAM_EVENTS,
     IAM_SOURCE,
+    KMS_SOURCE,
     ORG_EVENTS,
     ORG_SOURCE,
+    RESOURCE_EVENTS,
+    RESOURCE_SOURCES,
+    S3_SOURCE,
     Condition,
     EventRule,
     OrgScope,
+    ResourceScope,
 )
 from restorewatch.watch.targets import KNOWN_EVENT_NAMES, REQUIRED_PARAMETERS
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "events.md"
 
-_CHANGES: dict[TargetKind | OrgScope | None, str] = {
+_CHANGES: dict[TargetKind | OrgScope | ResourceScope | None, str] = {
     TargetKind.USER: "the user `{key}`",
     TargetKind.ROLE: "the role `{key}`",
     TargetKind.GROUP_MEMBERS: "the tagged members of group `{key}`",
@@ -38,6 +43,8 @@ _CHANGES: dict[TargetKind | OrgScope | None, str] = {
     OrgScope.TARGETS: "the accounts below `{key}`",
     OrgScope.POLICY_TARGETS: "the accounts below every target of `{key}`",
     OrgScope.ALL: "every account",
+    ResourceScope.BUCKET: "the watched principals whose bound profile names bucket `{key}`",
+    ResourceScope.KEY: "the watched principals whose bound profile names key `{key}` (id, ARN or alias)",
     None: "nothing",
 }
 _WHEN = {
@@ -47,7 +54,7 @@ _WHEN = {
     Condition.TAGS_WATCHED: "read only if watched, or when the tag added is the watch tag",
     Condition.RENAMED: "only with `newUserName` or `newPath`: the old ARN is gone, the new one is read",
     Condition.NEW_CONTENT: "only with new `content`",
-    Condition.SCP_TYPE: "only for `SERVICE_CONTROL_POLICY`",
+    Condition.SCP_TYPE: "only for `SERVICE_CONTROL_POLICY` and `RESOURCE_CONTROL_POLICY`",
 }
 
 
@@ -62,6 +69,8 @@ def _row(rule: EventRule) -> str:
         notes.append("costs no IAM read unless the principal is watched")
     if not rule.in_rule:
         notes.append("a service-originated record: no rule of the template sends it")
+    if rule.note:
+        notes.append(rule.note)
     carries = ", ".join(f"`{name}`" for name in rule.parameters) or "-"
     return f"| `{rule.name}` | {changes} | {carries} | {'; '.join(notes)} |"
 
@@ -81,13 +90,21 @@ def render_events_doc() -> str:
         "",
         "A call that failed (`errorCode`) or is read-only (`readOnly: true`) changes nothing. A call",
         "without a parameter it must carry is re-checked by a sweep of its account (IAM) or of every",
-        "account (Organizations); so is a call the table does not know.",
+        "account (Organizations), or re-checks every principal bound to a bucket (S3) or key (KMS);",
+        "so is a call the table does not know.",
+        "",
+        "S3 and KMS calls are regional: CloudTrail records them in the Region of the bucket or key,",
+        "and EventBridge delivers them on that Region's default bus. The central rule",
+        "(`ResourcePolicyChangeRule`) hears its own Region's; a repository in another Region needs",
+        "the regional forwarder there ([regional-events.md](regional-events.md)).",
     ]
     sections: dict[tuple[str, str], list[EventRule]] = {}
     for rule in EVENT_TABLE:
         sections.setdefault((rule.source, rule.section), []).append(rule)
     for (source, section), rules in sections.items():
-        service = "IAM" if source == IAM_SOURCE else "AWS Organizations"
+        service = {IAM_SOURCE: "IAM", ORG_SOURCE: "AWS Organizations", S3_SOURCE: "S3", KMS_SOURCE: "KMS"}[
+            source
+        ]
         lines += [
             "",
             f"## {service}: {section}",
@@ -107,10 +124,10 @@ def test_docs_event_list_is_generated_from_the_table() -> None:
 
 
 def test_names_are_unique_per_source() -> None:
-    for source in (IAM_SOURCE, ORG_SOURCE):
+    for source in (IAM_SOURCE, ORG_SOURCE, *RESOURCE_SOURCES):
         names = [rule.name for rule in EVENT_TABLE if rule.source == source]
         assert len(names) == len(set(names)), source
-    assert len(IAM_EVENTS) + len(ORG_EVENTS) == len(EVENT_TABLE)
+    assert len(IAM_EVENTS) + len(ORG_EVENTS) + len(RESOURCE_EVENTS) == len(EVENT_TABLE)
 
 
 @pytest.mark.parametrize("rule", EVENT_TABLE, ids=lambda rule: f"{rule.source.split('.')[0]}-{rule.name}")
@@ -120,7 +137,7 @@ def test_each_row_is_whole(rule: EventRule) -> None:
     Organizations rows scopes."""
     if rule.changes is not None and rule.changes is not OrgScope.ALL:
         assert rule.key is not None
-    expected = TargetKind if rule.source == IAM_SOURCE else OrgScope
+    expected = {IAM_SOURCE: TargetKind, ORG_SOURCE: OrgScope}.get(rule.source, ResourceScope)
     assert rule.changes is None or isinstance(rule.changes, expected)
     fields = {name for _, name, _, _ in string.Formatter().parse(rule.reason) if name}
     assert fields <= {"event", "tag_key", *rule.parameters}

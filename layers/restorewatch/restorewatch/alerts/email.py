@@ -16,6 +16,7 @@ from restorewatch.engine.model import LayerKind, RequirementStatus
 from restorewatch.state.model import format_time
 
 from .document import SEVERITY
+from .resource_fix import RESOURCE_CODES, resource_fix_lines, unreadable_fix_lines
 from .subject import principal_label
 from .wording import actor_label, parameter_lines
 
@@ -24,10 +25,11 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from restorewatch.domain import ActionChange, CloudTrailChange, Transition
-    from restorewatch.engine.model import StatementRef
+    from restorewatch.engine.model import Reason, StatementRef
 
 FIX_SID = "RestoreWatchRestore"
 INDENT = "  "
+_RESOURCE_LAYERS = (LayerKind.RESOURCE, LayerKind.RCP)
 
 
 def build_email(
@@ -107,7 +109,7 @@ def _scp_line(t: Transition) -> str:
     assert t.scps is not None
     if t.scps.status is ScpStatus.NOT_EVALUATED:
         # never let silence read as "SCPs allow": say that they were not looked at
-        return f"NOT EVALUATED ({t.scps.detail}); an SCP may still deny these actions"
+        return f"NOT EVALUATED ({t.scps.detail}); an {t.scps.policies} may still deny these actions"
     if t.scps.status is ScpStatus.NOT_APPLICABLE:
         return f"not applicable ({t.scps.detail})"
     return f"evaluated ({t.scps.detail})"
@@ -145,8 +147,8 @@ def _why(t: Transition) -> list[str]:
         lines.append(f"The check failed: {t.error}")
     if t.scps is not None and t.scps.status is ScpStatus.NOT_EVALUATED:
         lines.append(
-            f"SCPs were not evaluated ({t.scps.detail}): an SCP of AWS Organizations may deny "
-            "more than this check shows."
+            f"{t.scps.policies}s were not evaluated ({t.scps.detail}): an {t.scps.policies} of AWS "
+            "Organizations may deny more than this check shows."
         )
     for change in t.changes:
         if change.after is RequirementStatus.ALLOWED:
@@ -186,8 +188,10 @@ def _fix(t: Transition, tag_key: str) -> list[str]:
     who = principal_label(t)
     if t.kind is AlertKind.RESTORED:
         return ["Nothing to do."]
+    if t.kind is AlertKind.UNKNOWN and (unreadable := unreadable_fix_lines(t)):
+        return unreadable
     if t.kind is AlertKind.UNKNOWN and t.scps is not None and t.scps.failure is not None:
-        return _fix_scps(t.scps.failure)
+        return _fix_scps(t.scps.failure, t.scps.policies)
     if t.kind is AlertKind.UNKNOWN:
         return [
             "Nothing is known to be wrong, but nothing could be checked either: check the restore",
@@ -215,16 +219,23 @@ def _fix_permissions(t: Transition) -> list[str]:
     denies: dict[str, list[str]] = defaultdict(list)
     limits: dict[tuple[str, str], list[str]] = defaultdict(list)
     missing: dict[tuple[LayerKind, int | None, str], list[str]] = defaultdict(list)
+    resource_side: list[tuple[Reason, str]] = []
     for change in t.changed(RequirementStatus.DENIED, RequirementStatus.PARTIAL):
         blocked = [r for r in change.reasons if r.code == "explicit_deny" and r.statement is not None]
         for reason in blocked:
-            denies[_deny_label(reason.statement)].append(change.action)
+            if reason.statement is not None and reason.statement.source.layer in _RESOURCE_LAYERS:
+                resource_side.append((reason, change.action))  # the bucket or key policy, an RCP
+            else:
+                denies[_deny_label(reason.statement)].append(change.action)
         for reason in change.reasons:
             if reason.statement is not None and reason.code in ("limited_allow", "limited_deny"):
                 limits[(reason.code, reason.message)].append(change.action)
+            elif reason.code in RESOURCE_CODES and not blocked:
+                resource_side.append((reason, change.action))
             elif reason.code == "no_allow" and not blocked:
                 where = reason.message.partition(" allows ")[0].removeprefix("no statement in ")
-                missing[(reason.layer, reason.scp_level, where)].append(change.action)
+                level = reason.rcp_level if reason.layer is LayerKind.RCP else reason.scp_level
+                missing[(reason.layer, level, where)].append(change.action)
     for label, actions in denies.items():
         lines += [
             f"An explicit Deny blocks {', '.join(sorted(set(actions)))}:",
@@ -243,11 +254,19 @@ def _fix_permissions(t: Transition) -> list[str]:
         elif layer is LayerKind.BOUNDARY:
             lines.append(f"{where[:1].upper()}{where[1:]} does not allow {', '.join(names)}.")
             lines.append("A permissions boundary must allow them too. Add this statement to it:")
+        elif layer is LayerKind.RCP:
+            lines.append(
+                f"The RCPs (resource control policies) at level {level} do not allow {', '.join(names)}."
+            )
+            lines.append("Ask your AWS Organizations administrator to allow them in one of those RCPs.")
+            lines.append("")
+            continue
         else:
             lines.append(f"The SCPs at level {level} do not allow {', '.join(names)}.")
             lines.append("Ask your AWS Organizations administrator to add this statement to one of them:")
         lines += [INDENT + line for line in _statement(names).splitlines()]
         lines.append("")
+    lines += resource_fix_lines(t, who, resource_side)
     for (code, message), actions in limits.items():
         advice = (
             'Widen that Allow to Resource "*" without conditions if restores need more.'
@@ -260,12 +279,19 @@ def _fix_permissions(t: Transition) -> list[str]:
     return lines
 
 
-def _fix_scps(failure: ScpFailure) -> list[str]:
-    lines = [
-        "The service control policies of AWS Organizations could not be evaluated, and an SCP may",
-        "deny what the identity policies allow: check the restore permissions by hand until",
-        "RestoreWatch can evaluate them again (it tells you then, LOST or RESTORED).",
-    ]
+def _fix_scps(failure: ScpFailure, policies: str = "SCP") -> list[str]:
+    if policies == "RCP":
+        lines = [
+            "The resource control policies (RCPs) of AWS Organizations could not be evaluated, and an",
+            "RCP may deny what the bucket and key policies allow: check the restore permissions by hand",
+            "until RestoreWatch can evaluate them again (it tells you then, LOST or RESTORED).",
+        ]
+    else:
+        lines = [
+            "The service control policies of AWS Organizations could not be evaluated, and an SCP may",
+            "deny what the identity policies allow: check the restore permissions by hand until",
+            "RestoreWatch can evaluate them again (it tells you then, LOST or RESTORED).",
+        ]
     if failure is ScpFailure.TRANSIENT:
         return [*lines, "Organizations was throttled or failed: RestoreWatch retries by itself."]
     if failure is ScpFailure.PERMANENT:
@@ -274,7 +300,7 @@ def _fix_scps(failure: ScpFailure) -> list[str]:
             "Give the watcher's role back its Organizations read access (organizations:DescribeOrganization,",
             "ListRoots, ListParents, ListPoliciesForTarget, DescribePolicy, as template.yaml grants them).",
         ]
-    return [*lines, "Fix the SCP the error names."]
+    return [*lines, f"Fix the {policies} the error names."]
 
 
 def _next(t: Transition) -> str:

@@ -1,4 +1,4 @@
-"""The change that triggers a check: one IAM or Organizations API call as CloudTrail recorded it."""
+"""The change that triggers a check: one IAM, Organizations, S3 or KMS API call as CloudTrail recorded it."""
 
 from __future__ import annotations
 
@@ -33,3 +33,5 @@ class CloudTrailChange:
     request_id: str | None = None
     eventbridge_id: str | None = None  # the EventBridge envelope's id
     read_only: bool = False  # CloudTrail's ``readOnly``: the call changed nothing
+    # CloudTrail's ``resources[]`` as (type, ARN) pairs: S3 and KMS records name the bucket or key
+    resources: tuple[tuple[str, str], ...] = ()

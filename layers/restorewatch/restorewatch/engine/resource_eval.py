@@ -57,6 +57,7 @@ from restorewatch.engine.evaluate import (
     statement_applies,
     undecided_keys,
 )
+from restorewatch.engine.key_state import key_state_result
 from restorewatch.engine.model import (
     Effect,
     LayerKind,
@@ -344,6 +345,9 @@ def bound_requirement(
     if always is not None:
         reason = service_rule_reason(always, f"{action} is allowed whatever the policies say")
         return RequirementResult(action, RequirementStatus.ALLOWED, (reason,))
+    unusable = key_state_result(action, bound.policy)
+    if unusable is not None:
+        return unusable
     view = catalog_view(action_lower, catalog)
     ctx = _Context(
         principal,

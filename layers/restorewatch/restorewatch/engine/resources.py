@@ -117,6 +117,9 @@ class ResourcePolicy:
     ARN does not say (an S3 bucket's ARN names no account); None: the ARN's account, else the
     principal's. ``aws_managed``: an AWS managed KMS key, to which RCPs do not apply
     (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html).
+    ``key_state``: a KMS key's ``KeyState`` as ``DescribeKey`` gave it (None: not read, or not a
+    key); a key that is not ``Enabled`` cannot be used in cryptographic operations, whatever its
+    policy says (``engine.key_state``).
     """
 
     resource: str
@@ -124,6 +127,7 @@ class ResourcePolicy:
     unreadable: str | None = None
     account: str | None = None
     aws_managed: bool = False
+    key_state: str | None = None
 
     @classmethod
     def none(cls, resource: str, *, account: str | None = None) -> ResourcePolicy:

@@ -3,10 +3,17 @@
 from restorewatch.inventory.accounts import DEFAULT_MEMBER_ROLE, AccountReaders
 from restorewatch.inventory.clients import iam_client, make_client
 from restorewatch.inventory.iam_reader import IamReader, PrincipalPages, Resolution
-from restorewatch.inventory.organizations import AccountScps, OrganizationsReader, OrganizationsScpSource
+from restorewatch.inventory.organizations import (
+    AccountRcps,
+    AccountScps,
+    OrganizationsReader,
+    OrganizationsScpSource,
+)
+from restorewatch.inventory.resource_policies import ResourcePolicyReader
 
 __all__ = [
     "DEFAULT_MEMBER_ROLE",
+    "AccountRcps",
     "AccountReaders",
     "AccountScps",
     "IamReader",
@@ -14,6 +21,7 @@ __all__ = [
     "OrganizationsScpSource",
     "PrincipalPages",
     "Resolution",
+    "ResourcePolicyReader",
     "iam_client",
     "make_client",
 ]

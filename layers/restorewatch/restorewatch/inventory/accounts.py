@@ -14,14 +14,14 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from restorewatch.inventory.clients import make_client
 from restorewatch.inventory.iam_reader import IamReader
 from restorewatch.inventory.organizations import read_error
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from types_boto3_iam import IAMClient
     from types_boto3_sts import STSClient
@@ -55,7 +55,8 @@ class AccountReaders:
         self._endpoint = endpoint_url
         self._session_name = session_name
         self._clock = clock
-        self._clients: dict[str, tuple[IAMClient, float]] = {}
+        self._clients: dict[tuple[str, str, str | None], tuple[Any, float]] = {}
+        self._credentials: dict[str, tuple[Mapping[str, Any], float]] = {}
         self.calls: Counter[str] = Counter()
 
     def role_arn(self, account: str) -> str:
@@ -64,10 +65,35 @@ class AccountReaders:
     def iam_client(self, account: str) -> IAMClient:
         if account == self.home_account and self._home_client is not None:
             return self._home_client
-        cached = self._clients.pop(account, None)
+        client: IAMClient = self.client("iam", account)
+        return client
+
+    def client(self, service: str, account: str, region: str | None = None) -> Any:
+        """A ``service`` client acting in ``account`` through its role (the bucket and key policy
+        reads of organization mode use the member's credentials: neither can be read from another
+        account). The watcher's own account is read with its own credentials."""
+        key = (service, account, region)
+        cached = self._clients.pop(key, None)
         if cached is not None and cached[1] > self._clock():
-            self._clients[account] = cached  # now the most recently used
+            self._clients[key] = cached  # now the most recently used
             return cached[0]
+        credentials, until = (None, float("inf")) if account == self.home_account else self._assume(account)
+        client = make_client(
+            service, endpoint_url=self._endpoint, region_name=region, credentials=credentials
+        )
+        if len(self._clients) >= _CACHED_ACCOUNTS:
+            # a warm container sweeps one account after another: keep the most recent ones only
+            _, dropped, _ = oldest = next(iter(self._clients))
+            self._clients.pop(oldest)
+            if not any(cached_account == dropped for _, cached_account, _ in self._clients):
+                self._credentials.pop(dropped, None)  # their credentials go with the account's clients
+        self._clients[key] = (client, until)
+        return client
+
+    def _assume(self, account: str) -> tuple[Mapping[str, Any], float]:
+        cached = self._credentials.get(account)
+        if cached is not None and cached[1] > self._clock():
+            return cached
         role_arn = self.role_arn(account)
         self.calls["AssumeRole"] += 1
         try:
@@ -76,12 +102,9 @@ class AccountReaders:
             )["Credentials"]
         except Exception as exc:  # botocore ClientError / BotoCoreError
             raise read_error("AssumeRole", role_arn, exc) from exc
-        client = make_client("iam", endpoint_url=self._endpoint, credentials=credentials)
-        if len(self._clients) >= _CACHED_ACCOUNTS:
-            # a warm container sweeps one account after another: keep the most recent ones only
-            self._clients.pop(next(iter(self._clients)))
-        self._clients[account] = (client, self._clock() + _SESSION_SECONDS - _REFRESH_BEFORE)
-        return client
+        entry = (credentials, self._clock() + _SESSION_SECONDS - _REFRESH_BEFORE)
+        self._credentials[account] = entry
+        return entry
 
     def reader(self, account: str) -> IamReader:
         """A fresh reader (its caches are per run) over the account's cached client."""

@@ -38,11 +38,12 @@ if TYPE_CHECKING:
 
     from types_boto3_organizations import OrganizationsClient
 
-    from restorewatch.engine import ScpLevels
+    from restorewatch.engine import RcpLevels, ScpLevels
 
 logger = logging.getLogger(__name__)
 
 SCP_TYPE = "SERVICE_CONTROL_POLICY"
+RCP_TYPE = "RESOURCE_CONTROL_POLICY"
 NOT_IN_ORGANIZATION = "AWSOrganizationsNotInUseException"
 
 
@@ -104,8 +105,11 @@ class OrganizationsReader:
         return dict(self._cached("root", "", lambda: self._list("ListRoots", "Roots", None)[0]))
 
     def scps_enabled(self) -> bool:
+        return self.policy_type_enabled(SCP_TYPE)
+
+    def policy_type_enabled(self, policy_type: str) -> bool:
         types = self.root().get("PolicyTypes") or []
-        return any(t.get("Type") == SCP_TYPE and t.get("Status") == "ENABLED" for t in types)
+        return any(t.get("Type") == policy_type and t.get("Status") == "ENABLED" for t in types)
 
     def parent(self, child: str) -> dict[str, Any]:
         """The parent (``Id``, ``Type``: ROOT or ORGANIZATIONAL_UNIT) of an account or OU."""
@@ -128,13 +132,13 @@ class OrganizationsReader:
             if len(path) > 10:  # Organizations allows five OU levels below the root
                 raise ReadError("ListParents", account, "Loop", "the OU path does not reach the root")
 
-    def policies_for(self, target: str) -> list[dict[str, Any]]:
+    def policies_for(self, target: str, policy_type: str = SCP_TYPE) -> list[dict[str, Any]]:
         return list(
             self._cached(
-                "policies",
+                f"policies {policy_type}",
                 target,
                 lambda: self._list(
-                    "ListPoliciesForTarget", "Policies", target, TargetId=target, Filter=SCP_TYPE
+                    "ListPoliciesForTarget", "Policies", target, TargetId=target, Filter=policy_type
                 ),
             )
         )
@@ -214,12 +218,27 @@ class AccountScps:
     named_levels: tuple[tuple[dict[str, Any], ...], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class AccountRcps:
+    """The RCP levels (root first) governing the resources of an account, and how they came about.
+
+    ``levels`` is ``None`` unless ``coverage.status`` is ``evaluated``: RCPs do not apply
+    (``not_applicable``: the management account, the policy type not enabled, no organization) or
+    could not be read (``not_evaluated``, with ``failure`` and the call in ``error``, as for SCPs).
+    """
+
+    levels: RcpLevels | None
+    coverage: ScpCoverage
+
+
 class OrganizationsScpSource:
     """``watch.modes.OrgView`` over Organizations. One per run: everything read is cached for its life."""
 
     def __init__(self, reader: OrganizationsReader) -> None:
         self.reader = reader
         self._accounts: dict[str, AccountScps] = {}
+        self._rcps: dict[str, AccountRcps] = {}
+        self._paths: dict[str, tuple[str | None, tuple[str, ...]]] = {}
 
     @property
     def calls(self) -> Counter[str]:
@@ -302,6 +321,70 @@ class OrganizationsScpSource:
         detail = f"{len(named)} levels, root to account ({where})"
         return AccountScps(levels, ScpCoverage(ScpStatus.EVALUATED, detail), tuple(named))
 
+    def rcps(self, account: str) -> AccountRcps:
+        """The RCP levels of the resources ``account`` owns (read once per run).
+
+        https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html:
+        RCPs apply to the resources of member accounts, not of the management account, and only
+        when the RESOURCE_CONTROL_POLICY type is enabled at the root. A failure is said as for SCPs
+        (``ScpCoverage`` not evaluated, naming the call): the watcher then fails closed.
+        """
+        if account not in self._rcps:
+            self._rcps[account] = self._read_rcps(account)
+        return self._rcps[account]
+
+    def _read_rcps(self, account: str) -> AccountRcps:
+        from restorewatch.engine import parse_rcps
+
+        reader = self.reader
+        try:
+            if account == reader.organization().get("MasterAccountId"):
+                return AccountRcps(
+                    None, ScpCoverage(ScpStatus.NOT_APPLICABLE, "RCPs do not apply in the management account")
+                )
+            if not reader.policy_type_enabled(RCP_TYPE):
+                return AccountRcps(
+                    None, ScpCoverage(ScpStatus.NOT_APPLICABLE, "the RCP policy type is not enabled")
+                )
+            nodes = [*reader.path_to(account), {"Id": account, "Type": "ACCOUNT"}]
+            named = [self._level(node, RCP_TYPE) for node in nodes]
+            levels = parse_rcps([list(level) for level in named])
+        except ReadError as failure:
+            if failure.code == NOT_IN_ORGANIZATION:
+                return AccountRcps(
+                    None, ScpCoverage(ScpStatus.NOT_APPLICABLE, "the account is not in an AWS organization")
+                )
+            logger.warning("RCPs of %s not evaluated: %s", account, failure)
+            kind = ScpFailure.TRANSIENT if failure.transient else ScpFailure.PERMANENT
+            detail = f"RCPs could not be read from Organizations: {failure}"
+            error = f"organizations {failure}"
+            return AccountRcps(None, ScpCoverage(ScpStatus.NOT_EVALUATED, detail, kind, error, "RCP"))
+        except InputError as failure:  # a malformed RCP, or a level without RCPFullAWSAccess
+            logger.warning("RCPs of %s not evaluated: %s", account, failure)
+            problem = f"an RCP could not be evaluated: {failure}"
+            unparsable = ScpCoverage(ScpStatus.NOT_EVALUATED, problem, ScpFailure.UNPARSABLE, problem, "RCP")
+            return AccountRcps(None, unparsable)
+        return AccountRcps(
+            levels, ScpCoverage(ScpStatus.EVALUATED, f"{len(named)} RCP levels, root to account")
+        )
+
+    def organization_of(self, account: str) -> tuple[str | None, tuple[str, ...]]:
+        """The organization's ID and the account's path in it (``o-.../r-.../ou-.../``), for the
+        conditions on ``aws:PrincipalOrgID`` and ``aws:PrincipalOrgPaths``; ``(None, ())`` when they
+        cannot be read (such conditions then stay conditions: partial, never guessed)."""
+        if account not in self._paths:
+            self._paths[account] = self._organization_of(account)
+        return self._paths[account]
+
+    def _organization_of(self, account: str) -> tuple[str | None, tuple[str, ...]]:
+        try:
+            org_id = str(self.reader.organization()["Id"])
+            path = "/".join([org_id, *(node["Id"] for node in self.reader.path_to(account))])
+        except (ReadError, KeyError) as failure:
+            logger.info("no organization path for %s: %s", account, failure)
+            return None, ()
+        return org_id, (f"{path}/",)
+
     def _where(self, node: dict[str, Any]) -> str:
         kind, node_id = node["Type"], node["Id"]
         if kind == "ROOT":
@@ -311,10 +394,10 @@ class OrganizationsScpSource:
         name = self.account_name(node_id)
         return f"account {node_id}" + (f" ({name})" if name else "")
 
-    def _level(self, node: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    def _level(self, node: dict[str, Any], policy_type: str = SCP_TYPE) -> tuple[dict[str, Any], ...]:
         where = self._where(node)
         entries = []
-        for summary in self.reader.policies_for(node["Id"]):
+        for summary in self.reader.policies_for(node["Id"], policy_type):
             policy = self.reader.policy(summary["Id"])
             # no "Arn": the engine then names the SCP by Name and Target in every explanation
             entries.append(
@@ -325,7 +408,9 @@ class OrganizationsScpSource:
 
 __all__ = [
     "NOT_IN_ORGANIZATION",
+    "RCP_TYPE",
     "SCP_TYPE",
+    "AccountRcps",
     "AccountScps",
     "OrganizationsReader",
     "OrganizationsScpSource",

@@ -345,6 +345,7 @@ class Outbox:
             updated_at=now,
             scps_evaluated=scps_evaluated(previous, current),
             read_from=seen.read_from,
+            resources=current.holders,
         )
 
     def _landed(self, state: StoredState) -> bool:

@@ -137,6 +137,9 @@ class StoredState:
     # answer (SCPs do not apply) has come since. A check that cannot read them then is fail-closed.
     scps_evaluated: bool = False
     read_from: datetime | None = None
+    # the buckets and keys (ARNs or patterns) the check's bound actions depend on: a change to their
+    # policies re-checks this principal (``watch.resource_events``); empty for unbound profiles
+    resources: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:

@@ -395,6 +395,8 @@ def item_from_state(state: StoredState) -> Item:
         item["scps_evaluated"] = {"BOOL": True}
     if state.read_from is not None:
         item["read_from"] = {"S": format_time(state.read_from)}
+    if state.resources:  # a string set cannot be empty: absent means none
+        item["resources"] = {"SS": list(state.resources)}
     if state.last_alert is not None:
         last = state.last_alert
         item["last_alert_id"] = {"S": last.alert_id}
@@ -442,6 +444,7 @@ def state_from_item(item: Mapping[str, Any]) -> StoredState:
         updated_at=parse_time(item["updated_at"]["S"]),
         scps_evaluated=bool(item.get("scps_evaluated", {}).get("BOOL", False)),  # absent: items before it
         read_from=parse_time(read_from) if (read_from := text("read_from")) else None,
+        resources=tuple(sorted(item.get("resources", {}).get("SS", ()))),  # absent: items before it
     )
 
 

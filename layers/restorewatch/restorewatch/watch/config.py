@@ -121,7 +121,12 @@ def _mode(config: WatcherConfig, iam: Any) -> ExecutionMode:
         organizations = make_client("organizations", endpoint_url=config.endpoint_url)
         org_factory = lambda: OrganizationsScpSource(OrganizationsReader(organizations))  # noqa: E731
     if not config.organization_mode:
-        return SingleAccount(lambda: IamReader(iam), org_factory)
+        endpoint = config.endpoint_url
+        return SingleAccount(
+            lambda: IamReader(iam),
+            org_factory,
+            lambda service, region: make_client(service, endpoint_url=endpoint, region_name=region),
+        )
     if not config.sweep_queue_url:
         raise InputError("ORGANIZATION_MODE needs SWEEP_QUEUE_URL (see template.yaml)")
     if org_factory is None:
@@ -136,7 +141,9 @@ def _mode(config: WatcherConfig, iam: Any) -> ExecutionMode:
     dispatcher = SqsSweepDispatcher(
         config.sweep_queue_url, make_client("sqs", endpoint_url=config.endpoint_url)
     )
-    return Organization(accounts=readers.reader, org_factory=org_factory, dispatcher=dispatcher)
+    return Organization(
+        accounts=readers.reader, org_factory=org_factory, dispatcher=dispatcher, clients=readers.client
+    )
 
 
 @cache

@@ -17,16 +17,25 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from restorewatch.compliance import SCPS_NOT_CONFIGURED, ScpFailure, check_principal, unknown_check
+from restorewatch.compliance import (
+    SCPS_NOT_CONFIGURED,
+    ComplianceStatus,
+    ScpFailure,
+    ScpStatus,
+    check_principal,
+    unknown_check,
+)
 from restorewatch.domain import Gone, GoneReason
 from restorewatch.engine import AccountSnapshot
+from restorewatch.engine.resources import ResourcePolicies, policy_holder
 from restorewatch.errors import InputError, ReadError, RestoreWatchError
 from restorewatch.ledger import AlertBatch, Outcome
 from restorewatch.profiles import profile_names_from_tag, tag_value
+from restorewatch.profiles.parameters import bind_requirements
 from restorewatch.state import Observation
 from restorewatch.watch.summary import RunSummary
 from restorewatch.watch.watched import WatchedIndex
@@ -36,16 +45,19 @@ if TYPE_CHECKING:
 
     from restorewatch.compliance import PrincipalCheck, ScpCoverage
     from restorewatch.domain import CloudTrailChange
-    from restorewatch.engine import ScpLevels
-    from restorewatch.inventory import IamReader
+    from restorewatch.engine import Principal, RcpLevels, ResourcePolicy, ScpLevels
+    from restorewatch.inventory import IamReader, ResourcePolicyReader
     from restorewatch.ledger import Outbox, RecordResult
-    from restorewatch.profiles import ProfileRegistry
+    from restorewatch.profiles import Profile, ProfileRegistry
     from restorewatch.report import ReportSink
     from restorewatch.state import Store, StoredState
     from restorewatch.watch.modes import ExecutionMode, OrgView
     from restorewatch.watch.settings import WatchSettings
 
-__all__ = ["RunContext", "WatcherParts", "utcnow"]
+__all__ = ["LIVE_SOURCE", "ResourceSide", "RunContext", "WatcherParts", "utcnow"]
+
+# what an unread resource policy says (a pattern with a wildcard names no one resource to read)
+LIVE_SOURCE = "the watcher reads the policy of each bucket or key a bound profile names, one by one"
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +88,26 @@ class WatcherParts:
 
 
 @dataclass(slots=True)
+class ResourceSide:
+    """What one check of a principal knows of the resource side, as ``check_principal`` takes it."""
+
+    policies: ResourcePolicies
+    org_id: str | None
+    org_paths: tuple[str, ...] = ()
+    rcps: dict[str, RcpLevels] = field(default_factory=dict)
+    rcp_failures: list[ScpCoverage] = field(default_factory=list)
+    read_failures: list[str] = field(default_factory=list)  # the bucket and key reads that failed
+
+    def coverage(self, scps: ScpCoverage | None) -> ScpCoverage | None:
+        """The SCP coverage, or the RCP failure when SCPs were read and RCPs were not: the check then
+        knows less than an evaluated one, and ``ledger.diff.fail_closed`` holds it as it holds SCPs
+        (never RESTORED on less than was known)."""
+        if not self.rcp_failures or (scps is not None and scps.status is ScpStatus.NOT_EVALUATED):
+            return scps
+        return self.rcp_failures[0]
+
+
+@dataclass(slots=True)
 class RunContext:
     """What one change or sweep carries through its steps."""
 
@@ -94,6 +126,9 @@ class RunContext:
     reread_iam_calls: int = 0
     names: dict[str, str | None] = field(default_factory=dict)
     scps_retry: set[str] = field(default_factory=set)  # accounts whose SCPs a retry may read
+    # the bucket and key policies bound profiles name, read once per resource per run
+    resource_reader: ResourcePolicyReader | None = None
+    resources_retry: set[str] = field(default_factory=set)  # holders whose read a retry may repeat
     held: AlertBatch | None = None  # digest mode: the alerts this run holds back
 
     @classmethod
@@ -177,10 +212,74 @@ class RunContext:
             principal = snapshot.principal(arn)
             scps, coverage = self._scps_for(principal.account)
             name = self.account_name(principal.account)
-            return check_principal(principal, profile, scps, coverage=coverage, account_name=name)
+            if not profile.bound and self.org is None:
+                return check_principal(principal, profile, scps, coverage=coverage, account_name=name)
+            side = self._resource_side(principal, profile)
+            coverage = side.coverage(coverage)
+            check = check_principal(
+                principal,
+                profile,
+                scps,
+                coverage=coverage,
+                account_name=name,
+                resources=side.policies,
+                rcps=side.rcps,
+                org_id=side.org_id,
+                org_paths=side.org_paths,
+            )
+            if side.read_failures and check.status is ComplianceStatus.UNKNOWN:
+                # the alert names the call that failed, as for an unreadable principal
+                return replace(check, error="; ".join(side.read_failures))
+            return check
         except (InputError, ReadError) as failure:
             logger.warning("cannot evaluate %s for %s: %s", arn, profile_name, failure)
             return unknown_check(arn, profile_name, str(failure), profile.actions)
+
+    def _resource_side(self, principal: Principal, profile: Profile) -> ResourceSide:
+        """The policies of the buckets and keys ``profile`` binds for ``principal`` (its parameters
+        from its tags: a missing one raises ``ParameterError``, and the check is unknown), the RCPs
+        of the accounts that own them and of the principal's, and its organization."""
+        policies: dict[str, ResourcePolicy] = {}
+        read_failures: list[str] = []
+        if profile.bound:
+            if self.resource_reader is None:
+                from restorewatch.inventory import ResourcePolicyReader  # boto3 on first use only
+
+                self.resource_reader = ResourcePolicyReader(self.parts.mode.resource_client)
+            reader = self.resource_reader
+            for bound in bind_requirements(profile, principal.tags):
+                holder = policy_holder(bound.resource) if bound.resource is not None else None
+                if holder is None or holder in policies:
+                    continue  # on `*`, or a pattern naming several resources: unknown, never read
+                policies[holder] = reader.policy(holder, principal.account)
+                failure = reader.failures.get(holder)
+                if failure is None:
+                    continue
+                read_failures.append(
+                    f"the {policies[holder].kind} of {holder}: {policies[holder].unreadable}"
+                )
+                if failure.transient and holder not in self.resources_retry:
+                    self.resources_retry.add(holder)
+                    self.retry(f"{holder}: {failure}")
+        side = ResourceSide(
+            ResourcePolicies(policies, given=False, source=LIVE_SOURCE),
+            org_id=None,
+            read_failures=read_failures,
+        )
+        if self.org is None:
+            return side
+        owners = dict.fromkeys([principal.account, *(p.owner(principal.account) for p in policies.values())])
+        for account in owners:
+            found = self.org.rcps(account)
+            if found.levels is not None:
+                side.rcps[account] = found.levels
+            elif found.coverage.status is ScpStatus.NOT_EVALUATED:
+                side.rcp_failures.append(found.coverage)
+                if found.coverage.failure is ScpFailure.TRANSIENT and f"rcp {account}" not in self.scps_retry:
+                    self.scps_retry.add(f"rcp {account}")
+                    self.retry(f"RCPs of account {account}: {found.coverage.error}")
+        side.org_id, side.org_paths = self.org.organization_of(principal.account)
+        return side
 
     def _scps_for(self, account: str) -> tuple[ScpLevels | None, ScpCoverage | None]:
         if self.org is None:

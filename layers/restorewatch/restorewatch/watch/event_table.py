@@ -1,15 +1,18 @@
-"""The event table: every IAM and AWS Organizations call the watcher acts on, in one place.
+"""The event table: every IAM, AWS Organizations, S3 and KMS call the watcher acts on, in one place.
 
 Each ``EventRule`` says what one call can change (a ``TargetKind`` for IAM, an ``OrgScope`` for
-Organizations, ``None`` when it cannot change any effective permission), the request parameters it
+Organizations, a ``ResourceScope`` for a bucket or key policy change, ``None`` when it cannot
+change any effective permission), the request parameters it
 must carry (the first of them, ``key``, names what it changed), the condition under which it has its
 effect, and why. Everything that knows the event names derives from this table:
 
-* the planners, ``watch.targets.plan_targets`` and ``watch.org_events.plan_org_change``, which are
+* the planners, ``watch.targets.plan_targets``, ``watch.org_events.plan_org_change`` and
+  ``watch.resource_events.plan_resource_change``, which are
   also the one place a change is checked for its parameters (the parser accepts a record whose
   ``requestParameters`` is null or lacks one; the planner then re-checks the account, or every
   account, instead);
-* template.yaml's ``IamChangeRule`` and ``OrganizationsChangeRule`` (and the IAM rule of
+* template.yaml's ``IamChangeRule``, ``OrganizationsChangeRule`` and ``ResourcePolicyChangeRule``
+  (and the IAM rule of
   templates/forwarder.yaml and templates/member-stackset.yaml) list exactly ``rule_event_names``
   (tests/template/test_template.py, tests/template/test_member_stackset.py);
 * docs/events.md is generated from it (tests/unit/watch/test_event_table.py);
@@ -22,8 +25,9 @@ the reasons below rely on: a non-default policy version grants nothing and the d
 deleted; a policy in use and a group with members or policies cannot be deleted (the detachments
 and removals that must come first have their own events); ``UpdateUser`` with ``newUserName`` or
 ``newPath`` changes the user's ARN; ``EnablePolicyType``/``DisablePolicyType`` matter only for
-``SERVICE_CONTROL_POLICY``; ``CreateAccountResult`` and ``CloseAccountResult`` are
-service-originated records (``eventType: AwsServiceEvent``) that no rule of the template sends.
+``SERVICE_CONTROL_POLICY`` and ``RESOURCE_CONTROL_POLICY``; ``CreateAccountResult`` and
+``CloseAccountResult`` are service-originated records (``eventType: AwsServiceEvent``) that no
+rule of the template sends.
 """
 
 from __future__ import annotations
@@ -41,16 +45,24 @@ __all__ = [
     "EVENT_TABLE",
     "IAM_EVENTS",
     "IAM_SOURCE",
+    "KMS_SOURCE",
     "ORG_EVENTS",
     "ORG_SOURCE",
+    "RESOURCE_EVENTS",
+    "RESOURCE_SOURCES",
+    "S3_SOURCE",
     "Condition",
     "EventRule",
     "OrgScope",
+    "ResourceScope",
     "rule_event_names",
 ]
 
 IAM_SOURCE = "iam.amazonaws.com"
 ORG_SOURCE = "organizations.amazonaws.com"
+S3_SOURCE = "s3.amazonaws.com"
+KMS_SOURCE = "kms.amazonaws.com"
+RESOURCE_SOURCES = (S3_SOURCE, KMS_SOURCE)
 
 
 class OrgScope(enum.Enum):
@@ -62,6 +74,14 @@ class OrgScope(enum.Enum):
     NONE = "none"  # nothing that SCPs decide changed
 
 
+class ResourceScope(enum.Enum):
+    """The watched principals a bucket or key change can affect: those whose bound profile names it
+    (the state remembers which, ``StoredState.resources``)."""
+
+    BUCKET = "bucket"  # the principals bound to bucket ``bucketName`` (or its objects)
+    KEY = "key"  # the principals bound to the KMS key ``keyId`` (an id, ARN or alias; resources[])
+
+
 class Condition(enum.Enum):
     """When a call has its effect; the planners hold what each condition reads."""
 
@@ -71,7 +91,7 @@ class Condition(enum.Enum):
     TAGS_WATCHED = "tags_watched"  # TagUser/TagRole: adding the watch tag makes it watched
     RENAMED = "renamed"  # UpdateUser: only with newUserName or newPath; the old ARN is gone
     NEW_CONTENT = "new_content"  # UpdatePolicy: only with new content
-    SCP_TYPE = "scp_type"  # Enable/DisablePolicyType: only for SERVICE_CONTROL_POLICY
+    SCP_TYPE = "scp_type"  # Enable/DisablePolicyType: only for the SCP and RCP policy types
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +107,13 @@ class EventRule:
     source: str
     section: str
     name: str
-    changes: TargetKind | OrgScope | None
+    changes: TargetKind | OrgScope | ResourceScope | None
     parameters: tuple[str, ...]
     reason: str
     when: Condition = Condition.ALWAYS
     watched_only: bool = True
     in_rule: bool = True
+    note: str = ""  # what docs/events.md adds about the row
 
     @property
     def key(self) -> str | None:
@@ -130,8 +151,21 @@ def _org(
     when: Condition = Condition.ALWAYS,
     in_rule: bool = True,
 ) -> EventRule:
-    return EventRule(ORG_SOURCE, "SCPs", name, changes, parameters, reason, when, in_rule=in_rule)
+    return EventRule(ORG_SOURCE, "SCPs and RCPs", name, changes, parameters, reason, when, in_rule=in_rule)
 
+
+def _resource(
+    source: str, section: str, name: str, scope: ResourceScope, reason: str, *, note: str = ""
+) -> EventRule:
+    key = "bucketName" if scope is ResourceScope.BUCKET else "keyId"
+    return EventRule(source, section, name, scope, (key,), reason, note=note)
+
+
+_BUCKET_POLICY, _KEY = "bucket policies", "key policies, key state and grants"
+_ON_BUCKET = "{event} on bucket {bucketName}: the principals bound to it"
+_ON_KEY = "{event} on key {keyId}: the principals bound to it"
+_GRANTS = "grants are not evaluated (the key policy and IAM policies are): the re-check keeps the state fresh"
+_KEY_STATE = "a key that is not Enabled cannot decrypt: its cryptographic actions are denied"
 
 _USER, _ROLE, _GROUP = TargetKind.USER, TargetKind.ROLE, TargetKind.GROUP_MEMBERS
 _ON_USER, _ON_ROLE = "{event} on user {userName}", "{event} on role {roleName}"
@@ -188,8 +222,20 @@ EVENT_TABLE: tuple[EventRule, ...] = (
          watched_only=False),
     _iam("managed policies", "DeletePolicy", None, ("policyArn",),
          "{event}: a policy in use cannot be deleted; its detachments have their own events"),
-    # Organizations (the management account's CloudTrail, us-east-1): the accounts whose SCPs changed.
-    # AttachPolicy/DetachPolicy do not say the policy's type: a tag or backup policy costs a re-check.
+    # S3 and KMS (regional: the central rule hears them from us-east-1 and from the forwarders of
+    # other Regions): the principals whose bound profile names the bucket or key
+    _resource(S3_SOURCE, _BUCKET_POLICY, "PutBucketPolicy", ResourceScope.BUCKET, _ON_BUCKET),
+    _resource(S3_SOURCE, _BUCKET_POLICY, "DeleteBucketPolicy", ResourceScope.BUCKET, _ON_BUCKET),
+    _resource(KMS_SOURCE, _KEY, "PutKeyPolicy", ResourceScope.KEY, _ON_KEY),
+    _resource(KMS_SOURCE, _KEY, "DisableKey", ResourceScope.KEY, _ON_KEY, note=_KEY_STATE),
+    _resource(KMS_SOURCE, _KEY, "EnableKey", ResourceScope.KEY, _ON_KEY, note=_KEY_STATE),
+    _resource(KMS_SOURCE, _KEY, "ScheduleKeyDeletion", ResourceScope.KEY, _ON_KEY, note=_KEY_STATE),
+    _resource(KMS_SOURCE, _KEY, "CancelKeyDeletion", ResourceScope.KEY, _ON_KEY, note=_KEY_STATE),
+    _resource(KMS_SOURCE, _KEY, "CreateGrant", ResourceScope.KEY, _ON_KEY, note=_GRANTS),
+    _resource(KMS_SOURCE, _KEY, "RevokeGrant", ResourceScope.KEY, _ON_KEY, note=_GRANTS),
+    # Organizations (the management account's CloudTrail, us-east-1): the accounts whose SCPs or RCPs
+    # changed. AttachPolicy/DetachPolicy do not say the policy's type: a tag or backup policy costs a
+    # re-check (and an RCP's is one like an SCP's).
     _org("AttachPolicy", OrgScope.TARGETS, ("targetId", "policyId"), "{event} {policyId} on {targetId}"),
     _org("DetachPolicy", OrgScope.TARGETS, ("targetId", "policyId"), "{event} {policyId} on {targetId}"),
     _org("UpdatePolicy", OrgScope.POLICY_TARGETS, ("policyId",),
@@ -209,6 +255,9 @@ EVENT_TABLE: tuple[EventRule, ...] = (
 
 IAM_EVENTS: Mapping[str, EventRule] = {rule.name: rule for rule in EVENT_TABLE if rule.source == IAM_SOURCE}
 ORG_EVENTS: Mapping[str, EventRule] = {rule.name: rule for rule in EVENT_TABLE if rule.source == ORG_SOURCE}
+RESOURCE_EVENTS: Mapping[tuple[str, str], EventRule] = {
+    (rule.source, rule.name): rule for rule in EVENT_TABLE if rule.source in RESOURCE_SOURCES
+}
 
 
 def rule_event_names(source: str) -> frozenset[str]:

@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from restorewatch.domain import CloudTrailChange
 from restorewatch.errors import EventError
-from restorewatch.watch.event_table import ORG_SOURCE
 from restorewatch.watch.fanout import is_account_sweep, parse_account_sweep
 
 if TYPE_CHECKING:
@@ -158,6 +157,14 @@ def _models() -> _Models:
         invokedBy: str | None = None
         sessionContext: SessionContext | None = None
 
+    class CloudTrailResource(BaseModel):
+        """One entry of ``resources[]`` (S3 and KMS records name the bucket or key there)."""
+
+        model_config = ConfigDict(extra="allow")
+        ARN: str | None = None
+        type: str | None = None
+        accountId: str | None = None
+
     class CloudTrailIamDetail(BaseModel):
         """The CloudTrail record of an IAM API call (CloudTrail record contents reference)."""
 
@@ -165,8 +172,10 @@ def _models() -> _Models:
         eventVersion: str
         userIdentity: UserIdentity
         eventTime: datetime
-        # Organizations calls arrive through the same rule shape (source aws.organizations)
-        eventSource: Literal["iam.amazonaws.com", "organizations.amazonaws.com"]
+        # Organizations, S3 and KMS calls arrive in the same shape (source aws.organizations, ...)
+        eventSource: Literal[
+            "iam.amazonaws.com", "organizations.amazonaws.com", "s3.amazonaws.com", "kms.amazonaws.com"
+        ]
         eventName: str = Field(min_length=1)
         awsRegion: str
         sourceIPAddress: str | None = None
@@ -181,9 +190,10 @@ def _models() -> _Models:
         eventType: str
         managementEvent: bool | None = None
         recipientAccountId: str = Field(min_length=12, max_length=12)
+        resources: list[CloudTrailResource] | None = None
 
     class IamCloudTrailEvent(EventBridgeModel):
-        source: Literal["aws.iam", "aws.organizations"]
+        source: Literal["aws.iam", "aws.organizations", "aws.s3", "aws.kms"]
         detail_type: Literal["AWS API Call via CloudTrail", "AWS Service Event via CloudTrail"] = Field(
             alias="detail-type"
         )
@@ -220,8 +230,10 @@ def _change(event: Mapping[str, Any], where: str) -> CloudTrailChange:
     except ValidationError as exc:
         raise EventError(f"{where}: not a CloudTrail IAM event: {_describe(exc)}") from None
     detail = parsed.detail
-    if (parsed.source == "aws.organizations") != (detail.eventSource == ORG_SOURCE):
-        raise EventError(f"{where}: source {parsed.source} does not match {detail.eventSource}")
+    if f"{parsed.source.removeprefix('aws.')}.amazonaws.com" != detail.eventSource:
+        raise EventError(
+            f"{where}: detail.eventSource {detail.eventSource} does not match source {parsed.source}"
+        )
     # null or without the parameter a planner keys on: still a change (the planner sweeps instead)
     params: dict[str, Any] = detail.requestParameters or {}
     identity = detail.userIdentity
@@ -246,6 +258,9 @@ def _change(event: Mapping[str, Any], where: str) -> CloudTrailChange:
         request_id=detail.requestID,
         eventbridge_id=parsed.id,
         read_only=detail.readOnly is True,
+        resources=tuple(
+            (entry.type or "", entry.ARN) for entry in detail.resources or () if entry.ARN is not None
+        ),
     )
 
 

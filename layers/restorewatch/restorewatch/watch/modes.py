@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from restorewatch.errors import InputError, ReadError
 from restorewatch.watch.account_sweep import sweep_account
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from restorewatch.compliance import ScpCoverage
     from restorewatch.domain import CloudTrailChange
     from restorewatch.engine import ScpLevels
-    from restorewatch.inventory import IamReader
+    from restorewatch.inventory import AccountRcps, IamReader
     from restorewatch.watch.context import WatcherParts
     from restorewatch.watch.fanout import SweepDispatcher
     from restorewatch.watch.summary import RunSummary
@@ -51,6 +51,8 @@ class OrgView(Protocol):
     def account_ids(self) -> list[str]: ...
     def accounts_below(self, target: str) -> list[str]: ...
     def targets_of(self, policy_id: str) -> list[str]: ...
+    def rcps(self, account: str) -> AccountRcps: ...
+    def organization_of(self, account: str) -> tuple[str | None, tuple[str, ...]]: ...
 
 
 class ExecutionMode(Protocol):
@@ -60,6 +62,11 @@ class ExecutionMode(Protocol):
 
     def reader(self, account: str | None) -> IamReader:
         """A fresh IAM reader (its caches are per run) for ``account`` (``None``: the watcher's own)."""
+        ...
+
+    def resource_client(self, service: str, account: str, region: str | None) -> Any:
+        """A ``service`` (s3, kms) client acting in ``account``, to read the policies of the buckets
+        and keys bound profiles name (raises ``ReadError`` when the account cannot be reached)."""
         ...
 
     def scope(self, change: CloudTrailChange) -> str | None:
@@ -95,15 +102,31 @@ class SingleAccount:
         self,
         reader_factory: Callable[[], IamReader],
         org_factory: Callable[[], OrgView] | None = None,
+        client_factory: Callable[[str, str | None], Any] | None = None,
     ) -> None:
         self._reader_factory = reader_factory
         self._org_factory = org_factory
+        self._client_factory = client_factory
+        self._clients: dict[tuple[str, str | None], Any] = {}
 
     def org_view(self) -> OrgView | None:
         return self._org_factory() if self._org_factory is not None else None
 
     def reader(self, account: str | None) -> IamReader:
         return self._reader_factory()
+
+    def resource_client(self, service: str, account: str, region: str | None) -> Any:
+        """The watcher's own credentials, whatever ``account``: a bucket or key of another account
+        then fails its read (AccessDenied, ``ExpectedBucketOwner``), which says unknown."""
+        key = (service, region)
+        if key not in self._clients:
+            if self._client_factory is not None:
+                self._clients[key] = self._client_factory(service, region)
+            else:
+                from restorewatch.inventory import make_client
+
+                self._clients[key] = make_client(service, region_name=region)
+        return self._clients[key]
 
     def scope(self, change: CloudTrailChange) -> str | None:
         return None
@@ -137,8 +160,10 @@ class Organization:
         accounts: Callable[[str], IamReader],
         org_factory: Callable[[], OrgView],
         dispatcher: SweepDispatcher,
+        clients: Callable[[str, str, str | None], Any] | None = None,
     ) -> None:
         self._accounts = accounts
+        self._clients = clients
         self._org_factory = org_factory
         self._dispatcher = dispatcher
 
@@ -149,6 +174,12 @@ class Organization:
         if account is None:
             raise InputError("organization mode reads IAM per member account, and no account was given")
         return self._accounts(account)
+
+    def resource_client(self, service: str, account: str, region: str | None) -> Any:
+        """A client of the member account's role (``AccountReaders.client``)."""
+        if self._clients is None:
+            raise ReadError("AssumeRole", account, "NotConfigured", "no member-account clients were given")
+        return self._clients(service, account, region)
 
     def scope(self, change: CloudTrailChange) -> str | None:
         # the central table holds every member account: a run reads its own account's states only

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from restorewatch.watch.modes import OrgView
 
 SCP_TYPE = "SERVICE_CONTROL_POLICY"
+RCP_TYPE = "RESOURCE_CONTROL_POLICY"
+# the policy types whose enabling or disabling changes what RestoreWatch evaluates
+EVALUATED_TYPES = frozenset({SCP_TYPE, RCP_TYPE})
 
 # derived from the event table: the Organizations rule's event names, and what each must name
 ORG_EVENT_NAMES = rule_event_names(ORG_SOURCE)
@@ -48,7 +51,9 @@ def is_org_change(change: CloudTrailChange) -> bool:
 
 
 def plan_org_change(change: CloudTrailChange) -> OrgPlan:
-    """Map one Organizations API call to the accounts whose SCPs it can change."""
+    """Map one Organizations API call to the accounts whose SCPs or RCPs it can change (an RCP
+    attached to an account governs the resources it owns; the principals bound to them are re-checked
+    with the account's: a principal of another account bound to them waits for the sweep)."""
     name = change.event_name
     params = change.request_parameters
     if change.error_code:
@@ -67,8 +72,8 @@ def plan_org_change(change: CloudTrailChange) -> OrgPlan:
         return OrgPlan(OrgScope.NONE, reason=reason)
     if rule.when is Condition.NEW_CONTENT and "content" not in params:
         return OrgPlan(OrgScope.NONE, reason=f"{name} {params['policyId']} without new content")
-    if rule.when is Condition.SCP_TYPE and params["policyType"] != SCP_TYPE:
-        return OrgPlan(OrgScope.NONE, reason=f"{name} {params['policyType']}: not SCPs")
+    if rule.when is Condition.SCP_TYPE and params["policyType"] not in EVALUATED_TYPES:
+        return OrgPlan(OrgScope.NONE, reason=f"{name} {params['policyType']}: not SCPs or RCPs")
     ids = (str(params[rule.key]),) if rule.key is not None and rule.changes is not OrgScope.ALL else ()
     return OrgPlan(rule.changes, ids, reason)
 
