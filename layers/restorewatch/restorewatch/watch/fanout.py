@@ -49,6 +49,9 @@ def change_from_json(data: Mapping[str, Any]) -> CloudTrailChange:
     try:
         values = dict(data)
         values["event_time"] = datetime.fromisoformat(str(values["event_time"]))
+        # JSON has no tuples: the (type, ARN) pairs come back as lists and must compare (and hash) as
+        # the change that was sent
+        values["resources"] = tuple((str(kind), str(arn)) for kind, arn in values.get("resources", ()))
         return CloudTrailChange(**values)
     except (KeyError, TypeError, ValueError) as exc:
         raise EventError(f"sweep-account trigger: not a recorded change: {exc}") from None
