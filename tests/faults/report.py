@@ -215,14 +215,15 @@ def sections() -> dict[str, str]:
 
 def replace_section(text: str, name: str, body: str) -> tuple[str, int]:
     """``text`` with the section between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` replaced."""
-    pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.DOTALL)
-    return pattern.subn(lambda m: m.group(1) + body + m.group(2), text)
+    # an empty section ("BEGIN\nEND") must match too, or a section once emptied is never written again
+    pattern = re.compile(rf"(<!-- BEGIN {name} -->\n)(?:.*?\n)?(<!-- END {name} -->)", re.DOTALL)
+    return pattern.subn(lambda m: m.group(1) + body + "\n" + m.group(2), text)
 
 
 def section(text: str, name: str) -> str | None:
     """The body of section ``name`` in ``text`` (``None`` without its markers)."""
-    found = re.search(rf"<!-- BEGIN {name} -->\n(.*?)\n<!-- END {name} -->", text, re.DOTALL)
-    return found.group(1) if found else None
+    found = re.search(rf"<!-- BEGIN {name} -->\n(?:(.*?)\n)?<!-- END {name} -->", text, re.DOTALL)
+    return (found.group(1) or "") if found else None
 
 
 def write_doc(path: Path = DOC_PATH, readme: Path = README_PATH) -> list[str]:

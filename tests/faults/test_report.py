@@ -115,3 +115,27 @@ def test_a_partial_run_leaves_the_summary_alone(monkeypatch: pytest.MonkeyPatch)
     data["figures"]["summary"] = {"load": {"seconds": 3.14, "peak_mb": 27.4, "sweeps": None}}
     monkeypatch.setattr(report, "_data", data)
     assert report.summary_markdown() == ""
+
+
+def test_an_empty_section_is_written_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A section whose markers hold nothing (``BEGIN`` and ``END`` on adjacent lines) is rewritten
+    by the next run that has its rows, and once written reads back exactly."""
+    data: dict[str, Any] = {"cells": [], "figures": {}, "fuzz": {}, "rows": {}, "failed": 0}
+    data["rows"]["poison"] = [{"SQS record body": "deep", "the poison record": "DLQ"}]
+    monkeypatch.setattr(report, "_data", data)
+    doc, readme = tmp_path / "guarantees.md", tmp_path / "README.md"
+    doc.write_text("intro\n<!-- BEGIN poison -->\n<!-- END poison -->\nafter\n")
+    readme.write_text("# RestoreWatch\n")
+    assert report.section(doc.read_text(), "poison") == ""
+    assert report.write_doc(doc, readme) == ["poison"]
+    assert report.section(doc.read_text(), "poison") == report.rows_markdown("poison")
+    assert doc.read_text().endswith("<!-- END poison -->\nafter\n")
+    assert report.write_doc(doc, readme) == ["poison"]
+    assert doc.read_text().count("| deep | DLQ |") == 1
+
+
+def test_every_generated_section_of_the_doc_holds_a_run() -> None:
+    """docs/guarantees.md has each section ``make guarantees`` writes, none of them empty."""
+    text = _doc(report.DOC_PATH)
+    empty = [name for name in report.sections() if not report.section(text, name)]
+    assert empty == []
