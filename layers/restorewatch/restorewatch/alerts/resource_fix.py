@@ -14,6 +14,7 @@ import json
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from restorewatch.engine.arn import parse_arn
 from restorewatch.engine.model import LayerKind
 
 if TYPE_CHECKING:
@@ -29,7 +30,8 @@ RESOURCE_CODES = frozenset({"no_resource_allow", "key_state", "unreadable"})
 
 
 def _bucket_name(arn: str) -> str:
-    return arn.split(":", 5)[5] if arn.count(":") >= 5 else arn
+    parsed = parse_arn(arn)
+    return parsed.resource if parsed is not None else arn
 
 
 def _is_resource_deny(reason: Reason) -> bool:

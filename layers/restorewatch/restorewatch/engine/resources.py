@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from restorewatch.engine.arn import parse_arn
 from restorewatch.engine.jsontext import load_json
 from restorewatch.engine.model import LayerKind, Policy, PolicySource
 from restorewatch.engine.parse import parse_policy
@@ -66,9 +67,9 @@ def holder_pattern(pattern: str) -> str:
     ``arn:aws:s3:::backups/veeam/*``); any other resource by its own policy (a KMS key, a backup
     vault).
     """
-    parts = pattern.split(":", 5)
-    if len(parts) == 6 and parts[2] == "s3" and not parts[3] and not parts[4]:
-        return ":".join([*parts[:5], parts[5].split("/", 1)[0]])
+    arn = parse_arn(pattern)
+    if arn is not None and arn.service == "s3" and not arn.region and not arn.account:
+        return f"arn:{arn.partition}:s3:::{arn.resource.split('/', 1)[0]}"
     return pattern
 
 
@@ -80,8 +81,8 @@ def policy_holder(pattern: str) -> str | None:
 
 def holder_kind(holder: str) -> str:
     """What the policy of ``holder`` is called: "bucket policy", "key policy", ..."""
-    parts = holder.split(":", 5)
-    service = parts[2] if len(parts) == 6 else ""
+    arn = parse_arn(holder)
+    service = arn.service if arn is not None else ""
     if service == "s3" and _S3_BUCKET.match(holder):
         return "bucket policy"
     if service == "kms":
@@ -99,13 +100,13 @@ def key_policy_required(holder: str) -> bool:
     (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html). Every other resource
     policy only adds to what the identity policies grant in the same account.
     """
-    parts = holder.split(":", 5)
-    return len(parts) == 6 and parts[2] == "kms" and parts[5].startswith("key/")
+    arn = parse_arn(holder)
+    return arn is not None and arn.service == "kms" and arn.resource.startswith("key/")
 
 
 def _owner_in_arn(holder: str) -> str | None:
-    parts = holder.split(":", 5)
-    return parts[4] if len(parts) == 6 and _ACCOUNT.match(parts[4]) else None
+    arn = parse_arn(holder)
+    return arn.account if arn is not None and _ACCOUNT.match(arn.account) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 
+from restorewatch.engine.arn import Arn, parse_arn
 from restorewatch.engine.resources import (
     ResourcePolicy,
     holder_kind,
@@ -52,6 +53,14 @@ __all__ = ["LiveResourcePolicies", "ResourcePolicyReader"]
 logger = logging.getLogger(__name__)
 
 NO_BUCKET_POLICY = "NoSuchBucketPolicy"
+
+
+def _arn(holder: str) -> Arn:
+    """``holder`` is a bucket's or key's ARN: ``holder_kind`` and ``key_policy_required`` said so."""
+    arn = parse_arn(holder)
+    if arn is None:  # pragma: no cover - unreachable: both tests above parse it first
+        raise InputError(f"{holder!r} is not an ARN")
+    return arn
 
 
 class ResourcePolicyReader:
@@ -104,7 +113,7 @@ class ResourcePolicyReader:
         return ResourcePolicy(holder, None, unreadable=f"{service} {failure}", **known)
 
     def _bucket(self, holder: str, account: str) -> ResourcePolicy:
-        bucket = holder.split(":", 5)[5]
+        bucket = _arn(holder).resource
         try:
             response = self._call(
                 "s3", "GetBucketPolicy", holder, account, None, Bucket=bucket, ExpectedBucketOwner=account
@@ -116,7 +125,8 @@ class ResourcePolicyReader:
         return self._parsed(holder, response.get("Policy"), account=account)
 
     def _key(self, holder: str) -> ResourcePolicy:
-        _, _, _, region, account, _ = holder.split(":", 5)
+        arn = _arn(holder)
+        region, account = arn.region, arn.account
         try:
             metadata = self._call("kms", "DescribeKey", holder, account, region, KeyId=holder)["KeyMetadata"]
         except ReadError as failure:
