@@ -24,14 +24,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from restorewatch.domain import TargetKind
 from restorewatch.errors import ReadError
-from restorewatch.inventory.iam_reader import PrincipalPages, Resolution, split_arn
+from restorewatch.inventory.iam_reader import PrincipalPages, TargetResolver, split_arn
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
-    from restorewatch.domain import Target
 
 ACCOUNT = "111122223333"
 _DETAIL_KEYS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
@@ -240,8 +238,9 @@ class FakeIam:
         return FakeIamReader(self, page_size=self.page_size)
 
 
-class FakeIamReader:
-    """The reader the watcher takes, over a ``FakeIam`` (a fresh one per run, as the modes build)."""
+class FakeIamReader(TargetResolver):
+    """The reader the watcher takes, over a ``FakeIam`` (a fresh one per run, as the modes build);
+    ``resolve`` is the real one (``TargetResolver``) over this fake's reads."""
 
     def __init__(self, iam: FakeIam, *, page_size: int = 100) -> None:
         self.iam = iam
@@ -359,56 +358,26 @@ class FakeIamReader:
         (watched if tagged else unwatched).append(entity["Arn"])
         return True
 
-    def _members(self, group: str) -> dict[str, str] | None:
+    def _group_members(self, group: str) -> dict[str, str] | None:
         self._check("GetGroup", f"group/{group}")
         if group not in self.iam.groups:
             return None
         return {u["UserName"]: u["Arn"] for u in self.iam.users.values() if group in u.get("GroupList", [])}
 
-    def resolve(self, target: Target, *, tag_key: str, wide_over: int | None = None) -> Resolution:
-        watched: list[str] = []
-        unwatched: list[str] = []
-        if target.kind in (TargetKind.USER, TargetKind.ROLE):
-            kind = target.principal_kind or "user"
-            missing = not self._sort(
-                kind, target.name, f"{kind}/{target.name}", watched, unwatched, tag_key=tag_key
-            )
-            return Resolution(tuple(watched), tuple(unwatched), missing)
-        missing = False
+    def _policy_entities(self, policy_arn: str) -> tuple[dict[str, str], dict[str, str], list[str]]:
+        self._check("ListEntitiesForPolicy", policy_arn)
+        if policy_arn not in self.iam.policies:
+            raise no_such_entity("ListEntitiesForPolicy", policy_arn)
         users: dict[str, str] = {}
         roles: dict[str, str] = {}
-        errors: list[ReadError] = []
-        if target.kind is TargetKind.GROUP_MEMBERS:
-            members = self._members(target.name)
-            missing = members is None
-            users.update(members or {})
-        elif target.kind is TargetKind.POLICY_ENTITIES:
-            self._check("ListEntitiesForPolicy", target.name)
-            if target.name not in self.iam.policies:
-                missing = True
-            for entities, names in ((self.iam.users.values(), users), (self.iam.roles.values(), roles)):
-                for entity in entities:
-                    if self._uses(entity, target.name):
-                        kind = "user" if "UserName" in entity else "role"
-                        name = entity["UserName" if kind == "user" else "RoleName"]
-                        names[name] = f"{kind}/{name}"
-            groups = [g for g, group in self.iam.groups.items() if self._uses(group, target.name)]
-            for group in groups:
-                try:
-                    users.update(self._members(group) or {})
-                except ReadError as failure:
-                    errors.append(failure)
-        if wide_over is not None and len(users) + len(roles) > wide_over:
-            return Resolution(missing=missing, wide=True)
-        for kind, names in (("user", users), ("role", roles)):
-            for name, where in names.items():
-                try:
-                    self._sort(kind, name, where, watched, unwatched, tag_key=tag_key)
-                except ReadError as failure:
-                    errors.append(failure)
-        return Resolution(
-            tuple(dict.fromkeys(watched)), tuple(dict.fromkeys(unwatched)), missing, tuple(errors)
-        )
+        for entities, names in ((self.iam.users.values(), users), (self.iam.roles.values(), roles)):
+            for entity in entities:
+                if self._uses(entity, policy_arn):
+                    kind = "user" if "UserName" in entity else "role"
+                    name = entity["UserName" if kind == "user" else "RoleName"]
+                    names[name] = f"{kind}/{name}"
+        groups = [g for g, group in self.iam.groups.items() if self._uses(group, policy_arn)]
+        return users, roles, groups
 
     @staticmethod
     def _uses(entity: Mapping[str, Any], policy_arn: str) -> bool:

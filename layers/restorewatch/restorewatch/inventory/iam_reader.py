@@ -17,6 +17,7 @@ invocation; only policy version documents, which never change, are safe to keep 
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -94,7 +95,88 @@ class Resolution:
     wide: bool = False  # more principals than asked to read one by one: none was read, sweep instead
 
 
-class IamReader:
+class TargetResolver(ABC):
+    """How a target becomes principals (``resolve``), over three reads a subclass makes: one
+    principal's tags (``_sort``), a group's members and a policy's entities. ``IamReader`` reads
+    them from IAM; the tests' in-memory reader from its own data, under these same rules."""
+
+    @abstractmethod
+    def _sort(
+        self, kind: str, name: str, target: str, watched: list[str], unwatched: list[str], *, tag_key: str
+    ) -> bool:
+        """Read one principal's tags into ``watched``/``unwatched``; ``False`` if it does not exist."""
+
+    @abstractmethod
+    def _group_members(self, group: str) -> dict[str, str] | None:
+        """The users in ``group`` (name: ARN); ``None`` if there is no such group."""
+
+    @abstractmethod
+    def _policy_entities(self, policy_arn: str) -> tuple[dict[str, str], dict[str, str], list[str]]:
+        """Users and roles (name: what a failed read names) and groups that attach ``policy_arn``
+        or use it as permissions boundary; ``ReadError`` ``NoSuchEntity`` for an unknown policy."""
+
+    def resolve(self, target: Target, *, tag_key: str, wide_over: int | None = None) -> Resolution:
+        """Which principals ``target`` names and which carry the watch tag ``tag_key``.
+
+        A failed read of the target itself (the user, the group, the policy's entity list) raises
+        ``ReadError``; a failed read of one member or entity is returned in ``errors``. A group or
+        policy naming more than ``wide_over`` principals is returned ``wide``, before any of them is
+        read: reading each costs about four IAM calls, a sweep a few pages for the whole account.
+        """
+        watched: list[str] = []
+        unwatched: list[str] = []
+        if target.kind in (TargetKind.USER, TargetKind.ROLE):
+            kind = target.principal_kind or "user"
+            missing = not self._sort(
+                kind, target.name, f"{kind}/{target.name}", watched, unwatched, tag_key=tag_key
+            )
+            return Resolution(tuple(watched), tuple(unwatched), missing)
+        missing = False
+        # name: what a failed read of it names (the member's ARN where known, else kind/name)
+        users: dict[str, str] = {}
+        roles: dict[str, str] = {}
+        errors: list[ReadError] = []
+        if target.kind is TargetKind.GROUP_MEMBERS:
+            members = self._group_members(target.name)
+            missing = members is None
+            users.update(members or {})
+        elif target.kind is TargetKind.POLICY_ENTITIES:
+            groups: list[str] = []
+            try:
+                users, roles, groups = self._policy_entities(target.name)
+            except ReadError as exc:
+                if exc.code != "NoSuchEntity":
+                    raise
+                missing = True
+            for group in groups:
+                try:
+                    users.update(self._group_members(group) or {})
+                except ReadError as exc:
+                    errors.append(exc)
+        # USER_GONE / ROLE_GONE: nothing to read, the state knows whether it was watched
+        if wide_over is not None and len(users) + len(roles) > wide_over:
+            return Resolution(missing=missing, wide=True)
+        for kind, names in (("user", users), ("role", roles)):
+            for name, where in names.items():
+                try:
+                    self._sort(kind, name, where, watched, unwatched, tag_key=tag_key)
+                except ReadError as exc:
+                    errors.append(exc)
+        return Resolution(
+            tuple(dict.fromkeys(watched)), tuple(dict.fromkeys(unwatched)), missing, tuple(errors)
+        )
+
+    def resolve_targets(self, target: Target, *, tag_key: str) -> list[str]:
+        """ARNs of the principals ``target`` names that carry the watch tag.
+
+        Raises the first ``ReadError`` (use ``resolve`` to keep the reads that succeeded)."""
+        resolution = self.resolve(target, tag_key=tag_key)
+        if resolution.errors:
+            raise resolution.errors[0]
+        return list(resolution.watched)
+
+
+class IamReader(TargetResolver):
     """IAM reads for the watcher and the CLI. ``client``: a boto3 IAM client (``clients.iam_client``)."""
 
     def __init__(self, client: IAMClient | None = None) -> None:
@@ -307,7 +389,6 @@ class IamReader:
     def _sort(
         self, kind: str, name: str, target: str, watched: list[str], unwatched: list[str], *, tag_key: str
     ) -> bool:
-        """Read one principal's tags into ``watched``/``unwatched``; ``False`` if it does not exist."""
         entity = self._principal(kind, name, target)
         if entity is None:
             return False
@@ -315,7 +396,6 @@ class IamReader:
         return True
 
     def _group_members(self, group: str) -> dict[str, str] | None:
-        """The users in ``group`` (name: ARN); ``None`` if there is no such group."""
         try:
             members = self._list("GetGroup", "Users", f"group/{group}", GroupName=group)
         except ReadError as exc:
@@ -325,8 +405,6 @@ class IamReader:
         return {member["UserName"]: member["Arn"] for member in members}
 
     def _policy_entities(self, policy_arn: str) -> tuple[dict[str, str], dict[str, str], list[str]]:
-        """Users and roles (name: what a failed read names) and groups that attach ``policy_arn``
-        or use it as permissions boundary."""
         users: dict[str, str] = {}
         roles: dict[str, str] = {}
         groups: dict[str, None] = {}
@@ -339,65 +417,13 @@ class IamReader:
                 groups.update(dict.fromkeys(g["GroupName"] for g in page.get("PolicyGroups", [])))
         return users, roles, list(groups)
 
-    def resolve(self, target: Target, *, tag_key: str, wide_over: int | None = None) -> Resolution:
-        """Which principals ``target`` names and which carry the watch tag ``tag_key``.
 
-        A failed read of the target itself (the user, the group, the policy's entity list) raises
-        ``ReadError``; a failed read of one member or entity is returned in ``errors``. A group or
-        policy naming more than ``wide_over`` principals is returned ``wide``, before any of them is
-        read: reading each costs about four IAM calls, a sweep a few pages for the whole account.
-        """
-        watched: list[str] = []
-        unwatched: list[str] = []
-        if target.kind in (TargetKind.USER, TargetKind.ROLE):
-            kind = target.principal_kind or "user"
-            missing = not self._sort(
-                kind, target.name, f"{kind}/{target.name}", watched, unwatched, tag_key=tag_key
-            )
-            return Resolution(tuple(watched), tuple(unwatched), missing)
-        missing = False
-        # name: what a failed read of it names (the member's ARN where known, else kind/name)
-        users: dict[str, str] = {}
-        roles: dict[str, str] = {}
-        errors: list[ReadError] = []
-        if target.kind is TargetKind.GROUP_MEMBERS:
-            members = self._group_members(target.name)
-            missing = members is None
-            users.update(members or {})
-        elif target.kind is TargetKind.POLICY_ENTITIES:
-            groups: list[str] = []
-            try:
-                users, roles, groups = self._policy_entities(target.name)
-            except ReadError as exc:
-                if exc.code != "NoSuchEntity":
-                    raise
-                missing = True
-            for group in groups:
-                try:
-                    users.update(self._group_members(group) or {})
-                except ReadError as exc:
-                    errors.append(exc)
-        # USER_GONE / ROLE_GONE: nothing to read, the state knows whether it was watched
-        if wide_over is not None and len(users) + len(roles) > wide_over:
-            return Resolution(missing=missing, wide=True)
-        for kind, names in (("user", users), ("role", roles)):
-            for name, where in names.items():
-                try:
-                    self._sort(kind, name, where, watched, unwatched, tag_key=tag_key)
-                except ReadError as exc:
-                    errors.append(exc)
-        return Resolution(
-            tuple(dict.fromkeys(watched)), tuple(dict.fromkeys(unwatched)), missing, tuple(errors)
-        )
-
-    def resolve_targets(self, target: Target, *, tag_key: str) -> list[str]:
-        """ARNs of the principals ``target`` names that carry the watch tag.
-
-        Raises the first ``ReadError`` (use ``resolve`` to keep the reads that succeeded)."""
-        resolution = self.resolve(target, tag_key=tag_key)
-        if resolution.errors:
-            raise resolution.errors[0]
-        return list(resolution.watched)
-
-
-__all__ = ["ACCOUNT_FILTER", "IamReader", "PrincipalPages", "Resolution", "split_arn", "to_json"]
+__all__ = [
+    "ACCOUNT_FILTER",
+    "IamReader",
+    "PrincipalPages",
+    "Resolution",
+    "TargetResolver",
+    "split_arn",
+    "to_json",
+]
